@@ -1,0 +1,78 @@
+"""評価指標と、ニューラルネットと比べるための単純な基準(ベースライン)。"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def predict(model: nn.Module, X: torch.Tensor) -> np.ndarray:
+    """全窓を 1 回の順伝播でまとめて予測する(勾配は計算しない)。
+
+    Returns
+    -------
+    np.ndarray
+        予測値。形状 (N,)(output_size=1 のとき)
+    """
+    model.eval()  # ドロップアウトなどを評価用の動作にする
+    with torch.inference_mode():  # 勾配の記録をしない
+        return model(X).cpu().numpy().reshape(len(X), -1).squeeze(-1)
+
+
+def mse(pred: np.ndarray, target: np.ndarray) -> float:
+    """平均二乗誤差 (1/N) Σ (y_i - ŷ_i)²。"""
+    p, t = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if p.shape != t.shape:
+        raise ValueError(f"予測 {p.shape} と正解 {t.shape} の形状が違います")
+    if p.size == 0:
+        raise ValueError("空の配列では誤差を計算できません")
+    return float(np.mean((p - t) ** 2))
+
+
+def rmse(pred: np.ndarray, target: np.ndarray) -> float:
+    """二乗平均平方根誤差。MSE の平方根で、元のデータと同じ単位になる。"""
+    return float(np.sqrt(mse(pred, target)))
+
+
+def persistence_forecast(X: torch.Tensor) -> np.ndarray:
+    """「次の値は直前の値と同じ」という予測。形状 (N,)"""
+    return X[:, -1, 0].cpu().numpy().astype(np.float64)
+
+
+def window_mean_forecast(X: torch.Tensor) -> np.ndarray:
+    """「次の値は窓の平均」という予測。形状 (N,)"""
+    return X[:, :, 0].mean(dim=1).cpu().numpy().astype(np.float64)
+
+
+@dataclass(frozen=True)
+class LinearAR:
+    """窓の値の一次結合 + 切片で次の値を予測する線形自己回帰モデル。"""
+
+    coef: np.ndarray  # 各ラグの係数。形状 (seq_len,)
+    intercept: float  # 切片
+
+    @classmethod
+    def fit(cls, X: torch.Tensor, y: torch.Tensor) -> "LinearAR":
+        """最小二乗法(閉じた形の解)で係数を求める。"""
+        A = X[:, :, 0].cpu().numpy().astype(np.float64)  # (N, T)
+        A = np.column_stack([A, np.ones(len(A))])  # 切片の列を足す
+        b = y[:, 0].cpu().numpy().astype(np.float64)
+        if len(A) < A.shape[1]:
+            raise ValueError(f"窓の数 {len(A)} が係数の数 {A.shape[1]} より少なく、解けません")
+        sol, *_ = np.linalg.lstsq(A, b, rcond=None)
+        return cls(coef=sol[:-1], intercept=float(sol[-1]))
+
+    def predict(self, X: torch.Tensor) -> np.ndarray:
+        """形状 (N,) の予測を返す。"""
+        return X[:, :, 0].cpu().numpy().astype(np.float64) @ self.coef + self.intercept
+
+
+def mean_std(values: list[float] | np.ndarray) -> tuple[float, float]:
+    """平均と標準偏差(不偏、ddof=1)。"""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size < 2:
+        raise ValueError(f"標準偏差には 2 つ以上の値が必要です(受け取った数: {arr.size})")
+    return float(arr.mean()), float(arr.std(ddof=1))

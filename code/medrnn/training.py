@@ -1,0 +1,147 @@
+"""学習ループ。
+
+本書の学習関数 :func:`fit` は、DataLoader を使う教科書どおりのループ
+(:func:`fit_with_dataloader`)とまったく同じ順序でミニバッチを作り、
+同じ計算をする。違いは、テンソルを直接インデックスして DataLoader の
+手間(1 サンプルずつ取り出して積み直す処理)を省いていることだけである。
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """学習の設定。"""
+
+    epochs: int = 200  # データ全体を何周するか
+    batch_size: int = 16  # 1 回の更新に使う窓の数
+    lr: float = 1e-3  # Adam の学習率
+    shuffle: bool = True  # エポックごとに窓の順番を混ぜるか
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs は 1 以上にしてください(受け取った値: {self.epochs})")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size は 1 以上にしてください(受け取った値: {self.batch_size})")
+        if not self.lr > 0:
+            raise ValueError(f"lr は正の値にしてください(受け取った値: {self.lr})")
+
+
+@dataclass
+class History:
+    """学習の記録。損失はエポックごとの平均二乗誤差。"""
+
+    train_loss: list[float] = field(default_factory=list)  # 訓練損失
+    val_loss: list[float] = field(default_factory=list)  # 検証損失(あれば)
+    seconds: list[float] = field(default_factory=list)  # 各エポック終了までの累積秒
+
+    @property
+    def best_epoch(self) -> int:
+        """検証損失が最小になったエポック(1 始まり)。"""
+        if not self.val_loss:
+            raise ValueError("検証データなしで学習したので best_epoch はありません")
+        return int(torch.tensor(self.val_loss).argmin()) + 1
+
+
+def _check_xy(X: torch.Tensor, y: torch.Tensor) -> None:
+    """入力と正解の形状が学習に使えるかを確かめる。"""
+    if X.ndim != 3:
+        raise ValueError(f"X は形状 (N, seq_len, input_size) にしてください(受け取った形状: {tuple(X.shape)})")
+    if y.ndim != 2 or len(y) != len(X):
+        raise ValueError(f"y は形状 ({len(X)}, output_size) にしてください(受け取った形状: {tuple(y.shape)})")
+    if len(X) == 0:
+        raise ValueError("学習データが空です")
+
+
+def epoch_order(n: int, shuffle: bool) -> torch.Tensor:
+    """1 エポック分の窓の順番。DataLoader(shuffle=True) と同じ乱数の使い方をする。"""
+    if not shuffle:
+        return torch.arange(n)
+    torch.empty((), dtype=torch.int64).random_()  # DataLoader の base_seed の分
+    seed = int(torch.empty((), dtype=torch.int64).random_().item())
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return torch.randperm(n, generator=generator)
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
+               xb: torch.Tensor, yb: torch.Tensor) -> float:
+    """ミニバッチ 1 つで 1 回更新し、そのバッチの損失を返す。"""
+    loss = nn.functional.mse_loss(model(xb), yb)  # 予測と正解の MSE
+    optimizer.zero_grad()  # 前回の勾配を消す
+    loss.backward()  # 誤差逆伝播(BPTT)で勾配を計算
+    optimizer.step()  # 勾配の方向にパラメータを少し動かす
+    return loss.item()
+
+
+def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
+              X: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> float:
+    """全データを 1 周学習し、サンプル平均の訓練損失を返す。"""
+    model.train()
+    order = epoch_order(len(X), config.shuffle).to(X.device)
+    total = 0.0
+    for start in range(0, len(X), config.batch_size):
+        idx = order[start:start + config.batch_size]
+        total += train_step(model, optimizer, X[idx], y[idx]) * len(idx)
+    return total / len(X)
+
+
+def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
+    """全データを 1 回の順伝播で評価し、MSE を返す。"""
+    model.eval()
+    with torch.inference_mode():
+        return nn.functional.mse_loss(model(X), y).item()
+
+
+def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+        config: TrainConfig,
+        val: tuple[torch.Tensor, torch.Tensor] | None = None) -> History:
+    """Adam と MSE でモデルを学習する。
+
+    Parameters
+    ----------
+    model : nn.Module
+        学習するモデル(X と同じデバイスに置く)。
+    X : torch.Tensor
+        入力窓。形状 (N, seq_len, input_size)
+    y : torch.Tensor
+        正解。形状 (N, output_size)
+    config : TrainConfig
+        エポック数・バッチサイズ・学習率など。
+    val : (X_val, y_val) or None
+        毎エポックの終わりに損失を測る検証データ。
+    """
+    _check_xy(X, y)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    history, start = History(), time.perf_counter()
+    for _ in range(config.epochs):
+        history.train_loss.append(run_epoch(model, optimizer, X, y, config))
+        if val is not None:
+            history.val_loss.append(evaluate_loss(model, *val))
+        history.seconds.append(time.perf_counter() - start)
+    return history
+
+
+def fit_with_dataloader(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+                        config: TrainConfig) -> History:
+    """DataLoader を使う教科書どおりのループ(比較・検証用)。"""
+    _check_xy(X, y)
+    loader = DataLoader(TensorDataset(X, y), batch_size=config.batch_size,
+                        shuffle=config.shuffle)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    history, start = History(), time.perf_counter()
+    for _ in range(config.epochs):
+        model.train()
+        total = 0.0
+        for xb, yb in loader:
+            total += train_step(model, optimizer, xb, yb) * len(xb)
+        history.train_loss.append(total / len(X))
+        history.seconds.append(time.perf_counter() - start)
+    return history
