@@ -1,0 +1,50 @@
+"""パッケージが変わったら実行キャッシュが捨てられ、全章が読み直されることの確認。"""
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location(
+    "medrnn_cache_guard", ROOT / "book" / "_ext" / "medrnn_cache_guard.py")
+guard = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(guard)
+
+
+def _app(tmp_path: Path) -> SimpleNamespace:
+    return SimpleNamespace(srcdir=str(tmp_path), outdir=str(tmp_path / "_build" / "html"),
+                           config=SimpleNamespace(nb_execution_cache_path=""))
+
+
+def test_hash_changes_when_a_constant_changes(tmp_path):
+    pkg = tmp_path / "code" / "medrnn"
+    pkg.mkdir(parents=True)
+    (pkg / "data.py").write_text("NOISE = 0.2\n")
+    before = guard.package_hash(pkg)
+    (pkg / "data.py").write_text("NOISE = 0.3\n")
+    assert guard.package_hash(pkg) != before
+    assert guard.package_hash(ROOT / "code" / "medrnn") == guard.package_hash(ROOT / "code" / "medrnn")
+
+
+def test_changed_package_wipes_cache_and_marks_every_chapter_outdated(tmp_path):
+    pkg = tmp_path / "code" / "medrnn"
+    pkg.mkdir(parents=True)
+    (pkg / "data.py").write_text("NOISE = 0.2\n")
+    app = _app(tmp_path)
+    env = SimpleNamespace(found_docs={"book/rnn", "book/lstm"})
+    cache = tmp_path / "_build" / ".jupyter_cache"
+
+    guard._on_builder_inited(app)  # 初回: キャッシュなし → 作る
+    assert app.medrnn_package_changed
+    (cache / "global.db").write_text("cached outputs")
+
+    guard._on_builder_inited(app)  # 変更なし → キャッシュはそのまま
+    assert not app.medrnn_package_changed
+    assert (cache / "global.db").exists()
+    assert guard._on_env_get_outdated(app, env, set(), set(), set()) == []
+
+    (pkg / "data.py").write_text("NOISE = 0.3\n")  # 定数を変える
+    guard._on_builder_inited(app)
+    assert app.medrnn_package_changed
+    assert not (cache / "global.db").exists()
+    assert guard._on_env_get_outdated(app, env, set(), set(), set()) == ["book/lstm", "book/rnn"]

@@ -1,0 +1,56 @@
+import io
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from medrnn import plotting
+
+
+@pytest.fixture(autouse=True)
+def _font():
+    plotting.setup_japanese_font()
+
+
+def _render(fig: Figure) -> None:
+    """描画して、グリフ欠けなどの警告をエラーにする。"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fmt in ("png", "pdf"):  # ウェブ用と印刷用の両方で描く
+            fig.savefig(io.BytesIO(), format=fmt)
+
+
+def test_japanese_font_is_available():
+    name = plotting.setup_japanese_font()
+    assert name in {"japanize-matplotlib", "matplotlib-fontja"}
+    assert matplotlib.rcParams["pdf.fonttype"] == 42
+
+
+@pytest.mark.parametrize("make", [
+    lambda: plotting.plot_series(np.arange(10.0), np.arange(10.0), n_train=8),
+    lambda: plotting.plot_series(np.arange(10.0), np.arange(10.0)),
+    lambda: plotting.plot_loss_curve([1.0, 0.5], [1.1, 0.6], logy=True, floor=0.04),
+    lambda: plotting.plot_predictions(np.arange(5.0), np.ones(5), np.zeros(5), truth=np.ones(5)),
+    lambda: plotting.plot_activations(np.linspace(-5, 5, 50)),
+    lambda: plotting.plot_bars(["線形 AR", "RNN"], [0.05, 0.06], [0.01, 0.01], floor=0.04),
+])
+def test_plots_return_figures_that_render_without_warnings(make):
+    fig = make()
+    assert isinstance(fig, Figure)
+    _render(fig)
+    assert fig.axes[0].get_xlabel() or fig.axes[0].get_ylabel()
+
+
+def test_missing_glyph_is_detected():
+    """このテスト群の検査が本当に欠けたグリフを捕まえられることを確かめる。"""
+    fig = plotting.plot_series(np.arange(3.0), np.arange(3.0), xlabel="\U00013000")
+    with pytest.raises(UserWarning):
+        _render(fig)
+
+
+def test_plot_draws_on_a_given_axes():
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plotting.plot_series(np.arange(3.0), np.arange(3.0), ax=ax) is fig

@@ -1,0 +1,80 @@
+import pytest
+import torch
+
+from medrnn.data import make_noisy_sine, make_windows, split_ordered, RNN_SINE
+from medrnn.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
+from medrnn.repro import set_seed
+from medrnn.training import (History, TrainConfig, epoch_order, evaluate_loss, fit,
+                             fit_with_dataloader)
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def _windows():
+    _, y = make_noisy_sine(RNN_SINE)
+    train, test = split_ordered(y, 0.8)
+    return make_windows(train, 10), make_windows(test, 10)
+
+
+def test_epoch_order_matches_dataloader_shuffling():
+    X = torch.arange(37.0).reshape(37, 1, 1)
+    loader = DataLoader(TensorDataset(X), batch_size=5, shuffle=True)
+    set_seed(3)
+    expected = [torch.cat([b[0][:, 0, 0] for b in loader]).long() for _ in range(3)]
+    set_seed(3)
+    got = [epoch_order(37, shuffle=True) for _ in range(3)]
+    for e, g in zip(expected, got):
+        torch.testing.assert_close(g, e)
+    torch.testing.assert_close(epoch_order(4, shuffle=False), torch.arange(4))
+
+
+def test_fit_is_bit_identical_to_the_dataloader_loop():
+    (X, y), _ = _windows()
+    config = TrainConfig(epochs=3, batch_size=16)
+    set_seed(0)
+    fast = RecurrentRegressor(RNN_MODEL)
+    h_fast = fit(fast, X, y, config)
+    set_seed(0)
+    slow = RecurrentRegressor(RNN_MODEL)
+    h_slow = fit_with_dataloader(slow, X, y, config)
+    assert h_fast.train_loss == h_slow.train_loss
+    for a, b in zip(fast.parameters(), slow.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_training_smoke_loss_falls_and_is_deterministic():
+    (X, y), (Xt, yt) = _windows()
+    config = TrainConfig(epochs=15, batch_size=16, lr=1e-2)
+    runs = []
+    for _ in range(2):
+        set_seed(1)
+        model = RecurrentRegressor(ModelConfig(kind="gru", hidden_size=8))
+        runs.append(fit(model, X, y, config, val=(Xt, yt)))
+    h = runs[0]
+    assert h.train_loss[-1] < 0.5 * h.train_loss[0]
+    assert len(h.val_loss) == 15 and len(h.seconds) == 15
+    assert h.seconds == sorted(h.seconds)
+    assert runs[0].train_loss == runs[1].train_loss
+    assert 1 <= h.best_epoch <= 15
+    assert evaluate_loss(model, Xt, yt) == pytest.approx(runs[1].val_loss[-1])
+
+
+def test_best_epoch_needs_validation_losses():
+    with pytest.raises(ValueError, match="検証"):
+        History(train_loss=[1.0]).best_epoch
+
+
+@pytest.mark.parametrize("kwargs, msg", [
+    ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"lr": 0.0}, "lr")])
+def test_train_config_rejects_bad_values(kwargs, msg):
+    with pytest.raises(ValueError, match=msg):
+        TrainConfig(**kwargs)
+
+
+def test_fit_rejects_mismatched_shapes():
+    model = RecurrentRegressor(RNN_MODEL)
+    with pytest.raises(ValueError, match="X は形状"):
+        fit(model, torch.zeros(5, 10), torch.zeros(5, 1), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="y は形状"):
+        fit(model, torch.zeros(5, 10, 1), torch.zeros(4, 1), TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="空"):
+        fit(model, torch.zeros(0, 10, 1), torch.zeros(0, 1), TrainConfig(epochs=1))
