@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .data import LSTM_SINE, RNN_SINE, SineConfig, make_noisy_sine, make_windows, split_ordered
 from .evaluation import LinearAR, mse, persistence_forecast, predict, window_mean_forecast
@@ -101,7 +102,7 @@ CHAPTER_MODELS = {"rnn": RNN_MODEL, "lstm": LSTM_MODEL}  # 各章のモデル
 
 def compare_over_seeds(recipe: Recipe, seeds: list[int],
                        models: dict[str, ModelConfig] | None = None,
-                       ) -> dict[str, list[float]]:
+                       progress: bool = False) -> dict[str, list[float]]:
     """シードごとにノイズと初期値を変え、各モデルと基準法のテスト MSE を集める。
 
     シード s では、データのノイズと学習の乱数の両方を s にする。
@@ -109,7 +110,7 @@ def compare_over_seeds(recipe: Recipe, seeds: list[int],
     """
     models = CHAPTER_MODELS if models is None else models
     results: dict[str, list[float]] = {}
-    for seed in seeds:
+    for seed in tqdm(seeds, desc="シード", disable=not progress):
         data = prepare_data(replace(recipe, sine=replace(recipe.sine, seed=seed)))
         for name, value in baseline_mses(data).items():
             results.setdefault(name, []).append(value)
