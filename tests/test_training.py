@@ -3,6 +3,7 @@ import torch
 
 from medrnn.data import make_noisy_sine, make_windows, split_ordered, RNN_SINE
 from medrnn.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
+from medrnn import training
 from medrnn.repro import set_seed
 from medrnn.training import (History, TrainConfig, epoch_order, evaluate_loss, fit,
                              fit_with_dataloader)
@@ -27,9 +28,10 @@ def test_epoch_order_matches_dataloader_shuffling():
     torch.testing.assert_close(epoch_order(4, shuffle=False), torch.arange(4))
 
 
-def test_fit_is_bit_identical_to_the_dataloader_loop():
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_fit_is_bit_identical_to_the_dataloader_loop(drop_last):
     (X, y), _ = _windows()
-    config = TrainConfig(epochs=3, batch_size=16)
+    config = TrainConfig(epochs=3, batch_size=16, drop_last=drop_last)
     set_seed(0)
     fast = RecurrentRegressor(RNN_MODEL)
     h_fast = fit(fast, X, y, config)
@@ -56,6 +58,17 @@ def test_training_smoke_loss_falls_and_is_deterministic():
     assert runs[0].train_loss == runs[1].train_loss
     assert 1 <= h.best_epoch <= 15
     assert evaluate_loss(model, Xt, yt) == pytest.approx(runs[1].val_loss[-1])
+
+
+def test_drop_last_skips_the_incomplete_batch(monkeypatch):
+    (X, y), _ = _windows()  # 150 窓 = 16 × 9 + 6
+    model = RecurrentRegressor(RNN_MODEL)
+    calls = []
+    original = training.train_step
+    monkeypatch.setattr(training, "train_step",
+                        lambda *a: calls.append(len(a[2])) or original(*a))
+    fit(model, X, y, TrainConfig(epochs=1, batch_size=16, drop_last=True))
+    assert calls == [16] * 9
 
 
 def test_best_epoch_needs_validation_losses():

@@ -24,6 +24,7 @@ class TrainConfig:
     batch_size: int = 16  # 1 回の更新に使う窓の数
     lr: float = 1e-3  # Adam の学習率
     shuffle: bool = True  # エポックごとに窓の順番を混ぜるか
+    drop_last: bool = False  # 端数のミニバッチを捨てるか(DataLoader と同じ意味)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -86,11 +87,12 @@ def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
     """全データを 1 周学習し、サンプル平均の訓練損失を返す。"""
     model.train()
     order = epoch_order(len(X), config.shuffle).to(X.device)
+    n_used = len(X) - len(X) % config.batch_size if config.drop_last else len(X)
     total = 0.0
-    for start in range(0, len(X), config.batch_size):
+    for start in range(0, n_used, config.batch_size):
         idx = order[start:start + config.batch_size]
         total += train_step(model, optimizer, X[idx], y[idx]) * len(idx)
-    return total / len(X)
+    return total / n_used
 
 
 def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
@@ -134,14 +136,15 @@ def fit_with_dataloader(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     """DataLoader を使う教科書どおりのループ(比較・検証用)。"""
     _check_xy(X, y)
     loader = DataLoader(TensorDataset(X, y), batch_size=config.batch_size,
-                        shuffle=config.shuffle)
+                        shuffle=config.shuffle, drop_last=config.drop_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     history, start = History(), time.perf_counter()
     for _ in range(config.epochs):
         model.train()
-        total = 0.0
+        total, n_used = 0.0, 0
         for xb, yb in loader:
             total += train_step(model, optimizer, xb, yb) * len(xb)
-        history.train_loss.append(total / len(X))
+            n_used += len(xb)
+        history.train_loss.append(total / n_used)
         history.seconds.append(time.perf_counter() - start)
     return history
