@@ -44,3 +44,25 @@ def test_compare_over_seeds_collects_every_method():
     assert set(res) == {"persistence", "window_mean", "linear_ar", "gru"}
     assert all(len(v) == 2 for v in res.values())
     assert res["linear_ar"][0] != res["linear_ar"][1]  # シードごとにノイズが変わる
+
+
+def test_epochs_to_within():
+    from medrnn.experiments import epochs_to_within
+    assert epochs_to_within([1.0, 0.5, 0.104, 0.1, 0.2], 0.05) == 3
+    assert epochs_to_within([1.0, 0.5, 0.104, 0.1, 0.2], 0.0) == 4
+    with pytest.raises(ValueError, match="空"):
+        epochs_to_within([])
+    with pytest.raises(ValueError, match="tolerance"):
+        epochs_to_within([1.0], -0.1)
+
+
+def test_validation_study_never_touches_the_test_part():
+    from medrnn.experiments import validation_study
+    recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=8, batch_size=16))
+    study = validation_study(recipe, seed=0, patience=3)
+    # 訓練部分 160 点 → 学習用 128 点(118 窓)と検証用 32 点(22 窓)
+    assert len(study.history.val_loss) == 8
+    assert 1 <= study.epoch_within <= 8
+    assert study.seconds_within <= study.history.seconds[-1]
+    assert len(study.early.val_loss) <= 8
+    assert study.test_mse_full > 0 and study.test_mse_early > 0

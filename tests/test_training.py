@@ -6,7 +6,7 @@ from medrnn.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
 from medrnn import training
 from medrnn.repro import set_seed
 from medrnn.training import (History, TrainConfig, epoch_order, evaluate_loss, fit,
-                             fit_with_dataloader)
+                             fit_early_stopping, fit_with_dataloader)
 from torch.utils.data import DataLoader, TensorDataset
 
 
@@ -91,3 +91,16 @@ def test_fit_rejects_mismatched_shapes():
         fit(model, torch.zeros(5, 10, 1), torch.zeros(4, 1), TrainConfig(epochs=1))
     with pytest.raises(ValueError, match="空"):
         fit(model, torch.zeros(0, 10, 1), torch.zeros(0, 1), TrainConfig(epochs=1))
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    (X, y), (Xv, yv) = _windows()
+    set_seed(0)
+    model = RecurrentRegressor(RNN_MODEL)
+    config = TrainConfig(epochs=300, batch_size=16, lr=1e-2)
+    h = fit_early_stopping(model, X, y, config, val=(Xv, yv), patience=5)
+    assert len(h.val_loss) < 300  # 途中で止まった
+    assert len(h.val_loss) - h.best_epoch == 5
+    assert evaluate_loss(model, Xv, yv) == pytest.approx(min(h.val_loss))
+    with pytest.raises(ValueError, match="patience"):
+        fit_early_stopping(model, X, y, config, val=(Xv, yv), patience=0)

@@ -16,7 +16,7 @@ from .data import LSTM_SINE, RNN_SINE, SineConfig, make_noisy_sine, make_windows
 from .evaluation import LinearAR, mse, persistence_forecast, predict, window_mean_forecast
 from .models.nets import LSTM_MODEL, RNN_MODEL, ModelConfig, RecurrentRegressor
 from .repro import configure_torch, set_seed
-from .training import History, TrainConfig, fit
+from .training import History, TrainConfig, fit, fit_early_stopping
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,46 @@ def compare_over_seeds(recipe: Recipe, seeds: list[int],
             run = train_recipe(replace(recipe, model=model), data, seed)
             results.setdefault(name, []).append(run.test_mse)
     return results
+
+
+def epochs_to_within(losses: list[float], tolerance: float = 0.05) -> int:
+    """損失が最小値の (1 + tolerance) 倍以内に初めて入ったエポック(1 始まり)。"""
+    if not losses:
+        raise ValueError("損失の記録が空です")
+    if tolerance < 0:
+        raise ValueError(f"tolerance は 0 以上にしてください(受け取った値: {tolerance})")
+    target = min(losses) * (1 + tolerance)
+    return next(i for i, v in enumerate(losses, start=1) if v <= target)
+
+
+@dataclass
+class ValidationStudy:
+    """訓練部分を「学習用」と「検証用」に分けて学習曲線を調べた結果。"""
+
+    history: History  # レシピどおりの全エポックの学習曲線(検証損失つき)
+    epoch_within: int  # 検証損失が最良値の 5% 以内に入ったエポック
+    seconds_within: float  # そこまでにかかった秒数
+    early: History  # 早期終了で学習した記録
+    test_mse_full: float  # 全エポック学習したモデルのテスト MSE
+    test_mse_early: float  # 早期終了したモデルのテスト MSE
+
+
+def validation_study(recipe: Recipe, seed: int = 0, val_ratio: float = 0.2,
+                     patience: int = 20, tolerance: float = 0.05) -> ValidationStudy:
+    """訓練部分の末尾 val_ratio を検証用にし、全エポック学習と早期終了を比べる。"""
+    t, series = make_noisy_sine(recipe.sine)
+    train, test = split_ordered(series, recipe.train_ratio)
+    fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストには触れない
+    (X_fit, y_fit), val = make_windows(fit_part, recipe.seq_len), make_windows(val_part, recipe.seq_len)
+    X_test, y_test = make_windows(test, recipe.seq_len)
+    configure_torch()
+    runs = []
+    for trainer in (fit, fit_early_stopping):
+        set_seed(seed)
+        model = RecurrentRegressor(recipe.model)
+        extra = {"patience": patience} if trainer is fit_early_stopping else {}
+        history = trainer(model, X_fit, y_fit, recipe.train, val=val, **extra)
+        runs.append((history, mse(predict(model, X_test), y_test[:, 0].numpy())))
+    (full, mse_full), (early, mse_early) = runs
+    epoch = epochs_to_within(full.val_loss, tolerance)
+    return ValidationStudy(full, epoch, full.seconds[epoch - 1], early, mse_full, mse_early)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -137,6 +138,33 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
         if val is not None:
             history.val_loss.append(evaluate_loss(model, *val))
         history.seconds.append(time.perf_counter() - start)
+    return history
+
+
+def fit_early_stopping(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+                       config: TrainConfig, val: tuple[torch.Tensor, torch.Tensor],
+                       patience: int = 20) -> History:
+    """検証損失が patience エポック続けて改善しなければ止め、最良の重みに戻す。
+
+    val には訓練部分の末尾から切り出した検証データを渡す(テストデータは使わない)。
+    """
+    _check_xy(X, y)
+    if patience < 1:
+        raise ValueError(f"patience は 1 以上にしてください(受け取った値: {patience})")
+    optimizer = make_optimizer(model, config)
+    history, start = History(), time.perf_counter()
+    best_state, since_best = copy.deepcopy(model.state_dict()), 0
+    for _ in range(config.epochs):
+        history.train_loss.append(run_epoch(model, optimizer, X, y, config))
+        history.val_loss.append(evaluate_loss(model, *val))
+        history.seconds.append(time.perf_counter() - start)
+        if history.val_loss[-1] <= min(history.val_loss):
+            best_state, since_best = copy.deepcopy(model.state_dict()), 0
+        else:
+            since_best += 1
+            if since_best >= patience:
+                break
+    model.load_state_dict(best_state)  # 最良のエポックの重みに戻す
     return history
 
 
