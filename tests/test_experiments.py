@@ -56,12 +56,13 @@ def test_epochs_to_within():
         epochs_to_within([1.0], -0.1)
 
 
-def test_validation_study_never_touches_the_test_part():
+def test_validation_study_runs_full_and_early_stopped_training():
     from medrnn.experiments import validation_study
     recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=8, batch_size=16))
     study = validation_study(recipe, seed=0, patience=3)
     # 訓練部分 160 点 → 学習用 128 点(118 窓)と検証用 32 点(22 窓)
     assert len(study.history.val_loss) == 8
+    assert study.n_val_windows == 22
     assert 1 <= study.epoch_within <= 8
     assert study.seconds_within <= study.history.seconds[-1]
     assert len(study.early.val_loss) <= 8

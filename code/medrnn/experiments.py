@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import LSTM_SINE, RNN_SINE, SineConfig, make_noisy_sine, make_windows, split_ordered
 from .evaluation import LinearAR, mse, persistence_forecast, predict, window_mean_forecast
@@ -140,6 +140,7 @@ class ValidationStudy:
     early: History  # 早期終了で学習した記録
     test_mse_full: float  # 全エポック学習したモデルのテスト MSE
     test_mse_early: float  # 早期終了したモデルのテスト MSE
+    n_val_windows: int  # 検証用の窓の数
 
 
 def validation_study(recipe: Recipe, seed: int = 0, val_ratio: float = 0.2,
@@ -160,4 +161,5 @@ def validation_study(recipe: Recipe, seed: int = 0, val_ratio: float = 0.2,
         runs.append((history, mse(predict(model, X_test), y_test[:, 0].numpy())))
     (full, mse_full), (early, mse_early) = runs
     epoch = epochs_to_within(full.val_loss, tolerance)
-    return ValidationStudy(full, epoch, full.seconds[epoch - 1], early, mse_full, mse_early)
+    return ValidationStudy(full, epoch, full.seconds[epoch - 1], early, mse_full,
+                           mse_early, len(val[0]))

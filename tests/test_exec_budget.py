@@ -1,0 +1,36 @@
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+budget = _load("check_exec_budget", ROOT / "scripts" / "check_exec_budget.py")
+report = _load("medrnn_exec_report", ROOT / "book" / "_ext" / "medrnn_exec_report.py")
+
+
+def test_collect_runtimes_keeps_executed_documents_only():
+    data = {"book/rnn": {"exec_data": {"runtime": 12.3456, "method": "cache"}},
+            "book/bibliography": {}, "book/intro": {"exec_data": {"runtime": None}}}
+    assert report.collect_runtimes(data) == {"book/rnn": 12.346}
+
+
+def test_budget_passes_within_factor_and_fails_beyond():
+    plan = {"係数": 3, "章": {"book/rnn": 10.0}}
+    assert budget.check({"book/rnn": 29.0}, plan) == []
+    assert "上限 30.0 秒" in budget.check({"book/rnn": 31.0}, plan)[0]
+    assert "未登録" in budget.check({"book/new": 1.0}, plan)[0]
+
+
+def test_every_chapter_in_the_toc_has_a_budget():
+    plan = json.loads((ROOT / "book" / "exec_budget.json").read_text())
+    toc = (ROOT / "_toc.yml").read_text()
+    for doc in plan["章"]:
+        assert doc in toc, f"{doc} は目次にありません"
