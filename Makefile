@@ -1,5 +1,5 @@
 # 使い方: make html(本を作る) / make test(テスト) / make pdf(PDF)
-#         make chapter CH=book/rnn.md(1 章だけ HTML に)
+#         make bench(学習ループの速さを記事のループと比べる)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +8,7 @@ JB     := $(BIN)/jupyter-book build . --all -W -n --keep-going
 export MEDRNN_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 
-.PHONY: venv html test pdf tex chapter clean
+.PHONY: venv html test pdf bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,11 @@ html: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-chapter: $(STAMP)
-	$(BIN)/jupyter-book build $(CH) -W -n --keep-going
+pdf: $(STAMP)
+	bash scripts/build_pdf.sh
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_training.py
 
 clean:
 	rm -rf _build
