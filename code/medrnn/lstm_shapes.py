@@ -1,0 +1,221 @@
+"""``nn.LSTM`` を実際に動かして、パラメータと出力の形状を確かめる道具。
+
+LSTM の章で、引数(``num_layers``・``bidirectional`` など)を変えたときに
+``output``・``h_n``・``c_n`` の形がどう変わるか、重みがどんな形で
+いくつあるかを、文章で断言する代わりに実行して示すために使う。
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+GATE_ORDER = ("i", "f", "g", "o")  # PyTorch が重みを積む順(入力・忘却・候補・出力)
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    """value が 1 以上の整数(bool は除く)でなければ ValueError。"""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} は 1 以上の整数にしてください(受け取った値: {value!r})")
+
+
+@dataclass(frozen=True)
+class LSTMShapeCase:
+    """形状を調べる ``nn.LSTM`` の設定と、流し込む入力の大きさ。"""
+
+    input_size: int = 1  # 各時刻の特徴量の数
+    hidden_size: int = 50  # 隠れ状態・セル状態の次元 H
+    num_layers: int = 1  # LSTM を積む段数
+    bidirectional: bool = False  # 逆向きにも読むか
+    batch_size: int = 32  # 一度に流す系列の数
+    seq_len: int = 10  # 系列の長さ(窓の長さ)
+
+    def __post_init__(self) -> None:
+        for name in ("input_size", "hidden_size", "num_layers",
+                     "batch_size", "seq_len"):
+            _check_positive_int(name, getattr(self, name))
+        if not isinstance(self.bidirectional, bool):
+            raise ValueError("bidirectional は True か False にしてください"
+                             f"(受け取った値: {self.bidirectional!r})")
+
+    @property
+    def num_directions(self) -> int:
+        """読む向きの数。単方向なら 1、双方向なら 2。"""
+        return 2 if self.bidirectional else 1
+
+
+@dataclass
+class LSTMRun:
+    """``nn.LSTM`` を 1 回動かした結果(batch_first=True)。"""
+
+    case: LSTMShapeCase  # 使った設定
+    lstm: nn.LSTM  # 作った層
+    x: torch.Tensor  # 入力。形状 (batch, seq_len, input_size)
+    output: torch.Tensor  # 最終層の全時刻の h。(batch, seq_len, D*H)
+    h_n: torch.Tensor  # 全層・全方向の最後の h。(num_layers*D, batch, H)
+    c_n: torch.Tensor  # 全層・全方向の最後の C。(num_layers*D, batch, H)
+
+
+def run_lstm(case: LSTMShapeCase, seed: int = 0) -> LSTMRun:
+    """設定どおりの ``nn.LSTM`` を作り、乱数の入力を 1 回流す。
+
+    乱数は内部で固定し、呼び出し側の乱数の状態は変えない。
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        lstm = nn.LSTM(input_size=case.input_size,
+                       hidden_size=case.hidden_size,
+                       num_layers=case.num_layers,
+                       bidirectional=case.bidirectional,
+                       batch_first=True)
+        x = torch.randn(case.batch_size, case.seq_len, case.input_size)
+    with torch.no_grad():
+        output, (h_n, c_n) = lstm(x)  # 初期状態 h_0, c_0 は 0
+    return LSTMRun(case, lstm, x, output, h_n, c_n)
+
+
+def shape_rows(cases: list[LSTMShapeCase],
+               seed: int = 0) -> list[dict[str, str]]:
+    """設定ごとに 1 行: 入力と output・h_n・c_n の形状。"""
+    if not cases:
+        raise ValueError("cases が空です。LSTMShapeCase を 1 つ以上渡してください")
+    rows = []
+    for case in cases:
+        run = run_lstm(case, seed)
+        rows.append({
+            "num_layers": str(case.num_layers),
+            "bidirectional": str(case.bidirectional),
+            "input": str(tuple(run.x.shape)),
+            "output": str(tuple(run.output.shape)),
+            "h_n": str(tuple(run.h_n.shape)),
+            "c_n": str(tuple(run.c_n.shape)),
+        })
+    return rows
+
+
+def expected_parameter_count(input_size: int, hidden_size: int,
+                             num_layers: int = 1,
+                             bidirectional: bool = False) -> int:
+    """``nn.LSTM`` のパラメータ数を式から数える。
+
+    1 層・1 方向あたり 4 × (H × (I + H) + 2H)。4 はゲートの数、
+    2H は 2 本のバイアス(b_ih と b_hh)。2 層目以降の入力の次元 I は
+    下の層の出力の次元 D × H になる。
+    """
+    case = LSTMShapeCase(input_size, hidden_size, num_layers, bidirectional)
+    total, layer_input = 0, input_size
+    for _ in range(num_layers):
+        per_direction = 4 * (hidden_size * (layer_input + hidden_size)
+                             + 2 * hidden_size)
+        total += case.num_directions * per_direction
+        layer_input = case.num_directions * hidden_size
+    return total
+
+
+def parameter_rows(lstm: nn.LSTM) -> list[dict[str, str]]:
+    """重み・バイアスごとに 1 行: 名前、形状、要素の数。"""
+    if not isinstance(lstm, nn.LSTM):
+        raise ValueError(f"nn.LSTM を渡してください(受け取った型: {type(lstm).__name__})")
+    return [{"名前": name, "形状": str(tuple(p.shape)),
+             "要素数": str(p.numel())}
+            for name, p in lstm.named_parameters()]
+
+
+def last_step_gaps(run: LSTMRun) -> dict[str, float]:
+    """output の端の時刻と最終層の h_n の差(最大絶対値)を比べる。
+
+    h_n の並びは [層0順, (層0逆), 層1順, (層1逆), ...] なので、
+    最終層の順方向は h_n[-D]、逆方向は h_n[-1]。
+    """
+    H, D = run.case.hidden_size, run.case.num_directions
+
+    def gap(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a - b).abs().max())
+
+    gaps = {"`output[:, -1, :H]` と `h_n[-D]`(最終層・順方向)":
+            gap(run.output[:, -1, :H], run.h_n[-D])}
+    if D == 2:
+        gaps["`output[:, -1, H:]` と `h_n[-1]`(最終層・逆方向)"] = gap(
+            run.output[:, -1, H:], run.h_n[-1])
+        gaps["`output[:, 0, H:]` と `h_n[-1]`(最終層・逆方向)"] = gap(
+            run.output[:, 0, H:], run.h_n[-1])
+    return gaps
+
+
+def relation_rows(cases: list[LSTMShapeCase], seed: int = 0,
+                  atol: float = 1e-6) -> list[dict[str, str]]:
+    """設定と比較ごとに 1 行: 差の最大絶対値と、一致するかどうか。"""
+    if not cases:
+        raise ValueError("cases が空です。LSTMShapeCase を 1 つ以上渡してください")
+    rows = []
+    for case in cases:
+        for name, value in last_step_gaps(run_lstm(case, seed)).items():
+            rows.append({"num_layers": str(case.num_layers),
+                         "bidirectional": str(case.bidirectional),
+                         "比べたもの": name,
+                         "差の最大絶対値": f"{value:.1e}",
+                         "一致": "はい" if value <= atol else "いいえ"})
+    return rows
+
+
+def split_gates(packed: torch.Tensor,
+                hidden_size: int) -> dict[str, torch.Tensor]:
+    """4 ゲート分を縦に積んだ重み(またはバイアス)を i, f, g, o に分ける。
+
+    packed: 形状 (4*H, ...) の ``weight_ih_l0`` など。
+    返り値の各要素は形状 (H, ...)。
+    """
+    _check_positive_int("hidden_size", hidden_size)
+    if packed.shape[0] != 4 * hidden_size:
+        raise ValueError(f"先頭の次元は 4 × hidden_size = {4 * hidden_size} の"
+                         f"はずです(受け取った形状: {tuple(packed.shape)})")
+    return dict(zip(GATE_ORDER, packed.chunk(4, dim=0)))
+
+
+def _check_step_inputs(lstm: nn.LSTM, x_t: torch.Tensor,
+                       h_prev: torch.Tensor, c_prev: torch.Tensor) -> None:
+    """lstm_step に渡されたものの型と形状を確かめる。"""
+    if not isinstance(lstm, nn.LSTM) or lstm.proj_size != 0:
+        raise ValueError("proj_size=0 の nn.LSTM を渡してください")
+    B, H = (len(x_t) if x_t.ndim == 2 else -1), lstm.hidden_size
+    if x_t.shape != (B, lstm.input_size) or h_prev.shape != (B, H) \
+            or c_prev.shape != (B, H):
+        raise ValueError(f"x_t は (batch, {lstm.input_size})、h_prev と c_prev は"
+                         f" (batch, {H}) にしてください(受け取った形状: "
+                         f"{tuple(x_t.shape)}, {tuple(h_prev.shape)}, "
+                         f"{tuple(c_prev.shape)})")
+
+
+def lstm_step(lstm: nn.LSTM, x_t: torch.Tensor, h_prev: torch.Tensor,
+              c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``nn.LSTM`` の 1 層目・順方向の重みで、本文の式どおり 1 時刻進める。
+
+    x_t: 形状 (batch, input_size)、h_prev・c_prev: 形状 (batch, H)。
+    返り値は (h_t, c_t)、どちらも形状 (batch, H)。
+    """
+    _check_step_inputs(lstm, x_t, h_prev, c_prev)
+    W_x, W_h = lstm.weight_ih_l0, lstm.weight_hh_l0  # (4H, I), (4H, H)
+    b = lstm.bias_ih_l0 + lstm.bias_hh_l0 if lstm.bias else 0.0  # (4H,)
+    z = x_t @ W_x.T + h_prev @ W_h.T + b  # 4 ゲート分をまとめて: (B, 4H)
+    i, f, g, o = z.chunk(4, dim=1)  # PyTorch の並び i, f, g, o: 各 (B, H)
+    i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
+    c_tilde = torch.tanh(g)  # 記憶の候補(本文のチルダ付き C_t)
+    c_t = f * c_prev + i * c_tilde  # セル状態の更新 (B, H)
+    h_t = o * torch.tanh(c_t)  # 隠れ状態 (B, H)
+    return h_t, c_t
+
+
+def rows_to_markdown(rows: list[dict[str, str]]) -> str:
+    """辞書の並びを Markdown の表にする(列は最初の行のキーの順)。"""
+    if not rows:
+        raise ValueError("rows が空なので表を作れません")
+    keys = list(rows[0])
+    if any(list(row) != keys for row in rows):
+        raise ValueError(f"すべての行が同じキー {keys} を同じ順に持つ必要があります")
+    lines = ["| " + " | ".join(keys) + " |",
+             "|" + "---|" * len(keys)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row[k]) for k in keys) + " |")
+    return "\n".join(lines)
