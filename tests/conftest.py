@@ -1,7 +1,6 @@
 """テスト共通の設定: 1 スレッドで、毎回シードを固定する。"""
 
 import pytest
-import torch
 
 from medrnn.repro import configure_torch, set_seed
 

@@ -5,17 +5,14 @@ import torch
 from torch import nn
 
 from medrnn.lstm_shapes import (
-    GATE_ORDER,
     LSTMShapeCase,
     expected_parameter_count,
     last_step_gaps,
-    lstm_step,
     parameter_rows,
     relation_rows,
     rows_to_markdown,
     run_lstm,
     shape_rows,
-    split_gates,
 )
 
 B, T, I, H = 3, 5, 2, 4  # 小さな設定で速く
@@ -101,35 +98,6 @@ def test_parameter_rows_lists_weights_with_4h_rows():
     assert sum(int(r["要素数"]) for r in rows) == expected_parameter_count(I, H, 2)
 
 
-def test_split_gates_order_and_shapes():
-    packed = torch.arange(4 * H * I).reshape(4 * H, I)
-    gates = split_gates(packed, H)
-    assert tuple(gates) == GATE_ORDER == ("i", "f", "g", "o")
-    assert all(g.shape == (H, I) for g in gates.values())
-    torch.testing.assert_close(gates["f"], packed[H:2 * H])
-
-
-def test_lstm_step_reproduces_nn_lstm_over_a_sequence():
-    run = run_lstm(small())
-    h, c = torch.zeros(B, H), torch.zeros(B, H)
-    with torch.no_grad():
-        for t in range(T):
-            h, c = lstm_step(run.lstm, run.x[:, t], h, c)
-            torch.testing.assert_close(h, run.output[:, t])
-    torch.testing.assert_close(h, run.h_n[0])
-    torch.testing.assert_close(c, run.c_n[0])
-
-
-def test_lstm_step_works_without_bias():
-    torch.manual_seed(0)
-    lstm = nn.LSTM(I, H, bias=False, batch_first=True)
-    x = torch.randn(B, 1, I)
-    with torch.no_grad():
-        out, _ = lstm(x)
-        h, _ = lstm_step(lstm, x[:, 0], torch.zeros(B, H), torch.zeros(B, H))
-    torch.testing.assert_close(h, out[:, 0])
-
-
 def test_run_lstm_is_deterministic_and_keeps_global_rng():
     torch.manual_seed(123)
     before = torch.random.get_rng_state()
@@ -162,27 +130,10 @@ def test_bad_inputs_raise_value_error():
         relation_rows([])
     with pytest.raises(ValueError, match="nn.LSTM"):
         parameter_rows(nn.GRU(1, 2))
-    with pytest.raises(ValueError, match="4 × hidden_size"):
-        split_gates(torch.zeros(5, 1), 2)
     with pytest.raises(ValueError, match="rows が空"):
         rows_to_markdown([])
     with pytest.raises(ValueError, match="同じキー"):
         rows_to_markdown([{"a": "1"}, {"b": "2"}])
-
-
-def test_lstm_step_rejects_bad_shapes_and_layers():
-    lstm = nn.LSTM(I, H)
-    zeros = torch.zeros(B, H)
-    with pytest.raises(ValueError, match="形状"):
-        lstm_step(lstm, torch.zeros(B, I + 1), zeros, zeros)
-    with pytest.raises(ValueError, match="形状"):
-        lstm_step(lstm, torch.zeros(B, I), torch.zeros(B, H + 1), zeros)
-    with pytest.raises(ValueError, match="形状"):
-        lstm_step(lstm, torch.zeros(I), zeros, zeros)
-    with pytest.raises(ValueError, match="proj_size"):
-        lstm_step(nn.LSTM(I, H, proj_size=2), torch.zeros(B, I), zeros, zeros)
-    with pytest.raises(ValueError, match="proj_size"):
-        lstm_step(nn.GRU(I, H), torch.zeros(B, I), zeros, zeros)
 
 
 # --- LSTM の章で plotting.py に足した図(plot_lstm_cell など)のテスト ---

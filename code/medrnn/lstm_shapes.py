@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-GATE_ORDER = ("i", "f", "g", "o")  # PyTorch が重みを積む順(入力・忘却・候補・出力)
 
 
 def _check_positive_int(name: str, value: object) -> None:
@@ -158,53 +157,6 @@ def relation_rows(cases: list[LSTMShapeCase], seed: int = 0,
                          "差の最大絶対値": f"{value:.1e}",
                          "一致": "はい" if value <= atol else "いいえ"})
     return rows
-
-
-def split_gates(packed: torch.Tensor,
-                hidden_size: int) -> dict[str, torch.Tensor]:
-    """4 ゲート分を縦に積んだ重み(またはバイアス)を i, f, g, o に分ける。
-
-    packed: 形状 (4*H, ...) の ``weight_ih_l0`` など。
-    返り値の各要素は形状 (H, ...)。
-    """
-    _check_positive_int("hidden_size", hidden_size)
-    if packed.shape[0] != 4 * hidden_size:
-        raise ValueError(f"先頭の次元は 4 × hidden_size = {4 * hidden_size} の"
-                         f"はずです(受け取った形状: {tuple(packed.shape)})")
-    return dict(zip(GATE_ORDER, packed.chunk(4, dim=0)))
-
-
-def _check_step_inputs(lstm: nn.LSTM, x_t: torch.Tensor,
-                       h_prev: torch.Tensor, c_prev: torch.Tensor) -> None:
-    """lstm_step に渡されたものの型と形状を確かめる。"""
-    if not isinstance(lstm, nn.LSTM) or lstm.proj_size != 0:
-        raise ValueError("proj_size=0 の nn.LSTM を渡してください")
-    B, H = (len(x_t) if x_t.ndim == 2 else -1), lstm.hidden_size
-    if x_t.shape != (B, lstm.input_size) or h_prev.shape != (B, H) \
-            or c_prev.shape != (B, H):
-        raise ValueError(f"x_t は (batch, {lstm.input_size})、h_prev と c_prev は"
-                         f" (batch, {H}) にしてください(受け取った形状: "
-                         f"{tuple(x_t.shape)}, {tuple(h_prev.shape)}, "
-                         f"{tuple(c_prev.shape)})")
-
-
-def lstm_step(lstm: nn.LSTM, x_t: torch.Tensor, h_prev: torch.Tensor,
-              c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``nn.LSTM`` の 1 層目・順方向の重みで、本文の式どおり 1 時刻進める。
-
-    x_t: 形状 (batch, input_size)、h_prev・c_prev: 形状 (batch, H)。
-    返り値は (h_t, c_t)、どちらも形状 (batch, H)。
-    """
-    _check_step_inputs(lstm, x_t, h_prev, c_prev)
-    W_x, W_h = lstm.weight_ih_l0, lstm.weight_hh_l0  # (4H, I), (4H, H)
-    b = lstm.bias_ih_l0 + lstm.bias_hh_l0 if lstm.bias else 0.0  # (4H,)
-    z = x_t @ W_x.T + h_prev @ W_h.T + b  # 4 ゲート分をまとめて: (B, 4H)
-    i, f, g, o = z.chunk(4, dim=1)  # PyTorch の並び i, f, g, o: 各 (B, H)
-    i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
-    c_tilde = torch.tanh(g)  # 記憶の候補(本文のチルダ付き C_t)
-    c_t = f * c_prev + i * c_tilde  # セル状態の更新 (B, H)
-    h_t = o * torch.tanh(c_t)  # 隠れ状態 (B, H)
-    return h_t, c_t
 
 
 def rows_to_markdown(rows: list[dict[str, str]]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from IPython.display import Markdown
 
 from .plotting import setup_japanese_font, use_book_figure_formats
 from .repro import configure_torch, environment_summary, set_seed
@@ -23,10 +24,8 @@ def setup_chapter(seed: int = 0) -> torch.device:
     return device
 
 
-def environment_markdown() -> "IPython.display.Markdown":
+def environment_markdown() -> Markdown:
     """ビルド環境(Python・主要パッケージの版など)を Markdown の表にして返す。"""
-    from IPython.display import Markdown
-
     configure_torch()  # 本文の学習と同じスレッド数を表示する
     rows = "\n".join(f"| {k} | {v} |" for k, v in environment_summary().items())
     return Markdown("| 項目 | 値 |\n|---|---|\n" + rows)
