@@ -75,13 +75,13 @@ def epoch_order(n: int, shuffle: bool) -> torch.Tensor:
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
-               xb: torch.Tensor, yb: torch.Tensor) -> float:
-    """ミニバッチ 1 つで 1 回更新し、そのバッチの損失を返す。"""
+               xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+    """ミニバッチ 1 つで 1 回更新し、そのバッチの損失(0 次元テンソル)を返す。"""
     loss = nn.functional.mse_loss(model(xb), yb)  # 予測と正解の MSE
-    optimizer.zero_grad()  # 前回の勾配を消す
+    model.zero_grad(set_to_none=True)  # 前回の勾配を消す(optimizer.zero_grad() と同じ)
     loss.backward()  # 誤差逆伝播(BPTT)で勾配を計算
     optimizer.step()  # 勾配の方向にパラメータを少し動かす
-    return loss.item()
+    return loss.detach()  # .item() は毎回呼ばず、エポックの終わりに 1 回だけ
 
 
 def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -91,12 +91,12 @@ def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
     order = epoch_order(len(X), config.shuffle).to(X.device)
     n_used = len(X) - len(X) % config.batch_size if config.drop_last else len(X)
     X_epoch, y_epoch = X[order], y[order]  # 1 回並べ替えれば、各バッチは切り出すだけ
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, n_used, config.batch_size):
         xb = X_epoch[start:start + config.batch_size]  # (B, T, input_size)
         yb = y_epoch[start:start + config.batch_size]  # (B, output_size)
         total += train_step(model, optimizer, xb, yb) * len(xb)
-    return total / n_used
+    return total.item() / n_used
 
 
 def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
@@ -178,10 +178,10 @@ def fit_with_dataloader(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     history, start = History(), time.perf_counter()
     for _ in range(config.epochs):
         model.train()
-        total, n_used = 0.0, 0
+        total, n_used = torch.zeros((), dtype=torch.float64), 0
         for xb, yb in loader:
             total += train_step(model, optimizer, xb, yb) * len(xb)
             n_used += len(xb)
-        history.train_loss.append(total / n_used)
+        history.train_loss.append(total.item() / n_used)
         history.seconds.append(time.perf_counter() - start)
     return history
