@@ -23,6 +23,10 @@ def test_hash_changes_when_a_constant_changes(tmp_path):
     before = guard.package_hash(pkg)
     (pkg / "data.py").write_text("NOISE = 0.3\n")
     assert guard.package_hash(pkg) != before
+    changed = guard.package_hash(pkg)
+    (pkg / "datasets").mkdir()
+    (pkg / "datasets" / "ecg.dat").write_bytes(b"\x00\x01")  # 同梱データも対象
+    assert guard.package_hash(pkg) != changed
     assert guard.package_hash(ROOT / "code" / "medrnn") == guard.package_hash(ROOT / "code" / "medrnn")
 
 

@@ -4,13 +4,13 @@ import pytest
 import torch
 from torch import nn
 
+from medrnn.notebook import rows_to_markdown
 from medrnn.lstm_shapes import (
     LSTMShapeCase,
     expected_parameter_count,
     last_step_gaps,
     parameter_rows,
     relation_rows,
-    rows_to_markdown,
     run_lstm,
     shape_rows,
 )

@@ -18,3 +18,16 @@ def test_environment_markdown_is_a_table_with_versions():
     text = environment_markdown().data
     assert text.startswith("| 項目 | 値 |")
     assert f"| PyTorch | {torch.__version__} |" in text
+
+
+def test_japanese_line_breaks_are_joined_but_others_kept():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / "medrnn_japanese.py"
+    spec = importlib.util.spec_from_file_location("medrnn_japanese", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.join_japanese_lines("変わります。\nこの章では") == "変わります。この章では"
+    assert module.join_japanese_lines("RNN\nと LSTM") == "RNN\nと LSTM"  # 英字の後ろは残す
+    assert module.join_japanese_lines("です。\n\uff08注\uff09") == "です。\uff08注\uff09"  # 全角括弧

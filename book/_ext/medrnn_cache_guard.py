@@ -16,9 +16,11 @@ STAMP_NAME = "medrnn_package.sha256"
 
 
 def package_hash(package_dir: Path) -> str:
-    """パッケージ内の全 .py ファイル(パスと中身)の SHA-256。"""
+    """パッケージ内の全ファイル(.py と同梱データ。パスと中身)の SHA-256。"""
     digest = hashlib.sha256()
-    for path in sorted(package_dir.rglob("*.py")):
+    files = (p for p in package_dir.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts)
+    for path in sorted(files):
         digest.update(path.relative_to(package_dir).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -157,17 +157,3 @@ def relation_rows(cases: list[LSTMShapeCase], seed: int = 0,
                          "差の最大絶対値": f"{value:.1e}",
                          "一致": "はい" if value <= atol else "いいえ"})
     return rows
-
-
-def rows_to_markdown(rows: list[dict[str, str]]) -> str:
-    """辞書の並びを Markdown の表にする(列は最初の行のキーの順)。"""
-    if not rows:
-        raise ValueError("rows が空なので表を作れません")
-    keys = list(rows[0])
-    if any(list(row) != keys for row in rows):
-        raise ValueError(f"すべての行が同じキー {keys} を同じ順に持つ必要があります")
-    lines = ["| " + " | ".join(keys) + " |",
-             "|" + "---|" * len(keys)]
-    for row in rows:
-        lines.append("| " + " | ".join(str(row[k]) for k in keys) + " |")
-    return "\n".join(lines)

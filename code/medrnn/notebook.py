@@ -29,3 +29,17 @@ def environment_markdown() -> Markdown:
     configure_torch()  # 本文の学習と同じスレッド数を表示する
     rows = "\n".join(f"| {k} | {v} |" for k, v in environment_summary().items())
     return Markdown("| 項目 | 値 |\n|---|---|\n" + rows)
+
+
+def rows_to_markdown(rows: list[dict[str, str]]) -> str:
+    """辞書の並びを Markdown の表にする(列は最初の行のキーの順)。"""
+    if not rows:
+        raise ValueError("rows が空なので表を作れません")
+    keys = list(rows[0])
+    if any(list(row) != keys for row in rows):
+        raise ValueError(f"すべての行が同じキー {keys} を同じ順に持つ必要があります")
+    lines = ["| " + " | ".join(keys) + " |",
+             "|" + "---|" * len(keys)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row[k]) for k in keys) + " |")
+    return "\n".join(lines)

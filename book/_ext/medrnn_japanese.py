@@ -1,0 +1,42 @@
+"""日本語の文の途中の改行を取り除く Sphinx 拡張。
+
+Markdown のソースで日本語の文を途中で改行すると、HTML ではそこに半角の空白が
+入って見える(「変わります。 この章では」)。日本語の文字どうしの間にある改行を
+本文のテキストから取り除く。コードや数式の中は変えない。
+"""
+
+from __future__ import annotations
+
+import re
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+
+# ひらがな・カタカナ・漢字・全角の記号と句読点
+_CJK = r"\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_BREAK = re.compile(rf"(?<=[{_CJK}])\n(?=[{_CJK}])")
+_SKIP = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
+
+
+def join_japanese_lines(text: str) -> str:
+    """日本語の文字にはさまれた改行を消す(それ以外の改行はそのまま)。"""
+    return _BREAK.sub("", text)
+
+
+class JoinJapaneseLines(SphinxTransform):
+    """本文のテキストノードから、日本語の文字どうしの間の改行を取り除く。"""
+
+    default_priority = 500
+
+    def apply(self, **kwargs) -> None:
+        for text in list(self.document.findall(nodes.Text)):
+            if isinstance(text.parent, _SKIP) or "\n" not in text:
+                continue
+            joined = join_japanese_lines(str(text))
+            if joined != str(text):
+                text.parent.replace(text, nodes.Text(joined))
+
+
+def setup(app) -> dict:
+    app.add_transform(JoinJapaneseLines)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

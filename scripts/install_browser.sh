@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# ウェブ版のブラウザ検査(tests/test_site.py)に使う Chromium と日本語フォントを入れる。
+#
+#   bash scripts/install_browser.sh
+#
+# Debian/Ubuntu の chromium と fonts-noto-cjk を apt-get で入れる(root で動くか、
+# パスワードなしの sudo が使えるとき)。すでにあれば何もしない(何度実行してもよい)。
+set -euo pipefail
+
+APT_PACKAGES=(chromium fonts-noto-cjk)
+
+say() { printf '[install_browser] %s\n' "$*"; }
+die() { printf '[install_browser] エラー: %s\n' "$*" >&2; exit 1; }
+
+have_chromium() {
+    command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
+}
+have_cjk_font() {
+    command -v fc-list >/dev/null 2>&1 && fc-list :lang=ja family | grep -qi 'noto.*cjk'
+}
+
+if have_chromium && have_cjk_font; then
+    say "Chromium と日本語フォント(Noto CJK)はもう入っています: $(chromium --version 2>/dev/null || chromium-browser --version)"
+    exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo=(sudo)
+    else
+        die "root で実行するか、次を入れてください: sudo apt-get install -y --no-install-recommends ${APT_PACKAGES[*]}"
+    fi
+fi
+command -v apt-get >/dev/null 2>&1 ||
+    die "apt-get がありません(Debian/Ubuntu 以外)。Chromium と Noto CJK フォントを入れてください"
+
+say "入れます: ${APT_PACKAGES[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+
+have_chromium || die "chromium を入れたのに見つかりません"
+have_cjk_font || die "fonts-noto-cjk を入れたのに、fc-list で日本語の Noto CJK フォントが見つかりません"
+say "できあがり: $(chromium --version 2>/dev/null || chromium-browser --version)"
