@@ -16,3 +16,15 @@ def test_cli_rejects_an_unknown_chapter(capsys):
     with pytest.raises(SystemExit):
         main(["transformer"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_covers_every_numbered_chapter():
+    import re
+    from pathlib import Path
+
+    from medrnn.__main__ import CHAPTERS
+
+    toc = (Path(__file__).resolve().parents[1] / "_toc.yml").read_text()
+    numbered = toc.split("numbered: true", 1)[1].split("- chapters:", 1)[0]
+    chapters = [f.split("/")[-1] for f in re.findall(r"file:\s*(\S+)", numbered)]
+    assert chapters and set(chapters) == set(CHAPTERS)

@@ -490,3 +490,14 @@ def near_events(times_s: np.ndarray, event_times_s: np.ndarray,
     left = np.clip(right - 1, 0, len(events) - 1)  # 左右の近い出来事
     nearest = np.minimum(np.abs(t - events[left]), np.abs(t - events[right]))
     return nearest <= within_s
+
+
+# 心電図の章の設定(章とコマンドライン `python -m medrnn ecg` で共通)
+CHAPTER_SPLIT = TimeSplit(train=0.7, val=0.1)  # 残りの 20% がテスト
+CHAPTER_FORECAST = ForecastConfig(factor=4, seq_len=36, horizon=4, train_stride=3,
+                                  split=CHAPTER_SPLIT)
+CHAPTER_FORECAST_TRAIN = TrainConfig(epochs=15, batch_size=256, lr=1e-2)
+CHAPTER_BEATS = BeatTaskConfig(before_s=0.25, after_s=0.40, factor=4, n_rr=8,
+                               split=CHAPTER_SPLIT)
+CHAPTER_BEAT_TRAIN = TrainConfig(epochs=20, batch_size=32, lr=1e-2)
+CHAPTER_SEEDS = (0, 1, 2)

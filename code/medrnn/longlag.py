@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from .gradients import UpdateTrace, scale_recurrent_weights, sgd_update_norms
 from .models.nets import ModelConfig, RecurrentRegressor
@@ -169,13 +170,15 @@ class LagSweep:
 
 
 def lag_sweep(specs: dict[str, LagModel], lags: list[int], seeds: list[int],
-              config: LagConfig = LagConfig()) -> LagSweep:
+              config: LagConfig = LagConfig(), progress: bool = False) -> LagSweep:
     """すべてのモデル・遅れ・シードの組み合わせで学習し、正解率を集める。"""
     if not specs or not lags or not seeds:
         raise ValueError("specs・lags・seeds はどれも 1 つ以上にしてください")
     start = time.perf_counter()
     table = {name: np.zeros((len(lags), len(seeds))) for name in specs}
     models = {}
+    bar = tqdm(total=len(specs) * len(lags) * len(seeds), desc="学習",
+               disable=not progress)
     for name, spec in specs.items():
         for i, lag in enumerate(lags):
             for j, seed in enumerate(seeds):
@@ -183,6 +186,8 @@ def lag_sweep(specs: dict[str, LagModel], lags: list[int], seeds: list[int],
                 table[name][i, j] = run.accuracy
                 if j == 0:
                     models[(name, lag)] = run.model
+                bar.update()
+    bar.close()
     return LagSweep(list(lags), list(seeds), table, models,
                     time.perf_counter() - start)
 
@@ -249,3 +254,11 @@ def clipping_experiment(lag: int, seeds: list[int], lr: float = 0.3,
             result.traces[name].append(trace)
             result.models[name].append(model)
     return result
+
+
+# GRU の章の長い遅れの実験の設定(章とコマンドライン `python -m medrnn gru` で共通)
+CHAPTER_LAG_MODELS = {"RNN": LagModel("rnn"), "LSTM": LagModel("lstm"),
+                      "GRU": LagModel("gru"), "LSTM(b_f=3)": LagModel("lstm", 3.0),
+                      "GRU(b_z=3)": LagModel("gru", 3.0)}
+CHAPTER_LAGS = (5, 15, 30, 60)  # 試す遅れ [ステップ]
+CHAPTER_LAG_SEEDS = (0, 1, 2)  # シード

@@ -35,6 +35,7 @@ class ModelConfig:
 
 RNN_MODEL = ModelConfig(kind="rnn", hidden_size=32, num_layers=1)
 LSTM_MODEL = ModelConfig(kind="lstm", hidden_size=50, num_layers=2)
+GRU_MODEL = ModelConfig(kind="gru", hidden_size=50, num_layers=2)  # LSTM と同じ大きさ
 
 
 class RecurrentRegressor(nn.Module):
