@@ -30,6 +30,8 @@ NEEDED_TEX_FILES=(ujbook.cls pxchfon.sty pxjahyper.sty HaranoAjiMincho-Regular.o
 
 say() { printf '[build_pdf] %s\n' "$*"; }
 die() { printf '[build_pdf] エラー: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/apt_install.sh
+source "scripts/apt_install.sh"
 
 missing_tex() {
     local item
@@ -44,20 +46,8 @@ missing_tex() {
 }
 
 install_tex() {
-    local sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            sudo=(sudo)
-        else
-            die "TeX が足りません。root で実行するか、次を入れてください: sudo apt-get install -y --no-install-recommends ${APT_PACKAGES[*]}"
-        fi
-    fi
-    command -v apt-get >/dev/null 2>&1 ||
-        die "apt-get がありません(Debian/Ubuntu 以外)。TeX Live(upLaTeX・pxchfon・原ノ味フォント・latexmk)と poppler-utils を入れてください"
-    say "TeX を入れます: ${APT_PACKAGES[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+    apt_install "TeX Live(upLaTeX・pxchfon・原ノ味フォント・latexmk)と poppler-utils" \
+        "${APT_PACKAGES[@]}"
 }
 
 if what=$(missing_tex); then

@@ -11,6 +11,8 @@ APT_PACKAGES=(chromium fonts-noto-cjk)
 
 say() { printf '[install_browser] %s\n' "$*"; }
 die() { printf '[install_browser] エラー: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/apt_install.sh
+source "$(dirname "$0")/apt_install.sh"
 
 have_chromium() {
     command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
@@ -24,21 +26,7 @@ if have_chromium && have_cjk_font; then
     exit 0
 fi
 
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        sudo=(sudo)
-    else
-        die "root で実行するか、次を入れてください: sudo apt-get install -y --no-install-recommends ${APT_PACKAGES[*]}"
-    fi
-fi
-command -v apt-get >/dev/null 2>&1 ||
-    die "apt-get がありません(Debian/Ubuntu 以外)。Chromium と Noto CJK フォントを入れてください"
-
-say "入れます: ${APT_PACKAGES[*]}"
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+apt_install "Chromium と Noto CJK フォント" "${APT_PACKAGES[@]}"
 
 have_chromium || die "chromium を入れたのに見つかりません"
 have_cjk_font || die "fonts-noto-cjk を入れたのに、fc-list で日本語の Noto CJK フォントが見つかりません"

@@ -22,7 +22,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
+from toc_helpers import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 LATEX_DIR = ROOT / "_build" / "latex"
@@ -60,22 +60,6 @@ def normalize(text: str) -> str:
 
 # --- 目次と章の題名 ----------------------------------------------------------
 
-def toc_files(toc: dict) -> list[str]:
-    """_toc.yml(jb-book 形式)に並ぶファイルを、根から順に返す。"""
-    files = [toc["root"]]
-
-    def walk(entries: list) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    for key in ("parts", "chapters"):
-        walk(toc.get(key, []))
-    return files
-
-
 def first_heading(markdown: str) -> str | None:
     """フロントマターとコードブロックを除いた、最初の「# 」見出しの文字列。"""
     lines = markdown.splitlines()
@@ -105,9 +89,8 @@ def plain_title(title: str) -> str:
 
 
 def chapter_titles() -> list[tuple[str, str]]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     titles = []
-    for name in toc_files(toc):
+    for name in toc_files():
         path = ROOT / f"{name}.md"
         assert path.is_file(), f"_toc.yml の {name} に対応する {path} がありません"
         heading = first_heading(path.read_text(encoding="utf-8"))

@@ -40,7 +40,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import nbformat
 import pytest
-import yaml
+from toc_helpers import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -244,23 +244,6 @@ def local_target(base: Path, url: str) -> Path | None:
 
 
 # --- 目次 -------------------------------------------------------------------
-
-def toc_files() -> list[str]:
-    """_toc.yml(jb-book 形式)に並ぶファイルを、根から順に返す(拡張子なし)。"""
-    toc = yaml.safe_load(TOC.read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(entries: list) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    for key in ("parts", "chapters"):
-        walk(toc.get(key, []))
-    return [re.sub(r"\.(md|ipynb)$", "", f) for f in files]
-
 
 def code_cell_count(docname: str) -> int:
     """MyST Markdown の章にある ```{code-cell} の数。"""
