@@ -23,6 +23,30 @@ def join_japanese_lines(text: str) -> str:
     return _BREAK.sub("", text)
 
 
+def _neighbour_text(parent: nodes.Element, index: int, step: int) -> str:
+    """index から step の向きに、空でない最初の兄弟ノードのテキスト。"""
+    index += step
+    while 0 <= index < len(parent):
+        text = parent[index].astext()
+        if text:
+            return text
+        index += step
+    return ""
+
+
+def is_cjk_softbreak(parent: nodes.Element, index: int) -> bool:
+    """parent[index] が、両隣が日本語の文字である改行だけのテキストか。
+
+    MyST は段落の中の改行(ソフト改行)を "\n" だけのテキストノードにする。
+    """
+    if str(parent[index]) != "\n":
+        return False
+    before = _neighbour_text(parent, index, -1)[-1:]
+    after = _neighbour_text(parent, index, +1)[:1]
+    return bool(before and after and re.match(f"[{_CJK}]", before)
+                and re.match(f"[{_CJK}]", after))
+
+
 class JoinJapaneseLines(SphinxTransform):
     """本文のテキストノードから、日本語の文字どうしの間の改行を取り除く。"""
 
@@ -30,7 +54,11 @@ class JoinJapaneseLines(SphinxTransform):
 
     def apply(self, **kwargs) -> None:
         for text in list(self.document.findall(nodes.Text)):
-            if isinstance(text.parent, _SKIP) or "\n" not in text:
+            parent = text.parent
+            if isinstance(parent, _SKIP) or "\n" not in text:
+                continue
+            if is_cjk_softbreak(parent, parent.index(text)):
+                parent.replace(text, nodes.Text(""))
                 continue
             joined = join_japanese_lines(str(text))
             if joined != str(text):
