@@ -1,21 +1,16 @@
 """ベンチマークが公平であること(記事のループと同じ計算をしていること)の確認。"""
 
-import importlib.util
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import load_module
 
 from medrnn.experiments import LSTM_RECIPE, RNN_RECIPE, prepare_data
 from medrnn.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("bench_training",
-                                              ROOT / "benchmarks" / "bench_training.py")
-bench = importlib.util.module_from_spec(spec)
-sys.modules["bench_training"] = bench  # dataclass が自分のモジュールを引けるように
-spec.loader.exec_module(bench)
+bench = load_module("bench_training", ROOT / "benchmarks" / "bench_training.py")
 
 
 @pytest.mark.parametrize("recipe, drop_last", [(RNN_RECIPE, False), (LSTM_RECIPE, True)])

@@ -1,14 +1,12 @@
 """パッケージが変わったら実行キャッシュが捨てられ、全章が読み直されることの確認。"""
 
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
+from helpers import load_extension
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location(
-    "medrnn_cache_guard", ROOT / "book" / "_ext" / "medrnn_cache_guard.py")
-guard = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(guard)
+guard = load_extension("medrnn_cache_guard")
 
 
 def _app(tmp_path: Path) -> SimpleNamespace:

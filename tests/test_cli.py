@@ -19,7 +19,7 @@ def test_cli_rejects_an_unknown_chapter(capsys):
 
 
 def test_cli_covers_every_numbered_chapter():
-    from toc_helpers import numbered_chapters
+    from helpers import numbered_chapters
 
     from medrnn.__main__ import CHAPTERS
 

@@ -1,10 +1,9 @@
 """medrnn.ecg_plots: 図が Figure を返し、警告なしで描け、軸に単位があること。"""
 
-import io
-import warnings
 
 import numpy as np
 import pytest
+from helpers import render_strict
 from matplotlib.figure import Figure
 
 from medrnn import ecg_plots
@@ -16,12 +15,7 @@ def _font():
     setup_japanese_font()
 
 
-def _render(fig: Figure) -> None:
-    """PNG と PDF に描き、グリフ欠けなどの警告をエラーにする。"""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for fmt in ("png", "pdf"):
-            fig.savefig(io.BytesIO(), format=fmt)
+_render = render_strict
 
 
 T = np.arange(0, 10, 1 / 90)

@@ -1,21 +1,13 @@
-import importlib.util
 import json
 from pathlib import Path
 
-from toc_helpers import toc_files
+from helpers import load_extension, load_module, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-budget = _load("check_exec_budget", ROOT / "scripts" / "check_exec_budget.py")
-report = _load("medrnn_exec_report", ROOT / "book" / "_ext" / "medrnn_exec_report.py")
+budget = load_module("check_exec_budget", ROOT / "scripts" / "check_exec_budget.py")
+report = load_extension("medrnn_exec_report")
 
 
 def test_collect_runtimes_keeps_executed_documents_only():

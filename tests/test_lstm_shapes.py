@@ -1,6 +1,7 @@
 """medrnn.lstm_shapes のテスト: 形状、output と h_n の関係、パラメータ数、式との一致。"""
 
 import pytest
+from helpers import render_strict
 import torch
 from torch import nn
 
@@ -138,15 +139,7 @@ def test_bad_inputs_raise_value_error():
 
 # --- LSTM の章で plotting.py に足した図(plot_lstm_cell など)のテスト ---
 
-def _render_strict(fig) -> None:
-    """PNG と PDF に描き、グリフ欠けなどの警告をエラーにする。"""
-    import io
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for fmt in ("png", "pdf"):
-            fig.savefig(io.BytesIO(), format=fmt)
+_render_strict = render_strict
 
 
 @pytest.fixture

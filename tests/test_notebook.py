@@ -1,5 +1,6 @@
 import matplotlib
 import torch
+from helpers import load_extension
 
 from medrnn.notebook import environment_markdown, setup_chapter
 
@@ -21,13 +22,7 @@ def test_environment_markdown_is_a_table_with_versions():
 
 
 def test_japanese_line_breaks_are_joined_but_others_kept():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / "medrnn_japanese.py"
-    spec = importlib.util.spec_from_file_location("medrnn_japanese", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_extension("medrnn_japanese")
     assert module.join_japanese_lines("変わります。\nこの章では") == "変わります。この章では"
     assert module.join_japanese_lines("RNN\nと LSTM") == "RNN\nと LSTM"  # 英字の後ろは残す
     assert module.join_japanese_lines("です。\n\uff08注\uff09") == "です。\uff08注\uff09"  # 全角括弧

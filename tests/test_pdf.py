@@ -11,7 +11,6 @@ PDF の文字は pdftotext で取り出し、NFKC で正規化して空白をす
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -22,7 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from toc_helpers import toc_files
+from helpers import load_extension, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 LATEX_DIR = ROOT / "_build" / "latex"
@@ -33,10 +32,7 @@ BUILD_LOG = ROOT / "_build" / "pdf-build.log"
 HTML_DIR = ROOT / "_build" / "html"
 REQUIRE = os.environ.get("MEDRNN_REQUIRE_PDF") == "1"
 
-_spec = importlib.util.spec_from_file_location(
-    "medrnn_latex", ROOT / "book" / "_ext" / "medrnn_latex.py")
-medrnn_latex = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(medrnn_latex)
+medrnn_latex = load_extension("medrnn_latex")
 
 
 def _missing(what: str) -> None:

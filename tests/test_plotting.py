@@ -1,9 +1,8 @@
-import io
-import warnings
 
 import matplotlib
 import numpy as np
 import pytest
+from helpers import render_strict
 from matplotlib.figure import Figure
 
 from medrnn import plotting
@@ -14,12 +13,7 @@ def _font():
     plotting.setup_japanese_font()
 
 
-def _render(fig: Figure) -> None:
-    """描画して、グリフ欠けなどの警告をエラーにする。"""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for fmt in ("png", "pdf"):  # ウェブ用と印刷用の両方で描く
-            fig.savefig(io.BytesIO(), format=fmt)
+_render = render_strict  # ウェブ用(PNG)と印刷用(PDF)の両方で描き、警告をエラーにする
 
 
 def test_japanese_font_is_available():

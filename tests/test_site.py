@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import json
 import os
 import re
@@ -40,20 +39,13 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import nbformat
 import pytest
-from toc_helpers import toc_files
+from helpers import load_extension, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_extension(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "book" / "_ext" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-medrnn_offline = _load_extension("medrnn_offline")
-medrnn_downloads = _load_extension("medrnn_downloads")
+medrnn_offline = load_extension("medrnn_offline")
+medrnn_downloads = load_extension("medrnn_downloads")
 HTML_DIR = ROOT / "_build" / "html"
 TOC = ROOT / "_toc.yml"
 REQUIRE = os.environ.get("MEDRNN_REQUIRE_HTML") == "1"

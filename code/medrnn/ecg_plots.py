@@ -9,21 +9,12 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .plotting import COLORS
+from .plotting import COLORS, _new_axes
 
 SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
 SEGMENT_COLORS = {"train": COLORS["blue"], "val": COLORS["green"],
                   "test": COLORS["orange"]}
 CLASS_NAMES = ("正常", "形が違う")  # 0 と 1 のラベルの名前
-
-
-def _axes(ax: Axes | None,
-          figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """ax がなければ新しい Figure と Axes を作る(pyplot の状態は使わない)。"""
-    if ax is not None:
-        return ax.figure, ax
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.add_subplot()
 
 
 def _axes_list(axes: list[Axes] | None, n: int, figsize: tuple[float, float],
@@ -76,7 +67,7 @@ def plot_rr_tachogram(t_beats: np.ndarray, rr_ms: np.ndarray,
 
     ylim を外れる値は上端・下端に三角の印で描く(雑音による拍の取りこぼしなど)。
     """
-    fig, ax = _axes(ax, (9, 3))
+    fig, ax = _new_axes(ax, (9, 3))
     rr = np.asarray(rr_ms, dtype=np.float64)
     ok = (rr >= ylim[0]) & (rr <= ylim[1])
     ax.plot(t_beats[ok], rr[ok], ls="", marker=".", ms=4, color=COLORS["blue"],
@@ -105,7 +96,7 @@ def _rr_to_bpm(values: np.ndarray) -> np.ndarray:
 def plot_corr_histogram(corr: np.ndarray, threshold: float,
                         ax: Axes | None = None) -> Figure:
     """鋳型との相関係数の分布と、ラベルを分けるしきい値。"""
-    fig, ax = _axes(ax, (6.5, 3.2))
+    fig, ax = _new_axes(ax, (6.5, 3.2))
     c = np.asarray(corr, dtype=np.float64)
     c = c[np.isfinite(c)]
     ax.hist(c, bins=np.linspace(-1, 1, 41), color=COLORS["sky"],
@@ -147,7 +138,7 @@ def plot_time_split(t: np.ndarray, x: np.ndarray,
                     bounds_s: dict[str, tuple[float, float]],
                     ax: Axes | None = None) -> Figure:
     """記録全体と、訓練・検証・テストの区間(時間順)。"""
-    fig, ax = _axes(ax, (9, 2.8))
+    fig, ax = _new_axes(ax, (9, 2.8))
     ax.plot(t, x, color=COLORS["black"], lw=0.3)
     for name, (start, stop) in bounds_s.items():
         ax.axvspan(start, stop, color=SEGMENT_COLORS[name], alpha=0.15,
@@ -161,7 +152,7 @@ def plot_ecg_forecast(t: np.ndarray, actual: np.ndarray,
                       predictions: dict[str, np.ndarray],
                       ax: Axes | None = None) -> Figure:
     """テスト区間の実測の心電図と、各モデルの予測 [mV]。"""
-    fig, ax = _axes(ax, (9, 3.4))
+    fig, ax = _new_axes(ax, (9, 3.4))
     ax.plot(t, actual, color=COLORS["black"], lw=2, label="実測")
     styles = [(COLORS["orange"], ":"), (COLORS["blue"], "--"),
               (COLORS["red"], "-"), (COLORS["green"], "-.")]

@@ -1,8 +1,12 @@
-"""テストが共通で使う、目次(_toc.yml)の読み方。"""
+"""テストが共通で使う道具: 目次(_toc.yml)の読み方、拡張・スクリプトの読み込み、図の検査。"""
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import re
+import sys
+import warnings
 from pathlib import Path
 
 import yaml
@@ -32,3 +36,25 @@ def numbered_chapters(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
     toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
     return [entry["file"] for part in toc.get("parts", []) if part.get("numbered")
             for entry in part.get("chapters", [])]
+
+
+def load_module(name: str, path: Path):
+    """パッケージでない .py ファイル(Sphinx 拡張・スクリプト)をモジュールとして読む。"""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclass などが自分のモジュールを引けるように
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_extension(name: str):
+    """book/_ext/<name>.py の Sphinx 拡張を読む。"""
+    return load_module(name, ROOT / "book" / "_ext" / f"{name}.py")
+
+
+def render_strict(fig) -> None:
+    """図を PNG と PDF に描き、グリフ欠けなどの警告をエラーにする。"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fmt in ("png", "pdf"):
+            fig.savefig(io.BytesIO(), format=fmt)
