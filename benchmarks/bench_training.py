@@ -1,10 +1,13 @@
 """記事どおりの学習ループと、本書のパッケージの学習関数の速さを比べる。
 
-使い方: .venv/bin/python benchmarks/bench_training.py [--repeats 5]
+使い方: .venv/bin/python benchmarks/bench_training.py [--repeats 5] [--device cpu|cuda]
 
 同じデータ・同じシード・同じ更新回数で、(a) 記事のコードを忠実に書き直したループ
 (DataLoader、既定の設定)と (b) medrnn.training.fit を、1 つのプロセスの中で交互に
 実行する。時間の比(中央値)を表示し、最後の訓練損失が許容誤差内で一致することを確かめる。
+CPU では CPU 時間(1 スレッド)、GPU では経過時間(最後の損失の取得で同期する)を測る。
+GPU では、記事どおりデータを CPU に置いてミニバッチごとに GPU へ送るループと、
+データを最初に 1 回だけ GPU へ置くパッケージのループを比べる。
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ class ArticleModel(nn.Module):
         return self.fc(out[:, -1, :])
 
 
-def article_loop(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, seed: int) -> float:
+def article_loop(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, seed: int,
+                 device: torch.device = torch.device("cpu")) -> float:
     """記事の学習ループ(DataLoader で shuffle=True)。最後のエポックの平均損失を返す。"""
     set_seed(seed)
-    model = ArticleModel(recipe.model.kind, recipe.model.hidden_size, recipe.model.num_layers)
+    model = ArticleModel(recipe.model.kind, recipe.model.hidden_size,
+                         recipe.model.num_layers).to(device)
+    X, y = X.cpu(), y.cpu()  # 記事と同じく、データは CPU に置いてバッチごとに送る
     loader = DataLoader(TensorDataset(X, y), batch_size=recipe.train.batch_size,
                         shuffle=True, drop_last=recipe.train.drop_last)
     criterion = nn.MSELoss()
@@ -59,6 +65,7 @@ def article_loop(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, seed: int) ->
         model.train()
         epoch_loss, n_seen = 0.0, 0
         for sequences, labels in loader:
+            sequences, labels = sequences.to(device), labels.to(device)
             outputs = model(sequences)
             loss = criterion(outputs, labels)
             epoch_loss += loss.item() * sequences.size(0)
@@ -69,11 +76,12 @@ def article_loop(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, seed: int) ->
     return epoch_loss / n_seen
 
 
-def package_loop(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, seed: int) -> float:
+def package_loop(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, seed: int,
+                 device: torch.device = torch.device("cpu")) -> float:
     """本書のパッケージの学習関数。最後のエポックの平均損失を返す。"""
     set_seed(seed)
-    model = RecurrentRegressor(recipe.model)
-    return fit(model, X, y, recipe.train).train_loss[-1]
+    model = RecurrentRegressor(recipe.model).to(device)
+    return fit(model, X.to(device), y.to(device), recipe.train).train_loss[-1]
 
 
 @dataclass
@@ -90,17 +98,20 @@ class Result:
         return abs(self.article_loss - self.package_loss) <= LOSS_RTOL * abs(self.article_loss)
 
 
-def bench(name: str, recipe: Recipe, repeats: int, seed: int = 0) -> Result:
+def bench(name: str, recipe: Recipe, repeats: int, seed: int = 0,
+          device: torch.device = torch.device("cpu")) -> Result:
     """2 つのループを交互に repeats 回ずつ走らせ、所要時間の中央値を比べる。"""
     data = prepare_data(recipe)
     X, y = data.X_train, data.y_train
+    # CPU 時間は 1 スレッドなので他の負荷に強い。GPU では CPU が待つ時間も含めて経過時間
+    clock = time.perf_counter if device.type == "cuda" else time.process_time
     times: dict[str, list[float]] = {"article": [], "package": []}
     losses: dict[str, float] = {}
     for _ in range(repeats):
         for key, loop in (("article", article_loop), ("package", package_loop)):
-            start = time.process_time()  # CPU 時間(1 スレッドなので他の負荷に強い)
-            losses[key] = loop(recipe, X, y, seed)
-            times[key].append(time.process_time() - start)
+            start = clock()
+            losses[key] = loop(recipe, X, y, seed, device)  # 損失の取得で GPU と同期する
+            times[key].append(clock() - start)
     ratios = [a / p for a, p in zip(times["article"], times["package"])]  # 隣り合う組ごと
     return Result(name, statistics.median(times["article"]), statistics.median(times["package"]),
                   losses["article"], losses["package"], statistics.median(ratios))
@@ -110,20 +121,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args(argv)
-    configure_torch(args.threads)
+    available = configure_torch(args.threads)
+    if args.device == "cuda" and available.type != "cuda":
+        parser.error("--device cuda が指定されましたが、この機械では CUDA が使えません")
+    device = torch.device(args.device)
+    clock_name = "経過時間" if device.type == "cuda" else "CPU 時間"
     # LSTM の記事は訓練用 DataLoader に drop_last=True を付けている
     lstm = Recipe(LSTM_RECIPE.sine, LSTM_RECIPE.model,
                   TrainConfig(epochs=50, batch_size=32, drop_last=True))
     all_same, all_fast = True, True
     for name, recipe, goal in (("RNN の記事", RNN_RECIPE, 1.4), ("LSTM の記事", lstm, 1.0)):
-        r = bench(name, recipe, args.repeats)
+        r = bench(name, recipe, args.repeats, device=device)
         n, bs = len(prepare_data(recipe).X_train), recipe.train.batch_size
         updates = recipe.train.epochs * (n // bs if recipe.train.drop_last else -(-n // bs))
         all_same &= r.same_loss
         all_fast &= r.speedup > goal
         print(f"{name}: {updates} 回の更新 / 記事のループ {r.article_s:.2f} 秒、"
-              f"パッケージ {r.package_s:.2f} 秒(CPU 時間の中央値、{args.repeats} 組)"
+              f"パッケージ {r.package_s:.2f} 秒({device.type}、{clock_name}の中央値、{args.repeats} 組)"
               f"→ 組ごとの比の中央値 {r.speedup:.2f} 倍"
               f"(目標 {goal} 倍超)")
         print(f"  最後の訓練損失: 記事 {r.article_loss:.8f} / パッケージ {r.package_loss:.8f}"

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from medrnn.data import make_noisy_sine, make_windows, split_ordered, RNN_SINE
 from medrnn.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
@@ -104,3 +105,27 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     assert evaluate_loss(model, Xv, yv) == pytest.approx(min(h.val_loss))
     with pytest.raises(ValueError, match="patience"):
         fit_early_stopping(model, X, y, config, val=(Xv, yv), patience=0)
+
+
+def test_clear_grads_matches_optimizer_zero_grad():
+    (X, y), _ = _windows()
+    model = RecurrentRegressor(RNN_MODEL)
+    optimizer = training.make_optimizer(model, TrainConfig(epochs=1))
+    nn.functional.mse_loss(model(X[:8]), y[:8]).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    training.clear_grads(optimizer)
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.mark.parametrize("n, bs, drop_last, expected", [
+    (10, 4, False, [4, 4, 2]), (10, 4, True, [4, 4]), (8, 4, False, [4, 4]), (3, 4, False, [3])])
+def test_batch_sizes_follow_dataloader(n, bs, drop_last, expected):
+    sizes = training.batch_sizes(n, bs, drop_last)
+    assert sizes.tolist() == expected
+    loader = DataLoader(TensorDataset(torch.zeros(n)), batch_size=bs, drop_last=drop_last)
+    assert [len(b[0]) for b in loader] == expected
+
+
+def test_epoch_mean_weights_by_batch_size():
+    losses = [torch.tensor(1.0), torch.tensor(4.0)]
+    assert training.epoch_mean(losses, torch.tensor([3.0, 1.0], dtype=torch.float64)) == 1.75

@@ -21,7 +21,7 @@ RECIPES = {"rnn": RNN_RECIPE, "lstm": LSTM_RECIPE}
 SEED_MODELS = {"rnn": {"rnn": RNN_MODEL},
                "lstm": {"rnn": RNN_MODEL, "lstm": LSTM_MODEL},
                "gru": {"rnn": RNN_MODEL, "lstm": LSTM_MODEL, "gru": GRU_MODEL}}
-CHAPTERS = ("rnn", "lstm", "gru", "ecg")
+CHAPTERS = ("rnn", "lstm", "gru", "ecg", "cgm")
 NAMES = {"persistence": "持続予測(直前の値)", "window_mean": "窓の平均",
          "linear_ar": "線形 AR(10 ラグ)", "rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -97,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     print(" / ".join(f"{k}: {v}" for k, v in environment_summary().items()))
     if args.chapter == "ecg":
         report_ecg()
+        return 0
+    if args.chapter == "cgm":
+        from . import cgm_tasks
+
+        cgm_tasks.report()
         return 0
     if args.chapter == "gru":  # GRU の章: サイン波の 3 シード比較と長い遅れの課題
         report_seeds(LSTM_RECIPE, SEED_MODELS["gru"], 3)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
-from IPython.display import Markdown
 
 from .plotting import setup_japanese_font, use_book_figure_formats
 from .repro import configure_torch, environment_summary, set_seed
+
+if TYPE_CHECKING:  # IPython はノートブックの中だけで使う(コマンドラインでは不要)
+    from IPython.display import Markdown
 
 
 def setup_chapter(seed: int = 0) -> torch.device:
@@ -26,6 +30,8 @@ def setup_chapter(seed: int = 0) -> torch.device:
 
 def environment_markdown() -> Markdown:
     """ビルド環境(Python・主要パッケージの版など)を Markdown の表にして返す。"""
+    from IPython.display import Markdown
+
     configure_torch()  # 本文の学習と同じスレッド数を表示する
     rows = "\n".join(f"| {k} | {v} |" for k, v in environment_summary().items())
     return Markdown("| 項目 | 値 |\n|---|---|\n" + rows)

@@ -1,0 +1,466 @@
+"""CGM の血糖値を 5〜60 分先まで予測する課題。
+
+被験者(患者)を単位に訓練・検証・テストへ分け、同じ人が 2 つの組に
+入らないようにする。窓は途切れのない区間の中だけで作る。誤差は mg/dL で測る。
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .cgm import (HYPO_MGDL, PERIOD_MIN, SubjectCGM, load_hall,
+                  split_segments)
+from .evaluation import LinearAR
+from .models.nets import ModelConfig, RecurrentRegressor
+from .repro import set_seed
+from .training import History, TrainConfig, fit_early_stopping
+
+GROUPS = ("train", "val", "test")  # 被験者の 3 つの組
+
+
+@dataclass(frozen=True)
+class PatientSplit:
+    """被験者を組に分ける設定(残りの全員が訓練)。"""
+
+    n_val: int = 3  # 検証(早期終了)に使う人数
+    n_test: int = 5  # テストに使う人数
+    seed: int = 0  # 並べ替えの乱数のシード
+
+    def __post_init__(self) -> None:
+        if self.n_val < 1 or self.n_test < 1:
+            raise ValueError(f"n_val と n_test は 1 以上にしてください"
+                             f"(受け取った値: {self.n_val}, {self.n_test})")
+
+
+def split_patients(ids: list[str], diagnoses: list[str],
+                   config: PatientSplit) -> dict[str, list[str]]:
+    """診断の割合がそろうように、被験者を訓練・検証・テストに分ける。
+
+    診断ごとに乱数で並べ、各人の「診断内での順位 / 診断の人数」の小さい順に
+    並べ直す(診断が交互に現れる)。先頭からテスト・検証、残りを訓練にする。
+    """
+    if len(ids) != len(diagnoses) or len(set(ids)) != len(ids):
+        raise ValueError("ids は重複なしで、diagnoses と同じ長さにしてください")
+    if config.n_val + config.n_test >= len(ids):
+        raise ValueError(f"{len(ids)} 人では、検証 {config.n_val} 人と"
+                         f"テスト {config.n_test} 人を除くと訓練が残りません")
+    rng = np.random.default_rng(config.seed)
+    keys = {}
+    for diagnosis in sorted(set(diagnoses)):
+        members = [i for i, d in zip(ids, diagnoses) if d == diagnosis]
+        for rank, sid in enumerate(rng.permutation(members)):
+            keys[str(sid)] = (rank / len(members), diagnosis)
+    order = sorted(ids, key=keys.__getitem__)
+    n_test, n_val = config.n_test, config.n_val
+    return {"test": order[:n_test], "val": order[n_test:n_test + n_val],
+            "train": order[n_test + n_val:]}
+
+
+@dataclass(frozen=True)
+class CGMForecastConfig:
+    """予測の窓の設定(時間はすべて測定の回数。1 回 = 5 分)。"""
+
+    seq_len: int = 12  # 入力の長さ(12 回 = 1 時間)
+    n_ahead: int = 12  # 何回先まで予測するか(12 回 = 60 分)
+    train_stride: int = 2  # 訓練の窓をずらす幅(隣の窓はほぼ同じなので間引く)
+    tolerance_min: float = 1.0  # 間隔が 5 ± この値 [分] なら途切れなし
+
+    def __post_init__(self) -> None:
+        for name in ("seq_len", "n_ahead", "train_stride"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} は 1 以上にしてください"
+                                 f"(受け取った値: {getattr(self, name)})")
+        if not 0 <= self.tolerance_min < PERIOD_MIN:
+            raise ValueError(f"tolerance_min は 0 以上 {PERIOD_MIN} 未満に"
+                             f"してください(受け取った値: {self.tolerance_min})")
+
+    @property
+    def horizons_min(self) -> np.ndarray:
+        """各出力が何分先か: 5, 10, ..., 60。形状 (n_ahead,)"""
+        return PERIOD_MIN * np.arange(1, self.n_ahead + 1)
+
+
+def segment_windows(glucose: np.ndarray, seq_len: int, n_ahead: int,
+                    stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """途切れのない 1 区間から、入力窓と続く n_ahead 回の正解を作る。
+
+    Returns
+    -------
+    X : 入力。形状 (N, seq_len)
+    Y : 正解(1〜n_ahead 回先)。形状 (N, n_ahead)
+    区間が短くて窓が作れなければ N = 0。
+    """
+    g = np.asarray(glucose, dtype=np.float64)
+    if g.ndim != 1 or seq_len < 1 or n_ahead < 1 or stride < 1:
+        raise ValueError(f"1 次元の glucose と 1 以上の seq_len・n_ahead・"
+                         f"stride にしてください(受け取った形状: {g.shape}, "
+                         f"{seq_len}, {n_ahead}, {stride})")
+    first = np.arange(0, len(g) - seq_len - n_ahead + 1, stride)  # 窓の先頭
+    idx = first[:, None] + np.arange(seq_len + n_ahead)  # (N, T + n_ahead)
+    windows = g[idx] if len(first) else np.empty((0, seq_len + n_ahead))
+    return windows[:, :seq_len], windows[:, seq_len:]
+
+
+@dataclass
+class WindowSet:
+    """ある組の全員分の窓(mg/dL)と、各窓の出どころ。"""
+
+    X: np.ndarray  # 入力 [mg/dL]。形状 (N, seq_len)
+    Y: np.ndarray  # 正解 [mg/dL]。形状 (N, n_ahead)
+    subject: np.ndarray  # 被験者の識別子。形状 (N,)
+    segment: np.ndarray  # 区間の通し番号(被験者をまたいで一意)。形状 (N,)
+    last_time: np.ndarray  # 入力の最後の測定時刻(datetime64)。形状 (N,)
+
+
+def subject_windows(subjects: list[SubjectCGM], config: CGMForecastConfig,
+                    stride: int) -> WindowSet:
+    """各被験者の記録を途切れで区間に分け、区間ごとに窓を作ってつなげる。"""
+    parts, n_segments = [], 0
+    for s in subjects:
+        for start, stop in split_segments(s.minutes,
+                                          tolerance=config.tolerance_min):
+            X, Y = segment_windows(s.glucose[start:stop], config.seq_len,
+                                   config.n_ahead, stride)
+            last = start + config.seq_len - 1 + stride * np.arange(len(X))
+            parts.append((X, Y, np.full(len(X), s.subject_id),
+                          np.full(len(X), n_segments), s.times[last]))
+            n_segments += 1
+    if not parts or sum(len(p[0]) for p in parts) == 0:
+        raise ValueError("窓を 1 つも作れません(区間が seq_len + n_ahead より短い)")
+    return WindowSet(*(np.concatenate(cols) for cols in zip(*parts)))
+
+
+@dataclass
+class CGMData:
+    """組ごとの窓と、標準化の平均・標準偏差(訓練の組だけから求める)。"""
+
+    groups: dict[str, list[str]]  # 組 → 被験者の識別子
+    windows: dict[str, WindowSet]  # 組 → 窓 [mg/dL]
+    mean: float  # 訓練の組の血糖値の平均 [mg/dL]
+    std: float  # 訓練の組の血糖値の標準偏差 [mg/dL]
+
+    def inputs(self, group: str) -> torch.Tensor:
+        """標準化した入力。形状 (N, seq_len, 1)"""
+        z = (self.windows[group].X - self.mean) / self.std
+        return torch.from_numpy(z.astype(np.float32)).unsqueeze(-1)
+
+    def targets(self, group: str) -> torch.Tensor:
+        """標準化した正解。形状 (N, n_ahead)"""
+        z = (self.windows[group].Y - self.mean) / self.std
+        return torch.from_numpy(z.astype(np.float32))
+
+    def to_mgdl(self, z: np.ndarray) -> np.ndarray:
+        """標準化した値を mg/dL に戻す。"""
+        return np.asarray(z, dtype=np.float64) * self.std + self.mean
+
+
+def prepare_cgm(subjects: list[SubjectCGM], split: PatientSplit,
+                config: CGMForecastConfig) -> CGMData:
+    """被験者を組に分け、組ごとに窓を作り、訓練の組で標準化の値を決める。"""
+    groups = split_patients([s.subject_id for s in subjects],
+                            [s.diagnosis for s in subjects], split)
+    by_id = {s.subject_id: s for s in subjects}
+    windows = {name: subject_windows(
+        [by_id[sid] for sid in groups[name]], config,
+        stride=config.train_stride if name == "train" else 1)
+        for name in GROUPS}
+    train_values = np.concatenate([by_id[sid].glucose
+                                   for sid in groups["train"]])
+    return CGMData(groups, windows, float(train_values.mean()),
+                   float(train_values.std()))
+
+
+def persistence(X: np.ndarray, n_ahead: int) -> np.ndarray:
+    """「この先もずっと最後の値のまま」という予測 [mg/dL]。形状 (N, n_ahead)"""
+    return np.repeat(np.asarray(X)[:, -1:], n_ahead, axis=1)
+
+
+def trend_extrapolation(X: np.ndarray, n_ahead: int,
+                        n_recent: int = 7) -> np.ndarray:
+    """最後の n_recent 回(7 回 = 30 分)に直線を当てはめ、そのまま延ばす予測。
+
+    Returns
+    -------
+    np.ndarray
+        予測 [mg/dL]。形状 (N, n_ahead)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if not 2 <= n_recent <= X.shape[1]:
+        raise ValueError(f"n_recent は 2 以上 {X.shape[1]} 以下にしてください"
+                         f"(受け取った値: {n_recent})")
+    k = np.arange(n_recent) - (n_recent - 1) / 2  # 中心を 0 にした時刻
+    recent = X[:, -n_recent:]  # (N, n_recent)
+    slope = (recent - recent.mean(axis=1, keepdims=True)) @ k / (k @ k)
+    level = recent.mean(axis=1) + slope * k[-1]  # 直線の、最後の時刻での値
+    steps = np.arange(1, n_ahead + 1)  # 1, 2, ..., n_ahead 回先
+    return level[:, None] + slope[:, None] * steps[None, :]
+
+
+def linear_ar_forecast(data: CGMData, group: str = "test") -> np.ndarray:
+    """先の時刻ごとに別の線形 AR(同じ入力窓、最小二乗)で予測 [mg/dL]。
+
+    Returns
+    -------
+    np.ndarray
+        予測。形状 (N, n_ahead)
+    """
+    X_train, Y_train = data.inputs("train"), data.targets("train")
+    X = data.inputs(group)
+    columns = [LinearAR.fit(X_train, Y_train[:, [h]]).predict(X)
+               for h in range(Y_train.shape[1])]
+    return data.to_mgdl(np.stack(columns, axis=1))
+
+
+def baseline_forecasts(data: CGMData, group: str = "test",
+                       n_recent: int = 7) -> dict[str, np.ndarray]:
+    """比べる単純な方法の予測 [mg/dL]。どれも形状 (N, n_ahead)"""
+    X, n_ahead = data.windows[group].X, data.windows[group].Y.shape[1]
+    return {"持続予測": persistence(X, n_ahead),
+            "直線の外挿": trend_extrapolation(X, n_ahead, n_recent),
+            "線形 AR": linear_ar_forecast(data, group)}
+
+
+@dataclass
+class CGMRun:
+    """1 つのモデルを 1 つのシードで学習した結果。"""
+
+    model: nn.Module
+    history: History
+    test_pred: np.ndarray  # テストの組の予測 [mg/dL]。形状 (N, n_ahead)
+    seconds: float  # 学習にかかった秒数
+
+
+def train_cgm_forecaster(kind: str, data: CGMData, seed: int,
+                         train: TrainConfig, hidden_size: int = 32,
+                         patience: int = 3) -> CGMRun:
+    """1〜n_ahead 回先をまとめて出す再帰型モデルを学習する(検証の組で早期終了)。"""
+    n_ahead = data.windows["train"].Y.shape[1]
+    set_seed(seed)
+    model = RecurrentRegressor(ModelConfig(
+        kind=kind, hidden_size=hidden_size, output_size=n_ahead))
+    start = time.perf_counter()
+    history = fit_early_stopping(
+        model, data.inputs("train"), data.targets("train"), train,
+        val=(data.inputs("val"), data.targets("val")), patience=patience)
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.inference_mode():
+        pred = data.to_mgdl(model(data.inputs("test")).numpy())  # (N, n_ahead)
+    return CGMRun(model, history, pred, seconds)
+
+
+def errors_by_horizon(pred: np.ndarray, target: np.ndarray
+                      ) -> dict[str, np.ndarray]:
+    """先の時刻ごとの RMSE と MAE(単位は入力と同じ)。各形状 (n_ahead,)"""
+    p = np.asarray(pred, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    if p.shape != t.shape or p.ndim != 2 or len(p) == 0:
+        raise ValueError(f"pred と target は同じ形状 (N, n_ahead) にしてください"
+                         f"(受け取った形状: {p.shape}, {t.shape})")
+    error = p - t
+    return {"rmse": np.sqrt(np.mean(error ** 2, axis=0)),
+            "mae": np.mean(np.abs(error), axis=0)}
+
+
+def _runs(flags: np.ndarray, segment: np.ndarray) -> list[tuple[int, int]]:
+    """同じ区間の中で True が続く範囲 [start, stop) の並び。"""
+    edges = np.diff(np.concatenate([[False], flags, [False]]).astype(int))
+    new_segment = np.concatenate([[False], segment[1:] != segment[:-1]])
+    runs = []
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        cuts = [a, *(np.flatnonzero(new_segment[a + 1:b]) + a + 1), b]
+        runs.extend(zip(cuts[:-1], cuts[1:]))  # 区間の境目でも切る
+    return [(int(a), int(b)) for a, b in runs]
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    """低血糖の警報(予測 < しきい値)を、実際の値と比べた結果。"""
+
+    n_hours: float  # 評価した時間の長さ [時間]
+    n_low: int  # 実際に低血糖だった時点の数(5 分ごと)
+    n_low_alerted: int  # そのうち予測も低血糖だった数
+    n_events: int  # 実際の低血糖のエピソード(続いた時点をまとめたもの)
+    n_events_alerted: int  # そのうち 1 回でも警報が出たエピソード
+    n_alerts: int  # 警報の回数(続いた警報は 1 回と数える)
+    n_false_alerts: int  # 実際の低血糖を 1 つも含まない警報の回数
+
+    @property
+    def sensitivity(self) -> float:
+        """時点ごとの感度: 低血糖の時点のうち警報が出ていた割合。"""
+        return self.n_low_alerted / self.n_low if self.n_low else float("nan")
+
+    @property
+    def false_alerts_per_day(self) -> float:
+        """誤警報の回数(1 日あたり)。"""
+        return self.n_false_alerts / (self.n_hours / 24)
+
+
+def hypo_alerts(pred: np.ndarray, actual: np.ndarray, segment: np.ndarray,
+                threshold: float = HYPO_MGDL,
+                alert_below: float | None = None) -> AlertResult:
+    """ある先の時刻の予測・実際の値 [mg/dL](形状 (N,)、時刻順)で警報を評価する。
+
+    実際の値が threshold 未満を低血糖、予測が alert_below(None なら
+    threshold)未満を警報とする。segment が同じで隣り合う窓は 5 分ずつ
+    続いているとみなす(stride 1 の窓)。
+    """
+    p, a, seg = (np.asarray(v).ravel() for v in (pred, actual, segment))
+    if not len(p) == len(a) == len(seg) > 0:
+        raise ValueError(f"pred・actual・segment は同じ長さの空でない配列に"
+                         f"してください(受け取った長さ: {len(p)}, {len(a)}, "
+                         f"{len(seg)})")
+    alert = p < (threshold if alert_below is None else alert_below)
+    low = a < threshold
+    alerts, events = _runs(alert, seg), _runs(low, seg)
+    return AlertResult(
+        n_hours=len(p) * PERIOD_MIN / 60, n_low=int(low.sum()),
+        n_low_alerted=int((low & alert).sum()), n_events=len(events),
+        n_events_alerted=sum(bool(alert[i:j].any()) for i, j in events),
+        n_alerts=len(alerts),
+        n_false_alerts=sum(not low[i:j].any() for i, j in alerts))
+
+
+def clarke_zones(reference: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Clarke のエラーグリッドの領域 "A"〜"E"(値は mg/dL)。形状 (n,)
+
+    Clarke et al. (1987) の境界線を、広く使われている次の順に判定する:
+    A → E → C → D、どれにも入らなければ B。
+    """
+    r = np.asarray(reference, dtype=np.float64)
+    p = np.asarray(predicted, dtype=np.float64)
+    if r.shape != p.shape or r.ndim != 1:
+        raise ValueError(f"reference と predicted は同じ長さの 1 次元配列に"
+                         f"してください(受け取った形状: {r.shape}, {p.shape})")
+    zone_a = ((r <= 70) & (p <= 70)) | (np.abs(p - r) <= 0.2 * r)
+    zone_e = ((r >= 180) & (p <= 70)) | ((r <= 70) & (p >= 180))
+    zone_c = (((r >= 70) & (r <= 290) & (p >= r + 110))
+              | ((r >= 130) & (r <= 180) & (p <= 7 / 5 * r - 182)))
+    zone_d = (((r >= 240) & (p >= 70) & (p <= 180))
+              | ((r <= 175 / 3) & (p >= 70) & (p <= 180))
+              | ((r >= 175 / 3) & (r <= 70) & (p >= 6 / 5 * r)))
+    return np.select([zone_a, zone_e, zone_c, zone_d], ["A", "E", "C", "D"],
+                     default="B")
+
+
+def zone_percentages(zones: np.ndarray) -> dict[str, float]:
+    """領域 A〜E に入った点の割合 [%]。"""
+    z = np.asarray(zones)
+    if z.size == 0:
+        raise ValueError("zones が空です")
+    return {name: 100 * float(np.mean(z == name)) for name in "ABCDE"}
+
+
+MODEL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}  # 種類 → 表示名
+
+
+def compare_models(data: CGMData, seeds: list[int], train: TrainConfig,
+                   hidden_size: int = 32, progress: bool = False
+                   ) -> dict[str, list[CGMRun]]:
+    """RNN・LSTM・GRU を、それぞれ複数のシードで学習する。"""
+    if not seeds:
+        raise ValueError("seeds が空です")
+    jobs = [(kind, seed) for kind in MODEL_NAMES for seed in seeds]
+    runs: dict[str, list[CGMRun]] = {name: [] for name in MODEL_NAMES.values()}
+    for kind, seed in tqdm(jobs, disable=not progress, desc="学習"):
+        runs[MODEL_NAMES[kind]].append(train_cgm_forecaster(
+            kind, data, seed, train, hidden_size))
+    return runs
+
+
+def summary_rows(baselines: dict[str, np.ndarray],
+                 runs: dict[str, list[CGMRun]], target: np.ndarray,
+                 steps: tuple[int, ...] = (6, 12)) -> list[dict[str, str]]:
+    """表の行: 方法ごとの 30 分先・60 分先の RMSE と MAE [mg/dL]。
+
+    モデルはシードの平均(2 つ以上なら ± 標準偏差)。
+    """
+    rows = []
+    for name, preds in {**{k: [v] for k, v in baselines.items()},
+                        **{k: [r.test_pred for r in g]
+                           for k, g in runs.items()}}.items():
+        errors = [errors_by_horizon(p, target) for p in preds]
+        row = {"方法": name}
+        for step in steps:
+            for metric in ("rmse", "mae"):
+                values = np.array([e[metric][step - 1] for e in errors])
+                text = f"{values.mean():.1f}"
+                if len(values) > 1:
+                    text += f" ± {values.std(ddof=1):.1f}"
+                row[f"{metric.upper()} {step * PERIOD_MIN:.0f} 分"] = text
+        rows.append(row)
+    return rows
+
+
+def rmse_by_horizon(baselines: dict[str, np.ndarray],
+                    runs: dict[str, list[CGMRun]], target: np.ndarray
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """方法ごとの、先の時刻ごとの RMSE [mg/dL](モデルはシードの平均)と標準偏差。"""
+    means = {name: errors_by_horizon(pred, target)["rmse"]
+             for name, pred in baselines.items()}
+    spreads = {}
+    for name, group in runs.items():
+        values = np.array([errors_by_horizon(r.test_pred, target)["rmse"]
+                           for r in group])  # (シード, n_ahead)
+        means[name] = values.mean(axis=0)
+        if len(group) > 1:
+            spreads[name] = values.std(axis=0, ddof=1)
+    return means, spreads
+
+
+def alert_rows(predictions: dict[str, np.ndarray], target: np.ndarray,
+               segment: np.ndarray, step: int,
+               threshold: float = HYPO_MGDL) -> list[dict[str, str]]:
+    """表の行: 方法ごとの、step 回先の低血糖の警報の成績。"""
+    rows = []
+    for name, pred in predictions.items():
+        res = hypo_alerts(pred[:, step - 1], target[:, step - 1], segment,
+                          threshold)
+        rows.append({"方法": name,
+                     "感度(時点)": f"{res.sensitivity:.2f}",
+                     "警報が出たエピソード": f"{res.n_events_alerted} / "
+                                          f"{res.n_events}",
+                     "警報の回数": f"{res.n_alerts}",
+                     "誤警報 [回/日]": f"{res.false_alerts_per_day:.2f}"})
+    return rows
+
+
+def target_hours(windows: WindowSet, start: np.datetime64,
+                 step: int) -> np.ndarray:
+    """各窓の step 回先(予測の対象)の時刻を、start からの時間 [時間] で。"""
+    elapsed_h = (windows.last_time - start).astype(np.float64) / 3600
+    return elapsed_h + step * PERIOD_MIN / 60
+
+
+# CGM の章の設定(章とコマンドライン `python -m medrnn cgm` で共通)
+CHAPTER_SPLIT = PatientSplit(n_val=3, n_test=5, seed=0)
+CHAPTER_FORECAST = CGMForecastConfig(seq_len=12, n_ahead=12, train_stride=2,
+                                     tolerance_min=1.0)
+CHAPTER_TRAIN = TrainConfig(epochs=12, batch_size=128, lr=5e-3)
+CHAPTER_SEEDS = (0, 1, 2)
+CHAPTER_HIDDEN = 32
+
+
+def report() -> None:
+    """章の主な結果(30 分先・60 分先の誤差と低血糖の警報)を表示する。"""
+    from .notebook import rows_to_markdown
+
+    data = prepare_cgm(load_hall(), CHAPTER_SPLIT, CHAPTER_FORECAST)
+    for name in GROUPS:
+        print(f"{name}: {', '.join(data.groups[name])}"
+              f"(窓 {len(data.windows[name].X)} 個)")
+    baselines = baseline_forecasts(data)
+    runs = compare_models(data, list(CHAPTER_SEEDS), CHAPTER_TRAIN,
+                          CHAPTER_HIDDEN, progress=True)
+    target = data.windows["test"].Y
+    print(rows_to_markdown(summary_rows(baselines, runs, target)))
+    preds = {**baselines, **{name: g[0].test_pred for name, g in runs.items()}}
+    print("30 分先の低血糖の警報(モデルはシード 0):")
+    print(rows_to_markdown(alert_rows(preds, target,
+                                      data.windows["test"].segment, step=6)))
