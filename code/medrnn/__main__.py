@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from tqdm import tqdm
@@ -21,7 +22,10 @@ RECIPES = {"rnn": RNN_RECIPE, "lstm": LSTM_RECIPE}
 SEED_MODELS = {"rnn": {"rnn": RNN_MODEL},
                "lstm": {"rnn": RNN_MODEL, "lstm": LSTM_MODEL},
                "gru": {"rnn": RNN_MODEL, "lstm": LSTM_MODEL, "gru": GRU_MODEL}}
-CHAPTERS = ("rnn", "lstm", "gru", "ecg", "cgm")
+# 実データ・シミュレータの章: 各章の tasks モジュールの report() が主な結果を表示する
+TASK_MODULES = {"cgm": "cgm_tasks", "glucose_sim": "glucose_sim_tasks",
+                "vitals": "vitals_tasks"}
+CHAPTERS = ("rnn", "lstm", "gru", "ecg", *TASK_MODULES)
 NAMES = {"persistence": "持続予測(直前の値)", "window_mean": "窓の平均",
          "linear_ar": "線形 AR(10 ラグ)", "rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -98,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.chapter == "ecg":
         report_ecg()
         return 0
-    if args.chapter == "cgm":
-        from . import cgm_tasks
-
-        cgm_tasks.report()
+    if args.chapter in TASK_MODULES:
+        importlib.import_module(f".{TASK_MODULES[args.chapter]}", __package__).report()
         return 0
     if args.chapter == "gru":  # GRU の章: サイン波の 3 シード比較と長い遅れの課題
         report_seeds(LSTM_RECIPE, SEED_MODELS["gru"], 3)

@@ -1,0 +1,428 @@
+"""シミュレータの血糖で、食事とインスリンを入力に加えた予測(多変量)を試す。
+
+仮想患者を数日ずつシミュレートし、5 分ごとの CGM 値・炭水化物・インスリンを
+並べた 3 チャネルの系列を作る。予測は「血糖だけ」と「血糖 + 炭水化物 +
+インスリン」を比べる。訓練・検証・テストは仮想患者で分ける(同じ患者が
+2 つの区間に入らない)。標準化の平均と標準偏差は訓練の患者だけから求める。
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import glucose_sim as gs
+from .data import Standardizer
+from .evaluation import predict, rmse
+from .models.nets import ModelConfig, RecurrentRegressor
+from .repro import set_seed
+from .training import History, TrainConfig, fit_early_stopping
+
+SEGMENTS = ("train", "val", "test")
+CHANNELS = ("glucose", "carbs", "insulin")  # 入力のチャネル(この順に並ぶ)
+CHANNEL_NAMES = {"glucose": "CGM 値 [mg/dL]", "carbs": "炭水化物 [g/5 分]",
+                 "insulin": "インスリン [U/5 分]"}
+INPUT_SETS = {"glucose": ("glucose",), "multi": CHANNELS}  # 比べる入力
+INPUT_NAMES = {"glucose": "血糖のみ", "multi": "血糖 + 食事 + インスリン"}
+
+
+@dataclass(frozen=True)
+class CohortConfig:
+    """仮想患者の集団のシミュレーションの設定。"""
+
+    group: str = "adult"  # 仮想患者の群(adolescent・adult・child)
+    n_days: int = 4  # 1 人あたりの日数
+    sample_min: int = 5  # CGM の間隔 [min]
+    plan: gs.MealPlan = field(default_factory=gs.MealPlan)  # 食事の決め方
+    sensor: str | None = "GuardianRT"  # CGM の誤差のモデル(None なら誤差なし)
+    seed: int = 0  # 食事・見積もり誤差・センサー誤差の乱数のシード
+
+    def __post_init__(self) -> None:
+        if self.group not in gs.PATIENT_GROUPS:
+            raise ValueError(f"group は {gs.PATIENT_GROUPS} のどれかにしてください"
+                             f"(受け取った値: {self.group!r})")
+        if self.n_days < 1 or self.sample_min < 1:
+            raise ValueError("n_days と sample_min は 1 以上にしてください"
+                             f"(受け取った値: {self.n_days}, {self.sample_min})")
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """シミュレーションの結果。どの配列も 1 行が 1 人(患者の順は names)。"""
+
+    names: list[str]  # 仮想患者の名前
+    sample_min: int  # サンプルの間隔 [min]
+    glucose: np.ndarray  # 真の皮下グルコース [mg/dL]。形状 (P, n)
+    cgm: np.ndarray  # CGM の測定値(誤差入り)[mg/dL]。形状 (P, n)
+    carbs: np.ndarray  # 各サンプルまでの 5 分間の炭水化物 [g]。形状 (P, n)
+    insulin: np.ndarray  # 各サンプルまでの 5 分間のインスリン [U]。形状 (P, n)
+    meals_g: np.ndarray  # 1 分ごとの食事 [g]。形状 (P, n_min)
+    seconds: float  # シミュレーションにかかった秒数
+
+    @property
+    def t_min(self) -> np.ndarray:
+        """各サンプルの時刻 [min]。形状 (n,)"""
+        return np.arange(self.glucose.shape[1]) * self.sample_min
+
+    def features(self) -> np.ndarray:
+        """3 チャネル(CHANNELS の順)を並べた入力。形状 (P, n, 3)"""
+        return np.stack([self.cgm, self.carbs, self.insulin], axis=-1)
+
+
+def simulate_cohort(config: CohortConfig) -> Cohort:
+    """群の仮想患者全員に、乱数の食事と基礎 + ボーラスのインスリンを与えて解く。"""
+    rng = np.random.default_rng(config.seed)
+    names = gs.patient_names(config.group)
+    patients = [gs.load_patient(name) for name in names]
+    meals = np.stack([gs.random_meals(config.n_days, config.plan, rng)
+                      for _ in patients])  # (P, n_min)
+    insulin = np.stack([gs.basal_bolus(p, m, config.plan.count_error_sd, rng)
+                        for p, m in zip(patients, meals)])  # (P, n_min)
+    start = time.perf_counter()
+    glucose = gs.simulate(patients, meals, insulin, config.sample_min)
+    seconds = time.perf_counter() - start
+    noise = np.zeros_like(glucose) if config.sensor is None else np.stack(
+        [gs.cgm_noise(glucose.shape[1], config.sample_min, rng, config.sensor)
+         for _ in patients])
+    cgm = np.clip(glucose + noise, 39.0, 600.0)  # センサーの測定範囲
+    return Cohort(names, config.sample_min, glucose, cgm,
+                  gs.bin_inputs(meals, config.sample_min),
+                  gs.bin_inputs(insulin, config.sample_min), meals, seconds)
+
+
+@dataclass(frozen=True)
+class PatientSplit:
+    """仮想患者を訓練・検証・テストに分ける(同じ患者は 1 つの区間だけ)。"""
+
+    train: tuple[str, ...]
+    val: tuple[str, ...]
+    test: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        names = self.train + self.val + self.test
+        if not (self.train and self.val and self.test):
+            raise ValueError("train・val・test には 1 人以上ずつ入れてください")
+        if len(set(names)) != len(names):
+            raise ValueError(f"2 つの区間に入っている患者があります: {names}")
+
+    def rows(self, names: list[str]) -> dict[str, list[int]]:
+        """区間名 → Cohort の行番号。"""
+        missing = set(self.train + self.val + self.test) - set(names)
+        if missing:
+            raise ValueError(f"シミュレーションにいない患者です: {sorted(missing)}")
+        return {seg: [names.index(n) for n in getattr(self, seg)]
+                for seg in SEGMENTS}
+
+
+def multivariate_windows(features: np.ndarray, seq_len: int, horizon: int,
+                         stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """1 人分の多変量系列から、入力窓と horizon 点先の正解の位置を作る。
+
+    Parameters
+    ----------
+    features : np.ndarray
+        入力の系列。形状 (n, n_channels)
+    seq_len, horizon, stride : int
+        窓の長さ・何点先を予測するか・窓をずらす幅(どれも点の数)。
+
+    Returns
+    -------
+    X : np.ndarray
+        入力窓。形状 (N, seq_len, n_channels)
+    target_index : np.ndarray
+        正解の位置(窓の最後の点 + horizon)。形状 (N,)
+    """
+    if features.ndim != 2:
+        raise ValueError(f"features は形状 (n, n_channels) にしてください"
+                         f"(受け取った形状: {features.shape})")
+    if min(seq_len, horizon, stride) < 1:
+        raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
+    first = np.arange(0, len(features) - seq_len - horizon + 1, stride)
+    if len(first) == 0:
+        raise ValueError(f"長さ {len(features)} の系列では窓を作れません")
+    X = features[first[:, None] + np.arange(seq_len)]  # (N, T, C)
+    return X, first + seq_len - 1 + horizon
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """予測の設定。"""
+
+    seq_len: int = 24  # 入力窓の点数(5 分ごとなら 2 時間)
+    horizon: int = 6  # 何点先を予測するか(5 分ごとなら 30 分先)
+    inputs: str = "multi"  # INPUT_SETS のキー: "glucose" か "multi"
+    train_stride: int = 1  # 訓練の窓をずらす幅(隣の窓はほぼ同じなので間引ける)
+
+    def __post_init__(self) -> None:
+        if min(self.seq_len, self.horizon, self.train_stride) < 1:
+            raise ValueError("seq_len・horizon・train_stride は 1 以上にしてください"
+                             f"(受け取った値: {self.seq_len}, {self.horizon}, "
+                             f"{self.train_stride})")
+        if self.inputs not in INPUT_SETS:
+            raise ValueError(f"inputs は {list(INPUT_SETS)} のどれかにしてください"
+                             f"(受け取った値: {self.inputs!r})")
+
+    @property
+    def channels(self) -> list[int]:
+        """使うチャネルの番号(CHANNELS の中の位置)。"""
+        return [CHANNELS.index(c) for c in INPUT_SETS[self.inputs]]
+
+
+@dataclass(frozen=True)
+class ForecastData:
+    """区間ごとの窓(標準化済み)と、mg/dL に戻すための情報。
+
+    正解 y は「今(窓の最後)の CGM 値からの変化」を標準化したもの。
+    予測 = 今の値 + 予測した変化、なので、変化 0 が持続予測になる。
+    """
+
+    scaler: Standardizer  # 訓練の患者だけで求めた 3 チャネルの平均と標準偏差
+    X: dict[str, torch.Tensor]  # 区間 → 入力。形状 (N, seq_len, n_channels)
+    y: dict[str, torch.Tensor]  # 区間 → 変化(標準化)。形状 (N, 1)
+    last_mg: dict[str, np.ndarray]  # 区間 → 窓の最後の CGM 値 [mg/dL]。(N,)
+    target_mg: dict[str, np.ndarray]  # 区間 → 正解の CGM 値 [mg/dL]。(N,)
+    rows: dict[str, np.ndarray]  # 区間 → 各窓の患者(Cohort の行)。(N,)
+    target_index: dict[str, np.ndarray]  # 区間 → 正解のサンプル番号。(N,)
+
+    def to_mg(self, change_z: np.ndarray, segment: str) -> np.ndarray:
+        """標準化した変化の予測を、CGM 値 [mg/dL] の予測に戻す。"""
+        change_mg = np.asarray(change_z) * self.scaler.std[0]
+        return self.last_mg[segment] + change_mg
+
+
+def prepare_forecast(cohort: Cohort, split: PatientSplit,
+                     config: ForecastConfig) -> ForecastData:
+    """患者ごとに窓を作り、訓練の患者の統計量で各チャネルを標準化する。"""
+    rows = split.rows(cohort.names)
+    features = cohort.features()  # (P, n, 3)
+    scaler = Standardizer.fit(features[rows["train"]].reshape(-1, 3))
+    z = scaler.transform(features.reshape(-1, 3)).reshape(features.shape)
+    X, y, last, target, patient, index = {}, {}, {}, {}, {}, {}
+    for seg in SEGMENTS:
+        stride = config.train_stride if seg == "train" else 1
+        parts = [multivariate_windows(z[r][:, config.channels],
+                                      config.seq_len, config.horizon, stride)
+                 for r in rows[seg]]
+        windows = np.concatenate([w for w, _ in parts]).astype(np.float32)
+        index[seg] = np.concatenate([i for _, i in parts])
+        patient[seg] = np.concatenate([np.full(len(i), r) for r, (_, i)
+                                       in zip(rows[seg], parts)])
+        last[seg] = cohort.cgm[patient[seg], index[seg] - config.horizon]
+        target[seg] = cohort.cgm[patient[seg], index[seg]]
+        change = (target[seg] - last[seg]) / scaler.std[0]  # 標準化した変化
+        X[seg] = torch.from_numpy(windows)
+        y[seg] = torch.from_numpy(change.astype(np.float32)).unsqueeze(-1)
+    return ForecastData(scaler, X, y, last, target, patient, index)
+
+
+@dataclass(frozen=True)
+class LinearForecaster:
+    """窓の全チャネル・全時刻の値の一次結合 + 切片(最小二乗法)。"""
+
+    coef: np.ndarray  # 係数。形状 (seq_len * n_channels,)
+    intercept: float  # 切片
+
+    @classmethod
+    def fit(cls, X: torch.Tensor, y: torch.Tensor) -> LinearForecaster:
+        """X: 形状 (N, seq_len, n_channels)、y: 形状 (N, 1) から係数を解く。"""
+        A = X.flatten(start_dim=1).double().numpy()  # (N, T * C)
+        if len(A) <= A.shape[1]:
+            raise ValueError(f"窓の数 {len(A)} が係数の数 {A.shape[1] + 1} "
+                             "以下なので解けません")
+        A = np.column_stack([A, np.ones(len(A))])  # 切片の列
+        sol, *_ = np.linalg.lstsq(A, y[:, 0].double().numpy(), rcond=None)
+        return cls(coef=sol[:-1], intercept=float(sol[-1]))
+
+    def predict(self, X: torch.Tensor) -> np.ndarray:
+        """形状 (N,) の予測(X と同じ標準化の単位)。"""
+        return X.flatten(start_dim=1).double().numpy() @ self.coef \
+            + self.intercept
+
+
+def baseline_predictions(data: ForecastData,
+                         segment: str = "test") -> dict[str, np.ndarray]:
+    """持続予測と線形モデル(同じ入力チャネル)の予測 [mg/dL]。"""
+    linear = LinearForecaster.fit(data.X["train"], data.y["train"])
+    return {"持続予測": data.last_mg[segment].copy(),
+            "線形": data.to_mg(linear.predict(data.X[segment]), segment)}
+
+
+@dataclass
+class ForecastRun:
+    """1 つのモデルを 1 つのシードで学習した結果。"""
+
+    model: nn.Module
+    history: History
+    test_pred_mg: np.ndarray  # テストの患者での予測 [mg/dL]。形状 (N,)
+    seconds: float  # 学習にかかった秒数
+
+
+def train_forecaster(kind: str, data: ForecastData, seed: int,
+                     train: TrainConfig, hidden_size: int = 32,
+                     patience: int = 4) -> ForecastRun:
+    """再帰型モデルで変化を学習し(検証の患者で早期終了)、テストの患者で予測する。"""
+    set_seed(seed)
+    config = ModelConfig(kind=kind, input_size=data.X["train"].shape[2],
+                         hidden_size=hidden_size)
+    model = RecurrentRegressor(config)
+    start = time.perf_counter()
+    history = fit_early_stopping(model, data.X["train"], data.y["train"],
+                                 train, val=(data.X["val"], data.y["val"]),
+                                 patience=patience)
+    seconds = time.perf_counter() - start
+    pred = data.to_mg(predict(model, data.X["test"]), "test")
+    return ForecastRun(model, history, pred, seconds)
+
+
+def mae(pred: np.ndarray, target: np.ndarray) -> float:
+    """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|。"""
+    p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+    if p.shape != t.shape or p.size == 0:
+        raise ValueError(f"予測 {p.shape} と正解 {t.shape} は同じ形状で、"
+                         "空でない配列にしてください")
+    return float(np.mean(np.abs(p - t)))
+
+
+def minutes_from_meal(cohort: Cohort, rows: np.ndarray,
+                      origin_index: np.ndarray) -> np.ndarray:
+    """予測した時点(窓の最後)から見た、いちばん近い食事の開始までの時間 [min]。
+
+    正なら食事の後(食事はもう入力に入っている)、負なら食事の前
+    (これから食べるので、どの方法も知らない)。形状 (N,)
+    """
+    origin = np.asarray(origin_index) * cohort.sample_min  # 時刻 [min]
+    offsets = np.full(len(origin), np.inf)
+    for r in np.unique(rows):
+        meal_t = np.flatnonzero(cohort.meals_g[r] > 0)  # 食べ始めた分
+        sel = np.flatnonzero(rows == r)
+        diff = origin[sel, None] - meal_t[None, :]  # (n, n_meals)
+        nearest = np.abs(diff).argmin(axis=1)
+        offsets[sel] = diff[np.arange(len(sel)), nearest]
+    return offsets
+
+
+def rmse_by_bin(values: np.ndarray, errors: np.ndarray,
+                edges: np.ndarray) -> np.ndarray:
+    """values の区間 [edges[i], edges[i+1]) ごとの誤差の RMSE。形状 (len(edges)-1,)"""
+    out = np.full(len(edges) - 1, np.nan)
+    which = np.digitize(values, edges) - 1
+    for i in range(len(out)):
+        sel = which == i
+        if sel.any():
+            out[i] = float(np.sqrt(np.mean(errors[sel] ** 2)))
+    return out
+
+
+@dataclass
+class Comparison:
+    """入力の組ごとの、データ・単純な方法の予測・再帰型モデルの学習結果。"""
+
+    data: dict[str, ForecastData]  # 入力の組 → 窓
+    baselines: dict[str, dict[str, np.ndarray]]  # 入力の組 → 方法 → 予測
+    runs: dict[str, list[ForecastRun]]  # 入力の組 → シードごとの学習結果
+
+    def target_mg(self) -> np.ndarray:
+        """テストの正解 [mg/dL](どの入力の組でも同じ)。形状 (N,)"""
+        return self.data["glucose"].target_mg["test"]
+
+
+def compare_inputs(cohort: Cohort, split: PatientSplit,
+                   config: ForecastConfig, train: TrainConfig, kind: str,
+                   seeds: tuple[int, ...], hidden_size: int = 32
+                   ) -> Comparison:
+    """「血糖のみ」と「血糖 + 食事 + インスリン」で、同じ方法どうしを比べる。"""
+    if not seeds:
+        raise ValueError("seeds が空です")
+    data, baselines, runs = {}, {}, {}
+    for inputs in INPUT_SETS:
+        cfg = ForecastConfig(config.seq_len, config.horizon, inputs,
+                             config.train_stride)
+        data[inputs] = prepare_forecast(cohort, split, cfg)
+        baselines[inputs] = baseline_predictions(data[inputs])
+        runs[inputs] = [train_forecaster(kind, data[inputs], seed, train,
+                                         hidden_size) for seed in seeds]
+    return Comparison(data, baselines, runs)
+
+
+def _mean_sd(values: list[float]) -> str:
+    """平均 ± 標準偏差(値が 1 つなら平均だけ)。"""
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
+
+
+def comparison_rows(comp: Comparison, kind_name: str) -> list[dict[str, str]]:
+    """表の行: 方法と入力ごとのテスト RMSE・MAE [mg/dL]。"""
+    target = comp.target_mg()
+    rows = [{"方法": "持続予測", "入力": "血糖のみ",
+             "RMSE [mg/dL]": _mean_sd([rmse(comp.baselines["glucose"]
+                                            ["持続予測"], target)]),
+             "MAE [mg/dL]": _mean_sd([mae(comp.baselines["glucose"]
+                                          ["持続予測"], target)])}]
+    for name in ("線形", kind_name):
+        for inputs in INPUT_SETS:
+            preds = ([comp.baselines[inputs][name]] if name == "線形" else
+                     [r.test_pred_mg for r in comp.runs[inputs]])
+            rows.append({"方法": name, "入力": INPUT_NAMES[inputs],
+                         "RMSE [mg/dL]": _mean_sd([rmse(p, target)
+                                                   for p in preds]),
+                         "MAE [mg/dL]": _mean_sd([mae(p, target)
+                                                  for p in preds])})
+    return rows
+
+
+def horizon_rmse(cohort: Cohort, split: PatientSplit, seq_len: int,
+                 horizons: tuple[int, ...],
+                 train_stride: int = 1) -> dict[str, np.ndarray]:
+    """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテスト RMSE [mg/dL]。"""
+    out = {"持続予測": [], "線形・血糖のみ": [], "線形・血糖 + 食事 + インスリン": []}
+    for horizon in horizons:
+        for inputs in INPUT_SETS:
+            config = ForecastConfig(seq_len, horizon, inputs, train_stride)
+            data = prepare_forecast(cohort, split, config)
+            preds = baseline_predictions(data)
+            target = data.target_mg["test"]
+            if inputs == "glucose":
+                out["持続予測"].append(rmse(preds["持続予測"], target))
+            out[f"線形・{INPUT_NAMES[inputs]}"].append(rmse(preds["線形"],
+                                                          target))
+    return {name: np.array(values) for name, values in out.items()}
+
+
+# シミュレータの章の設定(章とコマンドライン `python -m medrnn glucose_sim` で共通)
+CHAPTER_COHORT = CohortConfig(group="adult", n_days=4, sample_min=5, seed=0)
+CHAPTER_SPLIT = PatientSplit(
+    train=tuple(f"adult#{k:03d}" for k in range(1, 7)),  # 6 人で学習
+    val=("adult#007",),  # 1 人で早期終了
+    test=("adult#008", "adult#009", "adult#010"))  # 3 人で評価
+CHAPTER_FORECAST = ForecastConfig(seq_len=24, horizon=6,  # 2 時間 → 30 分先
+                                  train_stride=2)
+CHAPTER_HORIZONS = (3, 6, 9, 12)  # 15・30・45・60 分先
+CHAPTER_TRAIN = TrainConfig(epochs=12, batch_size=128, lr=1e-2)
+CHAPTER_KIND = "gru"
+CHAPTER_SEEDS = (0, 1, 2)
+MEAL_BIN_EDGES = np.arange(-60, 241, 20)  # 食事からの時間の区切り [min]
+
+
+def report() -> None:
+    """章の主な結果(30 分先の予測の比較)を表示する。"""
+    from tqdm import tqdm
+
+    from .notebook import rows_to_markdown
+    from .repro import configure_torch
+
+    configure_torch()  # 章と同じ 1 スレッド
+    steps = tqdm(total=2, desc="glucose_sim")
+    cohort = simulate_cohort(CHAPTER_COHORT)
+    steps.update()
+    comp = compare_inputs(cohort, CHAPTER_SPLIT, CHAPTER_FORECAST,
+                          CHAPTER_TRAIN, CHAPTER_KIND, CHAPTER_SEEDS)
+    steps.update()
+    steps.close()
+    print(f"シミュレーション: {len(cohort.names)} 人 × "
+          f"{CHAPTER_COHORT.n_days} 日、{cohort.seconds:.1f} 秒")
+    print(rows_to_markdown(comparison_rows(comp, "GRU")))

@@ -1,0 +1,380 @@
+"""複数のバイタルの章の実験: 心拍数の予測(単変量と多変量)と、欠測の扱い方の比較。
+
+1 人の参加者の 1 本の記録なので、時間順に「訓練 → 検証 → テスト」に分ける
+(ecg_tasks.TimeSplit)。窓は各区間の中だけで作り、標準化の平均と標準偏差は
+訓練区間の観測値だけから求める。
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .ecg_tasks import SEGMENTS, TimeSplit
+from .evaluation import predict
+from .missing import (STRATEGIES, block_mask, impute_windows, mcar_mask,
+                      spot_check_mask)
+from .models.nets import ModelConfig, RecurrentRegressor
+from .repro import set_seed
+from .training import TrainConfig, fit_early_stopping
+from .vitals import VitalSeries
+
+INPUT_SETS = {"uni": (0,), "multi": (0, 1, 2)}  # 入力の組 → チャネル番号
+INPUT_NAMES = {"uni": "心拍数だけ", "multi": "心拍数 + 呼吸 + EDA"}
+MODEL_NAMES = {"linear": "線形モデル", "rnn": "RNN", "lstm": "LSTM",
+               "gru": "GRU"}
+
+
+@dataclass(frozen=True)
+class VitalsForecastConfig:
+    """心拍数の予測の設定(格子は VitalSeries の step_s 秒刻み)。"""
+
+    seq_len: int = 20  # 入力窓の点数(0.5 秒刻みで 10 秒)
+    horizon: int = 2  # 何点先の心拍数を予測するか(0.5 秒刻みで 1 秒先)
+    train_stride: int = 2  # 訓練の窓をずらす幅(隣の窓はほぼ同じなので間引く)
+    split: TimeSplit = TimeSplit(train=0.7, val=0.1)  # 時間順の 3 区間
+    hidden_size: int = 16  # 再帰層の隠れ状態の次元
+    delta_cap_s: float = 30.0  # 経過時間の特徴量の頭打ち [s]
+
+    def __post_init__(self) -> None:
+        for name in ("seq_len", "horizon", "train_stride", "hidden_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} は 1 以上にしてください"
+                                 f"(受け取った値: {getattr(self, name)})")
+        if not self.delta_cap_s > 0:
+            raise ValueError("delta_cap_s は正にしてください")
+
+
+@dataclass(frozen=True)
+class MissingConfig:
+    """入力に加える欠測の設定。"""
+
+    pattern: str  # "mcar"(1 点ずつランダム)か "block"(連続した塊)
+    rate: float  # 欠測の割合(チャネルごと)
+    mean_block_s: float = 20.0  # 塊の平均の長さ [s](block のとき)
+
+    def __post_init__(self) -> None:
+        if self.pattern not in ("mcar", "block"):
+            raise ValueError(f"pattern は 'mcar' か 'block' にしてください"
+                             f"(受け取った値: {self.pattern!r})")
+        if not 0 <= self.rate < 1 or not self.mean_block_s > 0:
+            raise ValueError(f"rate は 0 以上 1 未満、mean_block_s は正にしてください"
+                             f"(受け取った値: {self.rate}, {self.mean_block_s})")
+
+    def make_mask(self, shape: tuple[int, int], step_s: float,
+                  seed: int) -> np.ndarray:
+        """シード seed で欠測のマスク(True = 観測あり)を作る。"""
+        rng = np.random.default_rng(seed)
+        if self.pattern == "mcar":
+            return mcar_mask(shape, self.rate, rng)
+        return block_mask(shape, self.rate, self.mean_block_s / step_s, rng)
+
+
+def window_ends(start: int, stop: int, seq_len: int, horizon: int,
+                stride: int = 1) -> np.ndarray:
+    """区間 [start, stop) の中に窓と正解がまるごと収まる、窓の最後の時刻。"""
+    if seq_len < 1 or horizon < 1 or stride < 1:
+        raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
+    ends = np.arange(start + seq_len - 1, stop - horizon, stride)
+    if len(ends) == 0:
+        raise ValueError(f"区間 [{start}, {stop}) では窓を作れません")
+    return ends
+
+
+@dataclass(frozen=True)
+class WindowData:
+    """区間ごとの入力窓(標準化済み)と、心拍数の正解。"""
+
+    X: dict[str, torch.Tensor]  # 区間 → 入力。形状 (N, seq_len, 特徴量の数)
+    y: dict[str, torch.Tensor]  # 区間 → 標準化した正解。形状 (N, 1)
+    ends: dict[str, np.ndarray]  # 区間 → 窓の最後の時刻の番号 (N,)
+    hr_mean: float  # 心拍数の訓練平均 [bpm]
+    hr_std: float  # 心拍数の訓練の標準偏差 [bpm]
+
+    def to_bpm(self, z: np.ndarray) -> np.ndarray:
+        """標準化した心拍数を bpm に戻す。"""
+        return np.asarray(z, dtype=np.float64) * self.hr_std + self.hr_mean
+
+    def target_bpm(self, segment: str) -> np.ndarray:
+        """区間の正解 [bpm]。形状 (N,)"""
+        return self.to_bpm(self.y[segment][:, 0].numpy())
+
+
+def standardize_observed(values: np.ndarray, mask: np.ndarray,
+                         train_stop: int) -> tuple[np.ndarray, np.ndarray,
+                                                   np.ndarray]:
+    """訓練区間の観測値だけで平均と標準偏差を求め、系列全体を標準化する。"""
+    z = np.full(values.shape, np.nan)
+    mean, std = np.empty(values.shape[1]), np.empty(values.shape[1])
+    for c in range(values.shape[1]):
+        seen = values[:train_stop, c][mask[:train_stop, c]]
+        if len(seen) < 2:
+            raise ValueError(f"チャネル {c} の訓練区間に観測が 2 つ未満です")
+        mean[c], std[c] = seen.mean(), seen.std()
+        z[:, c] = np.where(mask[:, c], (values[:, c] - mean[c]) / std[c],
+                           np.nan)
+    return z, mean, std
+
+
+def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
+                    channels: tuple[int, ...] = (0, 1, 2),
+                    mask: np.ndarray | None = None, strategy: str = "locf",
+                    target_known: np.ndarray | None = None) -> WindowData:
+    """欠測(mask)を strategy で埋め、区間ごとに入力窓と少し先の心拍数を作る。
+
+    正解が分からない窓(target_known が False。省略時は心拍数の mask)は
+    学習にも評価にも使わない。正解は常に本当の値。
+    """
+    values = series.values[:, list(channels)]
+    mask = np.ones(values.shape, bool) if mask is None else mask[:, channels]
+    known = mask[:, 0] if target_known is None else target_known
+    bounds = config.split.bounds(len(series))
+    z, mean, std = standardize_observed(values, mask, bounds["train"][1])
+    X, y, ends = {}, {}, {}
+    for name in SEGMENTS:
+        stride = config.train_stride if name == "train" else 1
+        e = window_ends(*bounds[name], config.seq_len, config.horizon, stride)
+        e = e[known[e + config.horizon]]  # 正解が分かる窓だけ
+        feats = impute_windows(strategy, z, mask, e, config.seq_len,
+                               np.zeros(len(channels)),  # 0 = 訓練平均
+                               series.step_s, config.delta_cap_s)
+        X[name] = torch.from_numpy(feats.astype(np.float32))
+        target = (values[e + config.horizon, 0] - mean[0]) / std[0]
+        y[name] = torch.from_numpy(target.astype(np.float32))[:, None]
+        ends[name] = e
+    return WindowData(X, y, ends, float(mean[0]), float(std[0]))
+
+
+@dataclass(frozen=True)
+class LinearForecaster:
+    """窓のすべての値の一次結合 + 切片(多変量の線形自己回帰)。"""
+
+    coef: np.ndarray  # 係数。形状 (seq_len * 特徴量の数,)
+    intercept: float
+
+    @classmethod
+    def fit(cls, X: torch.Tensor, y: torch.Tensor,
+            ridge: float = 1e-3) -> "LinearForecaster":
+        """わずかなリッジ正則化つきの最小二乗法(閉じた形)で解く。"""
+        A = X.flatten(start_dim=1).double().numpy()  # (N, T*F)
+        A = np.column_stack([A, np.ones(len(A))])
+        b = y[:, 0].double().numpy()
+        penalty = ridge * len(A) * np.eye(A.shape[1])
+        penalty[-1, -1] = 0.0  # 切片には罰則をかけない
+        sol = np.linalg.solve(A.T @ A + penalty, A.T @ b)
+        return cls(sol[:-1], float(sol[-1]))
+
+    def predict(self, X: torch.Tensor) -> np.ndarray:
+        """形状 (N,) の予測(標準化した単位)。"""
+        return X.flatten(start_dim=1).double().numpy() @ self.coef + \
+            self.intercept
+
+
+def rmse_bpm(data: WindowData, pred_z: np.ndarray) -> float:
+    """テスト区間の RMSE [bpm]。pred_z は標準化した単位の予測。形状 (N,)"""
+    error = data.to_bpm(pred_z) - data.target_bpm("test")
+    return float(np.sqrt(np.mean(error ** 2)))
+
+
+def persistence_rmse(data: WindowData) -> float:
+    """持続予測(窓の最後の心拍数 = 5 秒後の心拍数)のテスト RMSE [bpm]。"""
+    return rmse_bpm(data, data.X["test"][:, -1, 0].double().numpy())
+
+
+@dataclass
+class FitResult:
+    """1 つのモデルを 1 つのシードで学習した結果。"""
+
+    test_rmse_bpm: float  # テスト区間の RMSE [bpm]
+    test_pred_bpm: np.ndarray  # テスト区間の予測 [bpm]。形状 (N,)
+    epochs: int  # 学習したエポック数
+    seconds: float  # 学習にかかった秒数
+
+
+def train_model(kind: str, data: WindowData, seed: int, train: TrainConfig,
+                hidden_size: int = 16) -> FitResult:
+    """線形モデル("linear")か再帰型モデルを学習し、テスト区間で評価する。"""
+    start = time.perf_counter()
+    if kind == "linear":
+        linear = LinearForecaster.fit(data.X["train"], data.y["train"])
+        pred, epochs = linear.predict(data.X["test"]), 0
+    else:
+        set_seed(seed)
+        model = RecurrentRegressor(ModelConfig(
+            kind=kind, input_size=data.X["train"].shape[-1],
+            hidden_size=hidden_size))
+        history = fit_early_stopping(
+            model, data.X["train"], data.y["train"], train,
+            val=(data.X["val"], data.y["val"]), patience=3)
+        pred, epochs = predict(model, data.X["test"]), len(history.val_loss)
+    return FitResult(rmse_bpm(data, pred), data.to_bpm(pred), epochs,
+                     time.perf_counter() - start)
+
+
+def compare_inputs(series: VitalSeries, config: VitalsForecastConfig,
+                   kinds: tuple[str, ...], seeds: tuple[int, ...],
+                   train: TrainConfig) -> dict[tuple[str, str], list[FitResult]]:
+    """欠測なしで、入力の組(心拍数だけ / 3 チャネル)× モデルを比べる。"""
+    results = {}
+    for inputs, channels in INPUT_SETS.items():
+        data = prepare_windows(series, config, channels)
+        for kind in kinds:
+            runs = seeds[:1] if kind == "linear" else seeds  # 線形は乱数なし
+            results[inputs, kind] = [train_model(kind, data, s, train,
+                                                 config.hidden_size)
+                                     for s in runs]
+    return results
+
+
+def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
+                  settings: tuple[MissingConfig, ...],
+                  strategies: tuple[str, ...], kinds: tuple[str, ...],
+                  seeds: tuple[int, ...], train: TrainConfig
+                  ) -> dict[tuple[MissingConfig, str, str], list[float]]:
+    """欠測の設定 × 埋め方 × モデルの、シードごとのテスト RMSE [bpm]。
+
+    シードごとに欠測のマスクを 1 つ作り、同じマスクをすべての埋め方で使う
+    (比べるのは埋め方の違いだけ)。持続予測は "persist" として LOCF の窓で測る。
+    """
+    results: dict[tuple[MissingConfig, str, str], list[float]] = {}
+    for setting in settings:
+        for seed in seeds:
+            mask = setting.make_mask(series.values.shape, series.step_s, seed)
+            for strategy in strategies:
+                data = prepare_windows(series, config, (0, 1, 2), mask,
+                                       strategy)
+                if strategy == "locf":
+                    results.setdefault((setting, strategy, "persist"), []
+                                       ).append(persistence_rmse(data))
+                for kind in kinds:
+                    fit = train_model(kind, data, seed, train,
+                                      config.hidden_size)
+                    results.setdefault((setting, strategy, kind), []
+                                       ).append(fit.test_rmse_bpm)
+    return results
+
+
+def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
+                     mean_gap_s: float, strategies: tuple[str, ...],
+                     kinds: tuple[str, ...], seeds: tuple[int, ...],
+                     train: TrainConfig) -> dict[tuple[str, str], list[float]]:
+    """心拍数だけをランダムな時刻のスポット測定にしたときの、埋め方 × モデルの RMSE。
+
+    呼吸と EDA は連続に測れているとする。正解は連続の心電図から求めた本当の
+    心拍数で、すべての窓で分かっている(研究用の基準の機器があると想定)。
+    """
+    results: dict[tuple[str, str], list[float]] = {}
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        mask = np.ones(series.values.shape, dtype=bool)
+        mask[:, 0] = spot_check_mask(len(series), series.step_s, mean_gap_s,
+                                     rng)
+        known = np.ones(len(series), dtype=bool)
+        for strategy in strategies:
+            data = prepare_windows(series, config, (0, 1, 2), mask, strategy,
+                                   target_known=known)
+            if strategy == "locf":
+                results.setdefault((strategy, "persist"), []).append(
+                    persistence_rmse(data))
+            for kind in kinds:
+                fit = train_model(kind, data, seed, train, config.hidden_size)
+                results.setdefault((strategy, kind), []).append(
+                    fit.test_rmse_bpm)
+    return results
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """平均と標準偏差(値が 1 つなら標準偏差は 0)。"""
+    arr = np.asarray(values, dtype=np.float64)
+    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+
+
+def input_rows(results: dict[tuple[str, str], list[FitResult]],
+               persistence: float) -> list[dict[str, str]]:
+    """表の行: 入力の組・モデルごとのテスト RMSE [bpm](平均 ± 標準偏差)。"""
+    rows = [{"入力": INPUT_NAMES["uni"], "モデル": "持続予測",
+             "RMSE [bpm]": f"{persistence:.2f}", "学習 [s]": "—"}]
+    for (inputs, kind), runs in results.items():
+        mean, sd = mean_sd([r.test_rmse_bpm for r in runs])
+        text = f"{mean:.2f}" if len(runs) == 1 else f"{mean:.2f} ± {sd:.2f}"
+        rows.append({"入力": INPUT_NAMES[inputs], "モデル": MODEL_NAMES[kind],
+                     "RMSE [bpm]": text,
+                     "学習 [s]": f"{sum(r.seconds for r in runs):.1f}"})
+    return rows
+
+
+def sweep_rows(results: dict[tuple[MissingConfig, str, str], list[float]],
+               kind: str) -> list[dict[str, str]]:
+    """表の行: 欠測の設定ごとに、埋め方別のテスト RMSE [bpm](平均 ± 標準偏差)。"""
+    settings = list(dict.fromkeys(key[0] for key in results))
+    strategies = list(dict.fromkeys(key[1] for key in results))
+    rows = []
+    for setting in settings:
+        label = {"mcar": "ランダム", "block": "塊"}[setting.pattern]
+        row = {"欠測": f"{label} {setting.rate:.0%}"}
+        for strategy in strategies:
+            mean, sd = mean_sd(results[setting, strategy, kind])
+            row[STRATEGIES[strategy]] = f"{mean:.2f} ± {sd:.2f}"
+        rows.append(row)
+    return rows
+
+
+def spot_rows(results: dict[tuple[str, str], list[float]]
+              ) -> list[dict[str, str]]:
+    """表の行: スポット測定での、埋め方ごと・モデルごとのテスト RMSE [bpm]。"""
+    kinds = list(dict.fromkeys(k for _, k in results if k != "persist"))
+    mean, sd = mean_sd(results["locf", "persist"])
+    rows = [{"埋め方": "持続予測(最後の測定値)",
+             **{MODEL_NAMES[k]: "—" for k in kinds},
+             "持続予測": f"{mean:.2f} ± {sd:.2f}"}]
+    for strategy in dict.fromkeys(s for s, _ in results):
+        row = {"埋め方": STRATEGIES[strategy]}
+        for kind in kinds:
+            mean, sd = mean_sd(results[strategy, kind])
+            row[MODEL_NAMES[kind]] = f"{mean:.2f} ± {sd:.2f}"
+        rows.append({**row, "持続予測": "—"})
+    return rows
+
+
+# 章の設定(章とコマンドライン `python -m medrnn vitals` で共通)
+CHAPTER_STEP_S = 0.5  # 格子の間隔 [s](2 Hz)
+CHAPTER_FORECAST = VitalsForecastConfig()
+CHAPTER_TRAIN = TrainConfig(epochs=15, batch_size=64, lr=1e-2)
+CHAPTER_SEEDS = (0, 1, 2)
+CHAPTER_KINDS = ("linear", "rnn", "lstm", "gru")
+CHAPTER_MISSING = (MissingConfig("mcar", 0.25), MissingConfig("mcar", 0.5),
+                   MissingConfig("mcar", 0.75), MissingConfig("block", 0.5))
+CHAPTER_STRATEGIES = ("mean", "locf", "interp", "mask_delta", "leaky")
+CHAPTER_SWEEP_KINDS = ("linear", "lstm")
+CHAPTER_SPOT_GAP_S = 5.0  # スポット測定の平均の間隔 [s]
+CHAPTER_SPOT_STRATEGIES = ("locf", "interp", "mask_delta", "leaky")
+
+
+def report() -> None:
+    """章の主な結果を表示する(`python -m medrnn vitals`)。"""
+    from tqdm import tqdm
+
+    from .notebook import rows_to_markdown
+    from .vitals import derive_series, load_recording
+
+    series = derive_series(load_recording(), CHAPTER_STEP_S)
+    data = prepare_windows(series, CHAPTER_FORECAST, INPUT_SETS["uni"])
+    results = compare_inputs(series, CHAPTER_FORECAST, CHAPTER_KINDS,
+                             CHAPTER_SEEDS, CHAPTER_TRAIN)
+    print(rows_to_markdown(input_rows(results, persistence_rmse(data))))
+    sweep = {}
+    for setting in tqdm(CHAPTER_MISSING, desc="欠測の設定"):
+        sweep.update(missing_sweep(series, CHAPTER_FORECAST, (setting,),
+                                   CHAPTER_STRATEGIES, CHAPTER_SWEEP_KINDS,
+                                   CHAPTER_SEEDS, CHAPTER_TRAIN))
+    for kind in CHAPTER_SWEEP_KINDS:
+        print(f"\n{MODEL_NAMES[kind]}: テスト RMSE [bpm]")
+        print(rows_to_markdown(sweep_rows(sweep, kind)))
+    spot = spot_check_sweep(series, CHAPTER_FORECAST, CHAPTER_SPOT_GAP_S,
+                            CHAPTER_SPOT_STRATEGIES, CHAPTER_SWEEP_KINDS,
+                            CHAPTER_SEEDS, CHAPTER_TRAIN)
+    print(f"\n心拍数のスポット測定(平均 {CHAPTER_SPOT_GAP_S:.0f} 秒ごと): テスト RMSE [bpm]")
+    print(rows_to_markdown(spot_rows(spot)))

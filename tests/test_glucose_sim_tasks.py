@@ -1,0 +1,150 @@
+"""glucose_sim_tasks(多変量の窓・患者単位の分割・単純な方法・学習)のテスト。"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from medrnn import glucose_sim_tasks as tasks
+from medrnn.training import TrainConfig
+
+SPLIT = tasks.PatientSplit(train=("adult#001", "adult#002"),
+                           val=("adult#003",), test=("adult#004",))
+
+
+@pytest.fixture(scope="module")
+def cohort() -> tasks.Cohort:
+    return tasks.simulate_cohort(tasks.CohortConfig(n_days=1, seed=3))
+
+
+def test_cohort_shapes_and_units(cohort: tasks.Cohort) -> None:
+    n = 1440 // 5 + 1
+    assert cohort.names[0] == "adult#001" and len(cohort.names) == 10
+    for arr in (cohort.glucose, cohort.cgm, cohort.carbs, cohort.insulin):
+        assert arr.shape == (10, n)
+    assert cohort.features().shape == (10, n, 3)
+    assert 30 < cohort.glucose.min() and cohort.glucose.max() < 400  # mg/dL
+    # 5 分ごとの合計は、1 分ごとの食事の合計と同じ(取りこぼしがない)
+    np.testing.assert_allclose(cohort.carbs.sum(axis=1),
+                               cohort.meals_g.sum(axis=1))
+    assert np.all(cohort.insulin > 0)  # 基礎インスリンが常に入る [U/5 分]
+
+
+def test_cohort_is_deterministic() -> None:
+    config = tasks.CohortConfig(n_days=1, seed=7)
+    a, b = tasks.simulate_cohort(config), tasks.simulate_cohort(config)
+    np.testing.assert_array_equal(a.cgm, b.cgm)
+    np.testing.assert_array_equal(a.meals_g, b.meals_g)
+
+
+def test_windows_and_targets() -> None:
+    series = np.arange(30, dtype=np.float64).reshape(10, 3)  # (n, 3)
+    X, target_index = tasks.multivariate_windows(series, seq_len=4, horizon=2)
+    assert X.shape == (5, 4, 3)
+    np.testing.assert_array_equal(target_index, [5, 6, 7, 8, 9])
+    np.testing.assert_array_equal(X[0], series[:4])
+    with pytest.raises(ValueError, match="窓を作れません"):
+        tasks.multivariate_windows(series, seq_len=9, horizon=2)
+    with pytest.raises(ValueError, match="形状"):
+        tasks.multivariate_windows(series[:, 0], seq_len=2, horizon=1)
+
+
+def test_split_has_no_shared_patient(cohort: tasks.Cohort) -> None:
+    with pytest.raises(ValueError, match="2 つの区間"):
+        tasks.PatientSplit(train=("adult#001",), val=("adult#001",),
+                           test=("adult#002",))
+    with pytest.raises(ValueError, match="いない患者"):
+        tasks.PatientSplit(train=("child#001",), val=("adult#001",),
+                           test=("adult#002",)).rows(cohort.names)
+    data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
+    seen = {seg: set(data.rows[seg]) for seg in tasks.SEGMENTS}
+    assert seen["train"] == {0, 1} and seen["val"] == {2}
+    assert seen["test"] == {3}
+
+
+def test_prepare_forecast_uses_train_statistics(cohort: tasks.Cohort) -> None:
+    config = tasks.ForecastConfig(seq_len=12, horizon=6, inputs="multi")
+    data = tasks.prepare_forecast(cohort, SPLIT, config)
+    train_features = cohort.features()[[0, 1]].reshape(-1, 3)
+    np.testing.assert_allclose(data.scaler.mean, train_features.mean(axis=0))
+    assert data.X["train"].shape[1:] == (12, 3)
+    # 変化 0 を予測すると持続予測になり、正解に戻すと CGM 値に一致する
+    np.testing.assert_allclose(data.to_mg(np.zeros(len(data.y["test"])),
+                                          "test"), data.last_mg["test"])
+    back = data.to_mg(data.y["test"][:, 0].numpy(), "test")
+    np.testing.assert_allclose(back, data.target_mg["test"], atol=1e-3)
+    strided = tasks.prepare_forecast(
+        cohort, SPLIT, tasks.ForecastConfig(12, 6, "multi", train_stride=2))
+    per_patient = len(data.X["train"]) // 2  # 訓練の 2 人は同じ長さ
+    assert len(strided.X["train"]) == 2 * ((per_patient + 1) // 2)
+    torch.testing.assert_close(strided.X["test"], data.X["test"])  # テストは全部
+    glucose_only = tasks.prepare_forecast(
+        cohort, SPLIT, tasks.ForecastConfig(12, 6, "glucose"))
+    assert glucose_only.X["train"].shape[2] == 1
+    torch.testing.assert_close(glucose_only.X["test"][..., 0],
+                               data.X["test"][..., 0])
+
+
+def test_linear_forecaster_recovers_coefficients() -> None:
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(200, 3, 2, generator=gen)
+    coef = torch.arange(6, dtype=torch.float32) / 10
+    y = (X.flatten(1) @ coef + 0.5).unsqueeze(-1)
+    model = tasks.LinearForecaster.fit(X, y)
+    np.testing.assert_allclose(model.coef, coef.numpy(), atol=1e-5)
+    assert model.intercept == pytest.approx(0.5, abs=1e-5)
+    with pytest.raises(ValueError, match="解けません"):
+        tasks.LinearForecaster.fit(X[:5], y[:5])
+
+
+def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
+    data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
+    base = tasks.baseline_predictions(data)
+    assert set(base) == {"持続予測", "線形"}
+    run = tasks.train_forecaster("gru", data, seed=0,
+                                 train=TrainConfig(epochs=2, batch_size=128,
+                                                   lr=1e-2), hidden_size=8)
+    assert run.test_pred_mg.shape == data.target_mg["test"].shape
+    assert np.all(np.isfinite(run.test_pred_mg))
+    assert run.history.train_loss[-1] < run.history.train_loss[0] * 1.5
+
+
+def test_meal_offsets_and_bins(cohort: tasks.Cohort) -> None:
+    rows = np.zeros(3, dtype=np.int64)
+    meal_min = int(np.flatnonzero(cohort.meals_g[0])[0])
+    origin = np.array([meal_min - 10, meal_min, meal_min + 30]) // 5
+    offsets = tasks.minutes_from_meal(cohort, rows, origin)
+    np.testing.assert_allclose(offsets, origin * 5 - meal_min)
+    out = tasks.rmse_by_bin(np.array([-5.0, 5.0, 6.0]),
+                            np.array([1.0, 3.0, 4.0]),
+                            np.array([-10, 0, 10, 20]))
+    np.testing.assert_allclose(out[:2], [1.0, np.sqrt(12.5)])
+    assert np.isnan(out[2])  # 空の区間は NaN
+    with pytest.raises(ValueError, match="同じ形状"):
+        tasks.mae(np.zeros(2), np.zeros(3))
+
+
+def test_bad_configs_raise() -> None:
+    with pytest.raises(ValueError, match="group"):
+        tasks.CohortConfig(group="elderly")
+    with pytest.raises(ValueError, match="n_days"):
+        tasks.CohortConfig(n_days=0)
+    with pytest.raises(ValueError, match="inputs"):
+        tasks.ForecastConfig(inputs="insulin")
+    with pytest.raises(ValueError, match="seq_len"):
+        tasks.ForecastConfig(seq_len=0)
+
+
+def test_chapter_split_is_disjoint() -> None:
+    split = tasks.CHAPTER_SPLIT
+    names = split.train + split.val + split.test
+    assert len(set(names)) == len(names) == 10
+
+
+def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
+    out = tasks.horizon_rmse(cohort, SPLIT, seq_len=12, horizons=(3, 6))
+    assert list(out) == ["持続予測", "線形・血糖のみ",
+                         "線形・血糖 + 食事 + インスリン"]
+    for values in out.values():
+        assert values.shape == (2,) and np.all(values > 0)
+    assert out["持続予測"][1] > out["持続予測"][0]  # 遠い先ほど外れる

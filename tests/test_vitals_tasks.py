@@ -1,0 +1,92 @@
+"""medrnn.vitals_tasks: 窓と区間、標準化、欠測つきの窓、短い学習のスモークテスト。"""
+
+import numpy as np
+import pytest
+import torch
+
+from medrnn import vitals_tasks as vt
+from medrnn.training import TrainConfig
+from medrnn.vitals import VitalSeries
+
+
+def toy_series(n: int = 400) -> VitalSeries:
+    t = (np.arange(n) + 1) * 0.5
+    rng = np.random.default_rng(0)
+    hr = 70 + 5 * np.sin(t / 5) + rng.normal(0, 0.5, n)
+    resp = np.sin(t * 1.5)
+    eda = 10 + 0.01 * t
+    return VitalSeries(t, np.column_stack([hr, resp, eda]), 0.5)
+
+
+CONFIG = vt.VitalsForecastConfig(seq_len=8, horizon=2, train_stride=1)
+FAST = TrainConfig(epochs=3, batch_size=64, lr=1e-2)
+
+
+def test_window_ends_stay_inside_segment():
+    ends = vt.window_ends(10, 50, seq_len=5, horizon=3, stride=2)
+    assert ends[0] - 4 == 10 and ends[-1] + 3 < 50
+    with pytest.raises(ValueError, match="窓を作れません"):
+        vt.window_ends(0, 5, 5, 3)
+
+
+def test_prepare_windows_shapes_and_no_cross_segment_windows():
+    s = toy_series()
+    data = vt.prepare_windows(s, CONFIG, (0, 1, 2))
+    bounds = CONFIG.split.bounds(len(s))
+    for name, (start, stop) in bounds.items():
+        e = data.ends[name]
+        assert data.X[name].shape == (len(e), 8, 3)
+        assert e.min() - 7 >= start and e.max() + 2 < stop
+    np.testing.assert_allclose(data.target_bpm("test"),
+                               s.values[data.ends["test"] + 2, 0], rtol=1e-5)
+    # 標準化は訓練区間だけ: 訓練の入力の平均は 0 に近い
+    assert abs(float(data.X["train"][..., 0].mean())) < 0.2
+
+
+def test_standardize_uses_only_observed_training_values():
+    values = np.array([[1.0], [3.0], [100.0], [5.0]])
+    mask = np.array([[True], [True], [False], [True]])
+    z, mean, std = vt.standardize_observed(values, mask, train_stop=3)
+    assert mean[0] == 2.0 and std[0] == 1.0
+    assert np.isnan(z[2, 0]) and z[3, 0] == 3.0
+
+
+def test_missing_windows_drop_unknown_targets_and_add_features():
+    s = toy_series()
+    mask = vt.MissingConfig("mcar", 0.5).make_mask(s.values.shape, 0.5, seed=0)
+    data = vt.prepare_windows(s, CONFIG, (0, 1, 2), mask, "mask_delta")
+    assert data.X["train"].shape[-1] == 9  # 値・マスク・経過時間 × 3
+    for name, e in data.ends.items():
+        assert mask[e + CONFIG.horizon, 0].all()
+    assert torch.isfinite(data.X["test"]).all()
+
+
+def test_linear_forecaster_recovers_linear_rule():
+    X = torch.randn(200, 4, 2)
+    y = (2 * X[:, -1, 0] - X[:, 0, 1] + 0.5)[:, None]
+    model = vt.LinearForecaster.fit(X, y, ridge=0.0)
+    np.testing.assert_allclose(model.predict(X), y[:, 0].numpy(), atol=1e-4)
+
+
+def test_smoke_training_and_sweep():
+    s = toy_series()
+    data = vt.prepare_windows(s, CONFIG, (0,))
+    run = vt.train_model("gru", data, seed=0, train=FAST, hidden_size=4)
+    assert run.test_pred_bpm.shape == data.target_bpm("test").shape
+    assert np.isfinite(run.test_rmse_bpm) and 1 <= run.epochs <= 3
+    sweep = vt.missing_sweep(s, CONFIG, (vt.MissingConfig("block", 0.3, 2.0),),
+                             ("locf", "mask_delta"), ("linear",), (0, 1), FAST)
+    assert len(sweep) == 3  # 2 つの埋め方 + 持続予測
+    assert all(len(v) == 2 for v in sweep.values())
+    rows = vt.sweep_rows(sweep, "linear")
+    assert rows[0]["欠測"] == "塊 30%"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: vt.VitalsForecastConfig(seq_len=0), "seq_len"),
+    (lambda: vt.MissingConfig("mnar", 0.1), "pattern"),
+    (lambda: vt.MissingConfig("mcar", 1.0), "rate"),
+])
+def test_bad_config_raises_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
