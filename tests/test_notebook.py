@@ -33,3 +33,7 @@ def test_japanese_line_breaks_are_joined_but_others_kept():
     doc = publish_doctree("変わります。\nこの章では **強調**\nです。\nRNN を", parser=Parser())
     module.JoinJapaneseLines(doc).apply()
     assert doc.astext() == "変わります。この章では 強調です。\nRNN を"
+    # 同じ "\n" のノードが段落に複数あっても、それぞれの両隣で判断する
+    doc = publish_doctree("RNN\nと言います。\nこの章\nです。", parser=Parser())
+    module.JoinJapaneseLines(doc).apply()
+    assert doc.astext() == "RNN\nと言います。この章です。"

@@ -497,6 +497,23 @@ def test_figure_numbers_are_in_order(chapter_pages: dict[str, Page]) -> None:
             f"{doc}: 図の番号が順に並んでいません {numbers}")
 
 
+_CJK = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+
+
+def test_no_line_break_between_japanese_characters(chapter_pages: dict[str, Page]) -> None:
+    """本文の日本語の文字どうしの間に改行がない(ブラウザでは空白に見える)。
+
+    コード(<pre>)と数式は除く。book/_ext/medrnn_japanese.py が取り除いているはず。
+    """
+    problems = []
+    for doc, page in chapter_pages.items():
+        html = re.sub(r"<pre.*?</pre>|<script.*?</script>", "", page.path.read_text(),
+                      flags=re.S)
+        for m in re.finditer(rf".{{0,12}}[{_CJK}]\n[{_CJK}].{{0,12}}", html):
+            problems.append(f"{doc}: {m.group()!r}")
+    assert not problems, "日本語の文字の間の改行:\n" + "\n".join(problems[:20])
+
+
 # --- 5. ブラウザ(ヘッドレス Chromium) -------------------------------------------
 
 CHECK_PAGE = "/__medrnn_check__.html"

@@ -57,12 +57,22 @@ class JoinJapaneseLines(SphinxTransform):
             parent = text.parent
             if isinstance(parent, _SKIP) or "\n" not in text:
                 continue
-            if is_cjk_softbreak(parent, parent.index(text)):
-                parent.replace(text, nodes.Text(""))
+            # Text は文字列として比較されるので、parent.index() は同じ文字列の
+            # 別のノード(段落の前のほうの "\n")を返しうる。同一性で位置を探す。
+            index = next(i for i, child in enumerate(parent.children) if child is text)
+            if is_cjk_softbreak(parent, index):
+                _replace_at(parent, index, "")
                 continue
             joined = join_japanese_lines(str(text))
             if joined != str(text):
-                text.parent.replace(text, nodes.Text(joined))
+                _replace_at(parent, index, joined)
+
+
+def _replace_at(parent: nodes.Element, index: int, text: str) -> None:
+    """parent の index 番目の子を、新しいテキストノードに置き換える。"""
+    new = nodes.Text(text)
+    new.parent = parent
+    parent.children[index] = new
 
 
 def setup(app) -> dict:
