@@ -85,6 +85,31 @@ def test_prepare_forecast_uses_train_statistics(cohort: tasks.Cohort) -> None:
                                data.X["test"][..., 0])
 
 
+def test_recurrent_features_rescale_and_add_step(cohort: tasks.Cohort) -> None:
+    data = tasks.prepare_forecast(cohort, SPLIT,
+                                  tasks.ForecastConfig(12, 6, "multi"))
+    feats = tasks.recurrent_features(data)
+    assert set(feats) == set(tasks.SEGMENTS)
+    for seg in tasks.SEGMENTS:
+        assert feats[seg].shape == (len(data.X[seg]), 12, 4)
+        torch.testing.assert_close(feats[seg][..., 0], data.X[seg][..., 0])
+        assert torch.all(feats[seg][:, 0, 3] == 0)  # 窓の最初の点の変化は 0
+    # 炭水化物とインスリンは元の単位 / 訓練の最大値: 訓練では 0〜1
+    events = feats["train"][..., 1:3]
+    assert float(events.min()) >= 0.0
+    torch.testing.assert_close(events.amax(dim=(0, 1)), torch.ones(2))
+    assert float(data.X["train"][..., 1:].max()) > 5  # 標準化だけだと大きい
+    # 変化のチャネルは訓練の窓で標準偏差 1 程度、CGM の差に比例する
+    step = feats["train"][:, 1:, 3]
+    diff = data.X["train"][:, 1:, 0] - data.X["train"][:, :-1, 0]
+    ratio = float((step * diff).sum() / (diff * diff).sum())
+    torch.testing.assert_close(step, diff * ratio)
+    assert 0.8 < float(step.std()) < 1.2
+    glucose = tasks.prepare_forecast(cohort, SPLIT,
+                                     tasks.ForecastConfig(12, 6, "glucose"))
+    assert tasks.recurrent_features(glucose)["test"].shape[2] == 2
+
+
 def test_linear_forecaster_recovers_coefficients() -> None:
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(200, 3, 2, generator=gen)
@@ -104,9 +129,16 @@ def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
     run = tasks.train_forecaster("gru", data, seed=0,
                                  train=TrainConfig(epochs=2, batch_size=128,
                                                    lr=1e-2), hidden_size=8)
-    assert run.test_pred_mg.shape == data.target_mg["test"].shape
-    assert np.all(np.isfinite(run.test_pred_mg))
+    for seg, pred in (("train", run.train_pred_mg), ("val", run.val_pred_mg),
+                      ("test", run.test_pred_mg)):
+        assert pred.shape == data.target_mg[seg].shape
+        assert np.all(np.isfinite(pred))
     assert run.history.train_loss[-1] < run.history.train_loss[0] * 1.5
+    assert run.model.recurrent.input_size == 4  # 変化のチャネルを足した入力
+    raw = tasks.train_forecaster("gru", data, seed=0, rescale=False,
+                                 train=TrainConfig(epochs=1, batch_size=128,
+                                                   lr=1e-2), hidden_size=8)
+    assert raw.model.recurrent.input_size == 3
 
 
 def test_meal_offsets_and_bins(cohort: tasks.Cohort) -> None:
@@ -133,6 +165,16 @@ def test_bad_configs_raise() -> None:
         tasks.ForecastConfig(inputs="insulin")
     with pytest.raises(ValueError, match="seq_len"):
         tasks.ForecastConfig(seq_len=0)
+
+
+def test_chapter_training_settings() -> None:
+    # 検証の患者で選んだ設定(章の本文と同じ値)
+    assert tasks.CHAPTER_TRAIN.lr == 3e-3
+    assert tasks.CHAPTER_TRAIN.epochs == 16
+    assert tasks.CHAPTER_TRAIN.batch_size == 128
+    assert tasks.CHAPTER_PATIENCE == 3
+    # 訓練の窓の間引き幅は 3(CGM の誤差の節の間隔 15 分)の倍数にしない
+    assert tasks.CHAPTER_FORECAST.train_stride % 3 != 0
 
 
 def test_chapter_split_is_disjoint() -> None:

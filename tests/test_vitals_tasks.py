@@ -74,12 +74,45 @@ def test_smoke_training_and_sweep():
     run = vt.train_model("gru", data, seed=0, train=FAST, hidden_size=4)
     assert run.test_pred_bpm.shape == data.target_bpm("test").shape
     assert np.isfinite(run.test_rmse_bpm) and 1 <= run.epochs <= 3
+    assert np.isfinite(run.val_rmse_bpm) and 1 <= run.best_epoch <= run.epochs
+    linear = vt.train_model("linear", data, seed=0, train=FAST)
+    assert linear.epochs == linear.best_epoch == 0
+    np.testing.assert_allclose(  # 検証 RMSE は検証区間の正解で測っている
+        linear.val_rmse_bpm,
+        vt.rmse_bpm(data, vt.LinearForecaster.fit(
+            data.X["train"], data.y["train"]).predict(data.X["val"]), "val"))
     sweep = vt.missing_sweep(s, CONFIG, (vt.MissingConfig("block", 0.3, 2.0),),
                              ("locf", "mask_delta"), ("linear",), (0, 1), FAST)
     assert len(sweep) == 3  # 2 つの埋め方 + 持続予測
     assert all(len(v) == 2 for v in sweep.values())
     rows = vt.sweep_rows(sweep, "linear")
     assert rows[0]["欠測"] == "塊 30%"
+
+
+def test_patience_stops_training_and_is_passed_through():
+    s = toy_series()
+    data = vt.prepare_windows(s, CONFIG, (0,))
+    long = TrainConfig(epochs=40, batch_size=64, lr=0.5)  # 大きすぎる学習率
+    run = vt.train_model("rnn", data, seed=0, train=long, hidden_size=4,
+                         patience=1)
+    assert run.epochs == run.best_epoch + 1 < 40  # 1 回改善しなければ止まる
+
+
+def test_validation_grid_reports_only_validation_numbers():
+    s = toy_series()
+    candidates = ((FAST, 1), (TrainConfig(epochs=2, batch_size=32, lr=1e-2), 2))
+    rows = vt.validation_grid(s, CONFIG, candidates, ("rnn",), (0,))
+    assert [r["我慢"] for r in rows] == ["1", "2"]
+    assert set(rows[0]) == {"学習率", "バッチ", "最大エポック", "我慢",
+                            "心拍数だけ RNN", "心拍数 + 呼吸 + EDA RNN",
+                            "平均", "学習 [s]"}
+    assert all(np.isfinite(float(r["平均"])) for r in rows)
+
+
+def test_chapter_training_setting_is_one_of_the_candidates():
+    assert (vt.CHAPTER_TRAIN, vt.CHAPTER_PATIENCE) in vt.CHAPTER_CANDIDATES
+    first_train, first_patience = vt.CHAPTER_CANDIDATES[0]  # 章が再現する最初の設定
+    assert (first_train.lr, first_train.epochs, first_patience) == (1e-2, 15, 3)
 
 
 @pytest.mark.parametrize("call, message", [

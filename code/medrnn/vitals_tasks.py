@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -26,6 +28,9 @@ INPUT_SETS = {"uni": (0,), "multi": (0, 1, 2)}  # 入力の組 → チャネル�
 INPUT_NAMES = {"uni": "心拍数だけ", "multi": "心拍数 + 呼吸 + EDA"}
 MODEL_NAMES = {"linear": "線形モデル", "rnn": "RNN", "lstm": "LSTM",
                "gru": "GRU"}
+# 早期終了の我慢の回数。検証損失は最初の数エポック上下しながらほとんど下がらず、
+# 3 では短すぎた(心拍数だけの GRU が 1 エポック目の重みで止まった)
+CHAPTER_PATIENCE = 6
 
 
 @dataclass(frozen=True)
@@ -173,9 +178,10 @@ class LinearForecaster:
             self.intercept
 
 
-def rmse_bpm(data: WindowData, pred_z: np.ndarray) -> float:
-    """テスト区間の RMSE [bpm]。pred_z は標準化した単位の予測。形状 (N,)"""
-    error = data.to_bpm(pred_z) - data.target_bpm("test")
+def rmse_bpm(data: WindowData, pred_z: np.ndarray,
+             segment: str = "test") -> float:
+    """区間 segment の RMSE [bpm]。pred_z は標準化した単位の予測。形状 (N,)"""
+    error = data.to_bpm(pred_z) - data.target_bpm(segment)
     return float(np.sqrt(np.mean(error ** 2)))
 
 
@@ -192,15 +198,18 @@ class FitResult:
     test_pred_bpm: np.ndarray  # テスト区間の予測 [bpm]。形状 (N,)
     epochs: int  # 学習したエポック数
     seconds: float  # 学習にかかった秒数
+    val_rmse_bpm: float = float("nan")  # 検証区間の RMSE [bpm](設定選び用)
+    best_epoch: int = 0  # 検証損失が最小だったエポック(線形モデルは 0)
 
 
 def train_model(kind: str, data: WindowData, seed: int, train: TrainConfig,
-                hidden_size: int = 16) -> FitResult:
-    """線形モデル("linear")か再帰型モデルを学習し、テスト区間で評価する。"""
+                hidden_size: int = 16,
+                patience: int = CHAPTER_PATIENCE) -> FitResult:
+    """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で評価する。"""
     start = time.perf_counter()
     if kind == "linear":
-        linear = LinearForecaster.fit(data.X["train"], data.y["train"])
-        pred, epochs = linear.predict(data.X["test"]), 0
+        model = LinearForecaster.fit(data.X["train"], data.y["train"])
+        epochs = best = 0
     else:
         set_seed(seed)
         model = RecurrentRegressor(ModelConfig(
@@ -208,15 +217,19 @@ def train_model(kind: str, data: WindowData, seed: int, train: TrainConfig,
             hidden_size=hidden_size))
         history = fit_early_stopping(
             model, data.X["train"], data.y["train"], train,
-            val=(data.X["val"], data.y["val"]), patience=3)
-        pred, epochs = predict(model, data.X["test"]), len(history.val_loss)
+            val=(data.X["val"], data.y["val"]), patience=patience)
+        epochs, best = len(history.val_loss), history.best_epoch
+    forecast = model.predict if kind == "linear" else partial(predict, model)
+    pred, val_pred = forecast(data.X["test"]), forecast(data.X["val"])
     return FitResult(rmse_bpm(data, pred), data.to_bpm(pred), epochs,
-                     time.perf_counter() - start)
+                     time.perf_counter() - start,
+                     rmse_bpm(data, val_pred, "val"), best)
 
 
 def compare_inputs(series: VitalSeries, config: VitalsForecastConfig,
                    kinds: tuple[str, ...], seeds: tuple[int, ...],
-                   train: TrainConfig) -> dict[tuple[str, str], list[FitResult]]:
+                   train: TrainConfig, patience: int = CHAPTER_PATIENCE
+                   ) -> dict[tuple[str, str], list[FitResult]]:
     """欠測なしで、入力の組(心拍数だけ / 3 チャネル)× モデルを比べる。"""
     results = {}
     for inputs, channels in INPUT_SETS.items():
@@ -224,7 +237,7 @@ def compare_inputs(series: VitalSeries, config: VitalsForecastConfig,
         for kind in kinds:
             runs = seeds[:1] if kind == "linear" else seeds  # 線形は乱数なし
             results[inputs, kind] = [train_model(kind, data, s, train,
-                                                 config.hidden_size)
+                                                 config.hidden_size, patience)
                                      for s in runs]
     return results
 
@@ -232,7 +245,8 @@ def compare_inputs(series: VitalSeries, config: VitalsForecastConfig,
 def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
                   settings: tuple[MissingConfig, ...],
                   strategies: tuple[str, ...], kinds: tuple[str, ...],
-                  seeds: tuple[int, ...], train: TrainConfig
+                  seeds: tuple[int, ...], train: TrainConfig,
+                  patience: int = CHAPTER_PATIENCE
                   ) -> dict[tuple[MissingConfig, str, str], list[float]]:
     """欠測の設定 × 埋め方 × モデルの、シードごとのテスト RMSE [bpm]。
 
@@ -251,7 +265,7 @@ def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
                                        ).append(persistence_rmse(data))
                 for kind in kinds:
                     fit = train_model(kind, data, seed, train,
-                                      config.hidden_size)
+                                      config.hidden_size, patience)
                     results.setdefault((setting, strategy, kind), []
                                        ).append(fit.test_rmse_bpm)
     return results
@@ -260,7 +274,8 @@ def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
 def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
                      mean_gap_s: float, strategies: tuple[str, ...],
                      kinds: tuple[str, ...], seeds: tuple[int, ...],
-                     train: TrainConfig) -> dict[tuple[str, str], list[float]]:
+                     train: TrainConfig, patience: int = CHAPTER_PATIENCE
+                     ) -> dict[tuple[str, str], list[float]]:
     """心拍数だけをランダムな時刻のスポット測定にしたときの、埋め方 × モデルの RMSE。
 
     呼吸と EDA は連続に測れているとする。正解は連続の心電図から求めた本当の
@@ -280,10 +295,36 @@ def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
                 results.setdefault((strategy, "persist"), []).append(
                     persistence_rmse(data))
             for kind in kinds:
-                fit = train_model(kind, data, seed, train, config.hidden_size)
+                fit = train_model(kind, data, seed, train, config.hidden_size,
+                                  patience)
                 results.setdefault((strategy, kind), []).append(
                     fit.test_rmse_bpm)
     return results
+
+
+def validation_grid(series: VitalSeries, config: VitalsForecastConfig,
+                    candidates: Iterable[tuple[TrainConfig, int]],
+                    kinds: tuple[str, ...], seeds: tuple[int, ...]
+                    ) -> list[dict[str, str]]:
+    """学習の設定の候補(TrainConfig, 我慢の回数)ごとの、検証区間の RMSE [bpm]。
+
+    入力の組 × モデル × シードの検証 RMSE の平均で候補を比べる(設定選び用。
+    テスト区間の値は行に入れない)。
+    """
+    rows = []
+    for train, patience in candidates:
+        start = time.perf_counter()
+        runs = compare_inputs(series, config, kinds, seeds, train, patience)
+        cells = {key: mean_sd([r.val_rmse_bpm for r in group])[0]
+                 for key, group in runs.items()}
+        row = {"学習率": f"{train.lr:g}", "バッチ": str(train.batch_size),
+               "最大エポック": str(train.epochs), "我慢": str(patience)}
+        row.update({f"{INPUT_NAMES[i]} {MODEL_NAMES[k]}": f"{v:.2f}"
+                    for (i, k), v in cells.items()})
+        row["平均"] = f"{np.mean(list(cells.values())):.3f}"
+        row["学習 [s]"] = f"{time.perf_counter() - start:.1f}"
+        rows.append(row)
+    return rows
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
@@ -342,8 +383,17 @@ def spot_rows(results: dict[tuple[str, str], list[float]]
 # 章の設定(章とコマンドライン `python -m medrnn vitals` で共通)
 CHAPTER_STEP_S = 0.5  # 格子の間隔 [s](2 Hz)
 CHAPTER_FORECAST = VitalsForecastConfig()
-CHAPTER_TRAIN = TrainConfig(epochs=15, batch_size=64, lr=1e-2)
+CHAPTER_TRAIN = TrainConfig(epochs=30, batch_size=64, lr=2e-2)
 CHAPTER_SEEDS = (0, 1, 2)
+# 学習の設定の候補(検証区間の RMSE で CHAPTER_TRAIN・CHAPTER_PATIENCE を選んだ)
+CHAPTER_CANDIDATES = (
+    (TrainConfig(epochs=15, batch_size=64, lr=1e-2), 3),  # 最初の設定
+    (TrainConfig(epochs=40, batch_size=64, lr=1e-3), 5),
+    (TrainConfig(epochs=30, batch_size=64, lr=3e-3), 5),
+    (TrainConfig(epochs=30, batch_size=64, lr=1e-2), 6),
+    (TrainConfig(epochs=30, batch_size=32, lr=1e-2), 6),
+    (TrainConfig(epochs=30, batch_size=64, lr=2e-2), 6),  # 選んだ設定
+)
 CHAPTER_KINDS = ("linear", "rnn", "lstm", "gru")
 CHAPTER_MISSING = (MissingConfig("mcar", 0.25), MissingConfig("mcar", 0.5),
                    MissingConfig("mcar", 0.75), MissingConfig("block", 0.5))
@@ -362,6 +412,10 @@ def report() -> None:
 
     series = derive_series(load_recording(), CHAPTER_STEP_S)
     data = prepare_windows(series, CHAPTER_FORECAST, INPUT_SETS["uni"])
+    print("学習の設定の候補: 検証区間の RMSE [bpm](3 シードの平均)")
+    print(rows_to_markdown(validation_grid(
+        series, CHAPTER_FORECAST, tqdm(CHAPTER_CANDIDATES, desc="候補"),
+        CHAPTER_KINDS[1:], CHAPTER_SEEDS)))
     results = compare_inputs(series, CHAPTER_FORECAST, CHAPTER_KINDS,
                              CHAPTER_SEEDS, CHAPTER_TRAIN)
     print(rows_to_markdown(input_rows(results, persistence_rmse(data))))
