@@ -28,3 +28,16 @@ def test_budget_and_toc_list_the_same_executed_chapters():
     executed = {f for f in toc_files()
                 if "{code-cell}" in (ROOT / f"{f}.md").read_text(encoding="utf-8")}
     assert executed == set(plan["章"])
+
+
+def test_status_emoji_become_words():
+    from docutils import nodes
+    from docutils.utils import new_document
+    from docutils.frontend import get_default_settings
+
+    doc = new_document("<test>", get_default_settings())
+    row = nodes.paragraph("", "", nodes.Text("\u2705"), nodes.Text("\u274c"), nodes.Text("ok"))
+    doc += row
+    report.StatusWords(doc).run()
+    assert [str(t) for t in row.children] == ["成功", "失敗", "ok"]
+    assert all(t.parent is row for t in row.children)

@@ -514,6 +514,14 @@ def test_no_line_break_between_japanese_characters(chapter_pages: dict[str, Page
     assert not problems, "日本語の文字の間の改行:\n" + "\n".join(problems[:20])
 
 
+def test_status_page_uses_words_not_emoji(html_dir: Path) -> None:
+    """状態ページの実行時間の表は、絵文字のフォントがなくても読める言葉で状態を示す。"""
+    html = (html_dir / "book" / "status.html").read_text(encoding="utf-8")
+    assert "\u2705" not in html and "\u274c" not in html
+    assert html.count("成功") >= len([f for f in toc_files()
+                                     if "{code-cell}" in (ROOT / f"{f}.md").read_text()])
+
+
 # --- 5. ブラウザ(ヘッドレス Chromium) -------------------------------------------
 
 CHECK_PAGE = "/__medrnn_check__.html"
