@@ -58,3 +58,8 @@ def render_strict(fig) -> None:
         warnings.simplefilter("error")
         for fmt in ("png", "pdf"):
             fig.savefig(io.BytesIO(), format=fmt)
+
+
+def axis_labels(fig) -> str:
+    """図のすべての軸の横軸・縦軸のラベルをつないだ文字列(単位の検査用)。"""
+    return " ".join(ax.get_xlabel() + " " + ax.get_ylabel() for ax in fig.axes)

@@ -3,7 +3,7 @@
 
 import numpy as np
 import pytest
-from helpers import render_strict
+from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 
 from medrnn import ecg_plots
@@ -47,7 +47,7 @@ def test_plots_render_with_units(make, units):
     fig = make()
     assert isinstance(fig, Figure)
     _render(fig)
-    labels = " ".join(ax.get_xlabel() + " " + ax.get_ylabel() for ax in fig.axes)
+    labels = axis_labels(fig)
     for unit in units:
         assert unit in labels
 

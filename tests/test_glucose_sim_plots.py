@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import warnings
-
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from medrnn import glucose_sim_plots as plots
+from helpers import render_strict
 from medrnn.plotting import setup_japanese_font
 
-
-def _render(fig: Figure) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig.savefig(io.BytesIO(), format="png")
+_render = render_strict  # PNG と PDF に描き、警告(字形の欠けなど)をエラーにする
 
 
 def test_plots_return_figures() -> None:

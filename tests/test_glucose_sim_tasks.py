@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from medrnn import glucose_sim_tasks as tasks
+from medrnn.evaluation import LinearAR
 from medrnn.training import TrainConfig
 
 SPLIT = tasks.PatientSplit(train=("adult#001", "adult#002"),
@@ -115,11 +116,11 @@ def test_linear_forecaster_recovers_coefficients() -> None:
     X = torch.randn(200, 3, 2, generator=gen)
     coef = torch.arange(6, dtype=torch.float32) / 10
     y = (X.flatten(1) @ coef + 0.5).unsqueeze(-1)
-    model = tasks.LinearForecaster.fit(X, y)
+    model = LinearAR.fit(X, y)
     np.testing.assert_allclose(model.coef, coef.numpy(), atol=1e-5)
     assert model.intercept == pytest.approx(0.5, abs=1e-5)
     with pytest.raises(ValueError, match="解けません"):
-        tasks.LinearForecaster.fit(X[:5], y[:5])
+        LinearAR.fit(X[:5], y[:5])
 
 
 def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:

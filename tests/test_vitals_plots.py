@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import render_strict
+from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 
 from medrnn import vitals_plots
@@ -35,6 +35,6 @@ def test_figures_render_with_units(make, units):
     fig = make()
     assert isinstance(fig, Figure)
     render_strict(fig)
-    labels = " ".join(ax.get_xlabel() + ax.get_ylabel() for ax in fig.axes)
+    labels = axis_labels(fig)
     for unit in units:
         assert unit in labels

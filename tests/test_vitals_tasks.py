@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from medrnn import vitals_tasks as vt
+from medrnn.evaluation import LinearAR
 from medrnn.training import TrainConfig
 from medrnn.vitals import VitalSeries
 
@@ -64,7 +65,7 @@ def test_missing_windows_drop_unknown_targets_and_add_features():
 def test_linear_forecaster_recovers_linear_rule():
     X = torch.randn(200, 4, 2)
     y = (2 * X[:, -1, 0] - X[:, 0, 1] + 0.5)[:, None]
-    model = vt.LinearForecaster.fit(X, y, ridge=0.0)
+    model = LinearAR.fit(X, y, ridge=0.0)
     np.testing.assert_allclose(model.predict(X), y[:, 0].numpy(), atol=1e-4)
 
 
@@ -79,8 +80,8 @@ def test_smoke_training_and_sweep():
     assert linear.epochs == linear.best_epoch == 0
     np.testing.assert_allclose(  # 検証 RMSE は検証区間の正解で測っている
         linear.val_rmse_bpm,
-        vt.rmse_bpm(data, vt.LinearForecaster.fit(
-            data.X["train"], data.y["train"]).predict(data.X["val"]), "val"))
+        vt.rmse_bpm(data, LinearAR.fit(
+            data.X["train"], data.y["train"], ridge=vt.LINEAR_RIDGE).predict(data.X["val"]), "val"))
     sweep = vt.missing_sweep(s, CONFIG, (vt.MissingConfig("block", 0.3, 2.0),),
                              ("locf", "mask_delta"), ("linear",), (0, 1), FAST)
     assert len(sweep) == 3  # 2 つの埋め方 + 持続予測

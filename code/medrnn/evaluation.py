@@ -49,25 +49,50 @@ def window_mean_forecast(X: torch.Tensor) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LinearAR:
-    """窓の値の一次結合 + 切片で次の値を予測する線形自己回帰モデル。"""
+    """窓の値の一次結合 + 切片で次の値を予測する線形自己回帰モデル。
 
-    coef: np.ndarray  # 各ラグの係数。形状 (seq_len,)
+    入力が複数のチャネルなら、全チャネル・全時刻の値を並べて使う(多変量の線形自己回帰)。
+    """
+
+    coef: np.ndarray  # 係数。形状 (seq_len * input_size,)(時刻ごとにチャネルが並ぶ)
     intercept: float  # 切片
 
     @classmethod
-    def fit(cls, X: torch.Tensor, y: torch.Tensor) -> "LinearAR":
-        """最小二乗法(閉じた形の解)で係数を求める。"""
-        A = X[:, :, 0].cpu().numpy().astype(np.float64)  # (N, T)
+    def fit(cls, X: torch.Tensor, y: torch.Tensor, ridge: float = 0.0) -> "LinearAR":
+        """最小二乗法(閉じた形の解)で係数を求める。
+
+        ridge > 0 なら、係数(切片を除く)に ridge × 窓の数 のリッジ正則化をかける。
+        """
+        A = _flat_windows(X)  # (N, T * input_size)
         A = np.column_stack([A, np.ones(len(A))])  # 切片の列を足す
         b = y[:, 0].cpu().numpy().astype(np.float64)
         if len(A) < A.shape[1]:
             raise ValueError(f"窓の数 {len(A)} が係数の数 {A.shape[1]} より少なく、解けません")
-        sol, *_ = np.linalg.lstsq(A, b, rcond=None)
+        if ridge > 0:
+            penalty = ridge * len(A) * np.eye(A.shape[1])
+            penalty[-1, -1] = 0.0  # 切片には罰則をかけない
+            sol = np.linalg.solve(A.T @ A + penalty, A.T @ b)
+        else:
+            sol, *_ = np.linalg.lstsq(A, b, rcond=None)
         return cls(coef=sol[:-1], intercept=float(sol[-1]))
 
     def predict(self, X: torch.Tensor) -> np.ndarray:
         """形状 (N,) の予測を返す。"""
-        return X[:, :, 0].cpu().numpy().astype(np.float64) @ self.coef + self.intercept
+        return _flat_windows(X) @ self.coef + self.intercept
+
+
+def _flat_windows(X: torch.Tensor) -> np.ndarray:
+    """窓 (N, seq_len, input_size) を (N, seq_len * input_size) の float64 の配列にする。"""
+    return X.flatten(start_dim=1).cpu().numpy().astype(np.float64)
+
+
+def mae(pred: np.ndarray, target: np.ndarray) -> float:
+    """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|。"""
+    p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+    if p.shape != t.shape or p.size == 0:
+        raise ValueError(f"予測 {p.shape} と正解 {t.shape} は同じ形状で、"
+                         "空でない配列にしてください")
+    return float(np.mean(np.abs(p - t)))
 
 
 def mean_std(values: list[float] | np.ndarray) -> tuple[float, float]:

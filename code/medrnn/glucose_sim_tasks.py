@@ -17,7 +17,7 @@ from torch import nn
 
 from . import glucose_sim as gs
 from .data import Standardizer
-from .evaluation import predict, rmse
+from .evaluation import LinearAR, mae, predict, rmse
 from .models.nets import ModelConfig, RecurrentRegressor
 from .repro import set_seed
 from .training import History, TrainConfig, fit_early_stopping
@@ -245,34 +245,10 @@ def recurrent_features(data: ForecastData) -> dict[str, torch.Tensor]:
     return out
 
 
-@dataclass(frozen=True)
-class LinearForecaster:
-    """窓の全チャネル・全時刻の値の一次結合 + 切片(最小二乗法)。"""
-
-    coef: np.ndarray  # 係数。形状 (seq_len * n_channels,)
-    intercept: float  # 切片
-
-    @classmethod
-    def fit(cls, X: torch.Tensor, y: torch.Tensor) -> LinearForecaster:
-        """X: 形状 (N, seq_len, n_channels)、y: 形状 (N, 1) から係数を解く。"""
-        A = X.flatten(start_dim=1).double().numpy()  # (N, T * C)
-        if len(A) <= A.shape[1]:
-            raise ValueError(f"窓の数 {len(A)} が係数の数 {A.shape[1] + 1} "
-                             "以下なので解けません")
-        A = np.column_stack([A, np.ones(len(A))])  # 切片の列
-        sol, *_ = np.linalg.lstsq(A, y[:, 0].double().numpy(), rcond=None)
-        return cls(coef=sol[:-1], intercept=float(sol[-1]))
-
-    def predict(self, X: torch.Tensor) -> np.ndarray:
-        """形状 (N,) の予測(X と同じ標準化の単位)。"""
-        return X.flatten(start_dim=1).double().numpy() @ self.coef \
-            + self.intercept
-
-
 def baseline_predictions(data: ForecastData,
                          segment: str = "test") -> dict[str, np.ndarray]:
     """持続予測と線形モデル(同じ入力チャネル)の予測 [mg/dL]。"""
-    linear = LinearForecaster.fit(data.X["train"], data.y["train"])
+    linear = LinearAR.fit(data.X["train"], data.y["train"])
     return {"持続予測": data.last_mg[segment].copy(),
             "線形": data.to_mg(linear.predict(data.X[segment]), segment)}
 
@@ -309,15 +285,6 @@ def train_forecaster(kind: str, data: ForecastData, seed: int,
     pred = {seg: data.to_mg(predict(model, X[seg]), seg) for seg in SEGMENTS}
     return ForecastRun(model, history, pred["test"], seconds, pred["train"],
                        pred["val"])
-
-
-def mae(pred: np.ndarray, target: np.ndarray) -> float:
-    """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|。"""
-    p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
-    if p.shape != t.shape or p.size == 0:
-        raise ValueError(f"予測 {p.shape} と正解 {t.shape} は同じ形状で、"
-                         "空でない配列にしてください")
-    return float(np.mean(np.abs(p - t)))
 
 
 def minutes_from_meal(cohort: Cohort, rows: np.ndarray,

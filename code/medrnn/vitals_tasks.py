@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .ecg_tasks import SEGMENTS, TimeSplit
-from .evaluation import predict
+from .evaluation import LinearAR, mean_std, predict
 from .missing import (STRATEGIES, block_mask, impute_windows, mcar_mask,
                       spot_check_mask)
 from .models.nets import ModelConfig, RecurrentRegressor
@@ -31,6 +31,7 @@ MODEL_NAMES = {"linear": "線形モデル", "rnn": "RNN", "lstm": "LSTM",
 # 早期終了の我慢の回数。検証損失は最初の数エポック上下しながらほとんど下がらず、
 # 3 では短すぎた(心拍数だけの GRU が 1 エポック目の重みで止まった)
 CHAPTER_PATIENCE = 6
+LINEAR_RIDGE = 1e-3  # 線形モデルのわずかなリッジ正則化(多くの入力の係数を安定させる)
 
 
 @dataclass(frozen=True)
@@ -153,31 +154,6 @@ def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
     return WindowData(X, y, ends, float(mean[0]), float(std[0]))
 
 
-@dataclass(frozen=True)
-class LinearForecaster:
-    """窓のすべての値の一次結合 + 切片(多変量の線形自己回帰)。"""
-
-    coef: np.ndarray  # 係数。形状 (seq_len * 特徴量の数,)
-    intercept: float
-
-    @classmethod
-    def fit(cls, X: torch.Tensor, y: torch.Tensor,
-            ridge: float = 1e-3) -> "LinearForecaster":
-        """わずかなリッジ正則化つきの最小二乗法(閉じた形)で解く。"""
-        A = X.flatten(start_dim=1).double().numpy()  # (N, T*F)
-        A = np.column_stack([A, np.ones(len(A))])
-        b = y[:, 0].double().numpy()
-        penalty = ridge * len(A) * np.eye(A.shape[1])
-        penalty[-1, -1] = 0.0  # 切片には罰則をかけない
-        sol = np.linalg.solve(A.T @ A + penalty, A.T @ b)
-        return cls(sol[:-1], float(sol[-1]))
-
-    def predict(self, X: torch.Tensor) -> np.ndarray:
-        """形状 (N,) の予測(標準化した単位)。"""
-        return X.flatten(start_dim=1).double().numpy() @ self.coef + \
-            self.intercept
-
-
 def rmse_bpm(data: WindowData, pred_z: np.ndarray,
              segment: str = "test") -> float:
     """区間 segment の RMSE [bpm]。pred_z は標準化した単位の予測。形状 (N,)"""
@@ -208,7 +184,7 @@ def train_model(kind: str, data: WindowData, seed: int, train: TrainConfig,
     """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で評価する。"""
     start = time.perf_counter()
     if kind == "linear":
-        model = LinearForecaster.fit(data.X["train"], data.y["train"])
+        model = LinearAR.fit(data.X["train"], data.y["train"], ridge=LINEAR_RIDGE)
         epochs = best = 0
     else:
         set_seed(seed)
@@ -328,9 +304,10 @@ def validation_grid(series: VitalSeries, config: VitalsForecastConfig,
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
-    """平均と標準偏差(値が 1 つなら標準偏差は 0)。"""
-    arr = np.asarray(values, dtype=np.float64)
-    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+    """平均と標準偏差(evaluation.mean_std。値が 1 つなら標準偏差は 0)。"""
+    if len(values) == 1:
+        return float(values[0]), 0.0
+    return mean_std(values)
 
 
 def input_rows(results: dict[tuple[str, str], list[FitResult]],
