@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .gradients import UpdateTrace, scale_recurrent_weights, sgd_update_norms
 from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import configure_torch, set_seed
+from .repro import configure_torch, set_seed, shifted
 
 # 記憶を残すゲートの位置: LSTM は f(i, f, g, o の 2 番目)、GRU は z(r, z, n の 2 番目)
 GATE_CHUNK = {"lstm": 1, "gru": 1}
@@ -138,8 +138,8 @@ def train_long_lag(spec: LagModel, lag: int, seed: int,
     """毎回新しい系列でミニバッチを作り、Adam で学習して正解率を測る。"""
     configure_torch()
     start = time.perf_counter()
-    train_gen = torch.Generator().manual_seed(seed)
-    test_gen = torch.Generator().manual_seed(seed + TEST_SEED_OFFSET)
+    train_gen = torch.Generator().manual_seed(shifted(seed))
+    test_gen = torch.Generator().manual_seed(shifted(seed) + TEST_SEED_OFFSET)
     x_test, y_test = make_long_lag_batch(lag, config.n_test, config.noise_std,
                                          test_gen)
     set_seed(seed)

@@ -12,6 +12,8 @@ from .repro import configure_torch, environment_summary, set_seed
 if TYPE_CHECKING:  # IPython はノートブックの中だけで使う(コマンドラインでは不要)
     from IPython.display import Markdown
 
+    from .core.compare import Comparison
+
 
 def setup_chapter(seed: int = 0) -> torch.device:
     """乱数シード・スレッド数・日本語フォント・図の形式をまとめて設定する。
@@ -49,3 +51,23 @@ def rows_to_markdown(rows: list[dict[str, str]]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(str(row[k]) for k in keys) + " |")
     return "\n".join(lines)
+
+
+def glue_comparison(key: str, result: "Comparison", unit: str = "",
+                    digits: int = 2) -> None:
+    """比較の結果を本文用に glue する(表示はしない)。
+
+    ``{key}_diff``・``{key}_low``・``{key}_high``(数値)、``{key}_wins``
+    (「4/5」)、``{key}_verdict``(「良い」「悪い」「判断できない」)、
+    ``{key}_text``(差・区間・勝ち数・判定の 1 行)を作る。
+    """
+    from myst_nb import glue
+
+    from .core.compare import describe
+
+    values: dict[str, object] = {
+        "diff": result.mean_diff, "low": result.low, "high": result.high,
+        "wins": f"{result.wins}/{result.n}", "verdict": result.verdict_ja,
+        "text": describe(result, unit, digits)}
+    for name, value in values.items():
+        glue(f"{key}_{name}", value, display=False)

@@ -1,0 +1,28 @@
+"""章の主張の検査: 本文が述べる頑健な事実を、実行結果に照らして確かめる。
+
+各章のモジュールは ``check_claims(results) -> list[str]`` を持ち、成り立たない
+主張の文を返す。章の最後の隠しセルは :func:`require` を呼ぶだけにする。
+ここで確かめるのは、どの機械・どのシードでも成り立つはずの主張だけ
+(例: 患者が 2 つの組にまたがらない、漏れのある補完は欠測なしより良く見える)。
+手法の優劣の向きは確かめずに、:mod:`medrnn.core.compare` の判定から文を作る。
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class ClaimError(AssertionError):
+    """本文の主張が実行結果と合わないときに送出する。"""
+
+
+def failed(claims: Mapping[str, bool]) -> list[str]:
+    """主張の文 → 成り立つか の対応から、成り立たない主張の文を返す。"""
+    return [text for text, holds in claims.items() if not bool(holds)]
+
+
+def require(failures: list[str]) -> None:
+    """成り立たない主張があれば、その文を並べて ClaimError を送出する。"""
+    if failures:
+        raise ClaimError("本文の主張が実行結果と合いません:\n- "
+                         + "\n- ".join(failures))
