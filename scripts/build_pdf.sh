@@ -67,6 +67,8 @@ export LATEXOPTS="-interaction=nonstopmode -halt-on-error -file-line-error"
 mkdir -p _build
 rm -rf "$LATEX_DIR"   # 古い aux や図が残らないよう毎回作り直す(数秒)
 start=$(date +%s)
+# キャッシュにない章は、コア数だけ並べて先に実行しておく(HTML を作った後なら何もしない)
+.venv/bin/python scripts/execute_chapters.py || die "章の実行に失敗しました"
 say "Jupyter Book で LaTeX → PDF(ログ: $LOG)"
 if ! "$JB" build . --builder pdflatex --all -W -n --keep-going 2>&1 | tee "$LOG"; then
     if [ -f "$LATEX_DIR/book.log" ]; then
