@@ -67,3 +67,36 @@ def test_validation_study_runs_full_and_early_stopped_training():
     assert study.seconds_within <= study.history.seconds[-1]
     assert len(study.early.val_loss) <= 8
     assert study.test_mse_full > 0 and study.test_mse_early > 0
+
+
+def test_baseline_predictions_match_the_mses():
+    from medrnn.evaluation import mse
+    from medrnn.experiments import baseline_predictions
+    data = prepare_data(RNN_RECIPE)
+    preds = baseline_predictions(data)
+    target = data.y_test[:, 0].numpy()
+    assert all(p.shape == (30,) for p in preds.values())
+    for name, value in baseline_mses(data).items():
+        assert value == mse(preds[name], target)
+
+
+def test_seed_offset_shifts_the_data_noise(monkeypatch):
+    base = prepare_data(RNN_RECIPE).series
+    monkeypatch.setenv("MEDRNN_SEED_OFFSET", "100")
+    shifted = prepare_data(RNN_RECIPE).series
+    assert not np.array_equal(base, shifted)
+    monkeypatch.setenv("MEDRNN_SEED_OFFSET", "0")
+    other = prepare_data(replace(RNN_RECIPE, sine=replace(RNN_RECIPE.sine,
+                                                          seed=100)))
+    np.testing.assert_array_equal(shifted, other.series)
+
+
+def test_validation_study_keeps_the_test_predictions():
+    from medrnn.evaluation import mse
+    from medrnn.experiments import validation_study
+    recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=4, batch_size=16))
+    study = validation_study(recipe, seed=0, patience=2)
+    assert study.test_pred_full.shape == study.test_target.shape == (30,)
+    assert study.test_mse_full == mse(study.test_pred_full, study.test_target)
+    assert study.test_mse_early == mse(study.test_pred_early,
+                                       study.test_target)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from tqdm import tqdm
 from .data import LSTM_SINE, RNN_SINE, SineConfig, make_noisy_sine, make_windows, split_ordered
 from .evaluation import LinearAR, mse, persistence_forecast, predict, window_mean_forecast
 from .models.nets import LSTM_MODEL, RNN_MODEL, ModelConfig, RecurrentRegressor
-from .repro import configure_torch, set_seed
+from .repro import configure_torch, set_seed, shifted
 from .training import History, TrainConfig, fit, fit_early_stopping
 
 
@@ -52,9 +52,19 @@ class SineData:
         return self.t[self.n_train + self.X_test.shape[1]:]
 
 
+def noisy_sine(sine: SineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """レシピのサイン波を作る(ノイズのシードは環境変数のずらし分を足す)。
+
+    Returns
+    -------
+    t, series : 形状 (n_points,) の時刻と観測値
+    """
+    return make_noisy_sine(replace(sine, seed=shifted(sine.seed)))
+
+
 def prepare_data(recipe: Recipe) -> SineData:
     """サイン波を作り、時間順に分けてから、それぞれを窓に切る。"""
-    t, series = make_noisy_sine(recipe.sine)
+    t, series = noisy_sine(recipe.sine)
     train, test = split_ordered(series, recipe.train_ratio)
     X_train, y_train = make_windows(train, recipe.seq_len)
     X_test, y_test = make_windows(test, recipe.seq_len)
@@ -86,15 +96,25 @@ def train_recipe(recipe: Recipe, data: SineData, seed: int) -> RunResult:
                      mse(pred, data.y_test[:, 0].numpy()), seconds)
 
 
+def baseline_predictions(data: SineData) -> dict[str, np.ndarray]:
+    """単純な予測法のテスト窓での予測(線形 AR は訓練窓だけで当てはめる)。
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        名前 → 予測。各形状 (N_test,)
+    """
+    ar = LinearAR.fit(data.X_train, data.y_train)
+    return {"persistence": persistence_forecast(data.X_test),
+            "window_mean": window_mean_forecast(data.X_test),
+            "linear_ar": ar.predict(data.X_test)}
+
+
 def baseline_mses(data: SineData) -> dict[str, float]:
     """単純な予測法のテスト MSE(線形 AR は訓練窓だけで当てはめる)。"""
     target = data.y_test[:, 0].numpy()
-    ar = LinearAR.fit(data.X_train, data.y_train)
-    return {
-        "persistence": mse(persistence_forecast(data.X_test), target),
-        "window_mean": mse(window_mean_forecast(data.X_test), target),
-        "linear_ar": mse(ar.predict(data.X_test), target),
-    }
+    return {name: mse(pred, target)
+            for name, pred in baseline_predictions(data).items()}
 
 
 CHAPTER_MODELS = {"rnn": RNN_MODEL, "lstm": LSTM_MODEL}  # 各章のモデル
@@ -141,25 +161,36 @@ class ValidationStudy:
     test_mse_full: float  # 全エポック学習したモデルのテスト MSE
     test_mse_early: float  # 早期終了したモデルのテスト MSE
     n_val_windows: int  # 検証用の窓の数
+    test_pred_full: np.ndarray = field(  # 全エポックのモデルの予測 (N_test,)
+        default_factory=lambda: np.zeros(0))
+    test_pred_early: np.ndarray = field(  # 早期終了したモデルの予測 (N_test,)
+        default_factory=lambda: np.zeros(0))
+    test_target: np.ndarray = field(  # テストの正解 (N_test,)
+        default_factory=lambda: np.zeros(0))
 
 
 def validation_study(recipe: Recipe, seed: int = 0, val_ratio: float = 0.2,
-                     patience: int = 20, tolerance: float = 0.05) -> ValidationStudy:
+                     patience: int = 20,
+                     tolerance: float = 0.05) -> ValidationStudy:
     """訓練部分の末尾 val_ratio を検証用にし、全エポック学習と早期終了を比べる。"""
-    t, series = make_noisy_sine(recipe.sine)
+    _, series = noisy_sine(recipe.sine)
     train, test = split_ordered(series, recipe.train_ratio)
     fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストには触れない
-    (X_fit, y_fit), val = make_windows(fit_part, recipe.seq_len), make_windows(val_part, recipe.seq_len)
+    device = configure_torch()
+    X_fit, y_fit = (v.to(device)
+                    for v in make_windows(fit_part, recipe.seq_len))
+    val = tuple(v.to(device) for v in make_windows(val_part, recipe.seq_len))
     X_test, y_test = make_windows(test, recipe.seq_len)
-    configure_torch()
+    target = y_test[:, 0].numpy()
     runs = []
     for trainer in (fit, fit_early_stopping):
         set_seed(seed)
-        model = RecurrentRegressor(recipe.model)
+        model = RecurrentRegressor(recipe.model).to(device)
         extra = {"patience": patience} if trainer is fit_early_stopping else {}
         history = trainer(model, X_fit, y_fit, recipe.train, val=val, **extra)
-        runs.append((history, mse(predict(model, X_test), y_test[:, 0].numpy())))
-    (full, mse_full), (early, mse_early) = runs
+        runs.append((history, predict(model, X_test.to(device))))
+    (full, pred_full), (early, pred_early) = runs
     epoch = epochs_to_within(full.val_loss, tolerance)
-    return ValidationStudy(full, epoch, full.seconds[epoch - 1], early, mse_full,
-                           mse_early, len(val[0]))
+    return ValidationStudy(full, epoch, full.seconds[epoch - 1], early,
+                           mse(pred_full, target), mse(pred_early, target),
+                           len(val[0]), pred_full, pred_early, target)

@@ -254,9 +254,11 @@ def describe(result: Comparison, unit: str = "", digits: int = 2) -> str:
     u = f" {unit}" if unit else ""
     f = f"+.{digits}f"
     pairs = "シード" if result.diffs else result.method.split("単位")[0]
+    name = result.name_a
+    sep = " " if name[-1:].isascii() else ""  # 「RNN が」「早期終了が」
     return (f"差 {result.mean_diff:{f}}{u}"
             f"(95% 区間 {result.low:{f}}〜{result.high:{f}}{u}、"
-            f"{result.name_a} が良かった{pairs} {result.wins}/{result.n}、"
+            f"{name}{sep}が良かった{pairs} {result.wins}/{result.n}、"
             f"判定: {result.verdict_ja})")
 
 
