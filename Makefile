@@ -1,5 +1,5 @@
 # 使い方: make html(本を作る) / make test(テスト) / make pdf(PDF)
-#         make lint(ruff と mypy) / make bench(学習ループの速さを記事のループと比べる)
+#         make lint(ruff と mypy) / make bench(学習ループの速さと本のビルド時間)
 #         make html-variants(別の浮動小数点の経路・別のシードでも本が作れるか。CI が使う)
 PYTHON ?= python3
 VENV   := .venv
@@ -45,8 +45,11 @@ lint: $(STAMP)
 pdf: $(STAMP)
 	bash scripts/build_pdf.sh
 
+# 学習ループの速さ(記事のループとの比)と、本全体のビルド時間(クリーン・何も変えない・本文だけ)。
+# BASELINE=コミット を付けると、そのコミットのクリーンビルドも続けて測って比を出す
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
+	bash scripts/measure_build.sh $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf _build
