@@ -6,6 +6,8 @@ import torch
 
 from medrnn import cgm, cgm_tasks
 from medrnn.cgm import SubjectCGM
+from medrnn.chapters import cgm as cgm_chapter
+from medrnn.evaluation import LinearAR
 from medrnn.training import TrainConfig
 
 
@@ -22,8 +24,8 @@ def hall():
 
 @pytest.fixture(scope="module")
 def data(hall):
-    return cgm_tasks.prepare_cgm(hall, cgm_tasks.CHAPTER_SPLIT,
-                                 cgm_tasks.CHAPTER_FORECAST)
+    return cgm_tasks.prepare_cgm(hall, cgm_chapter.CHAPTER_SPLIT,
+                                 cgm_chapter.CHAPTER_FORECAST)
 
 
 # --- 患者単位の分割 ------------------------------------------------------------
@@ -133,8 +135,8 @@ def test_no_windows_at_all_is_an_error():
 
 
 def test_prepared_data_shapes_and_scaling(data):
-    seq_len = cgm_tasks.CHAPTER_FORECAST.seq_len
-    n_ahead = cgm_tasks.CHAPTER_FORECAST.n_ahead
+    seq_len = cgm_chapter.CHAPTER_FORECAST.seq_len
+    n_ahead = cgm_chapter.CHAPTER_FORECAST.n_ahead
     for name in cgm_tasks.GROUPS:
         X, Y = data.inputs(name), data.targets(name)
         assert X.shape == (len(data.windows[name].X), seq_len, 1)
@@ -143,7 +145,7 @@ def test_prepared_data_shapes_and_scaling(data):
         np.testing.assert_allclose(data.to_mgdl(Y.numpy()),
                                    data.windows[name].Y, atol=1e-3)
     assert 80 < data.mean < 140 and 10 < data.std < 60  # mg/dL
-    np.testing.assert_allclose(cgm_tasks.CHAPTER_FORECAST.horizons_min,
+    np.testing.assert_allclose(cgm_chapter.CHAPTER_FORECAST.horizons_min,
                                5 * np.arange(1, 13))
 
 
@@ -176,6 +178,16 @@ def test_baselines_shapes_and_linear_ar_beats_mean(data):
     rmse_ar = cgm_tasks.errors_by_horizon(preds["線形 AR"], target)["rmse"]
     assert np.all(rmse_ar < target.std())  # 平均を答えるより良い
     assert np.all(np.diff(rmse_ar) > 0)  # 先ほど誤差が大きい
+
+
+def test_linear_ar_matches_one_linear_ar_per_horizon(data):
+    # まとめて解いた係数は、先ごとに evaluation.LinearAR で解いたものと同じ
+    pred = cgm_tasks.linear_ar_forecast(data, "val")
+    X, Y = data.inputs("train"), data.targets("train")
+    for h in (0, 5, 11):
+        single = LinearAR.fit(X, Y[:, [h]]).predict(data.inputs("val"))
+        np.testing.assert_allclose(pred[:, h], data.to_mgdl(single),
+                                   atol=1e-6)
 
 
 # --- 指標 -----------------------------------------------------------------------
@@ -284,11 +296,36 @@ def test_target_hours_are_last_input_time_plus_horizon():
     np.testing.assert_allclose(100 + hours * 60, w.Y[:, 1])
 
 
-def test_report_runs_quickly_with_a_tiny_config(monkeypatch, capsys):
-    monkeypatch.setattr(cgm_tasks, "CHAPTER_TRAIN",
-                        TrainConfig(epochs=1, batch_size=512, lr=1e-2))
-    monkeypatch.setattr(cgm_tasks, "CHAPTER_SEEDS", (0,))
-    monkeypatch.setattr(cgm_tasks, "CHAPTER_HIDDEN", 4)
-    cgm_tasks.report()
-    out = capsys.readouterr().out
-    assert "RMSE 30 分" in out and "誤警報" in out and "test:" in out
+def test_common_windows_pairs_the_same_targets(hall):
+    short = cgm_tasks.subject_windows(hall[:2], cgm_tasks.CGMForecastConfig(
+        seq_len=12), stride=1)
+    long = cgm_tasks.subject_windows(hall[:2], cgm_tasks.CGMForecastConfig(
+        seq_len=48), stride=1)
+    i_long, i_short = cgm_tasks.common_windows(long, short)
+    assert len(i_long) == len(long.X) < len(short.X)  # 長い入力の窓は全部共通
+    np.testing.assert_array_equal(long.Y[i_long], short.Y[i_short])
+    np.testing.assert_array_equal(long.X[i_long, -12:], short.X[i_short])
+    other = cgm_tasks.subject_windows(hall[2:3], cgm_tasks.CGMForecastConfig(
+        seq_len=12), stride=1)
+    with pytest.raises(ValueError, match="共通する窓"):
+        cgm_tasks.common_windows(other, short)
+
+
+def test_training_uses_the_device_from_configure_torch(data, monkeypatch):
+    calls = []
+
+    def fake_configure_torch():
+        calls.append(1)
+        return torch.device("cpu")
+
+    monkeypatch.setattr(cgm_tasks, "configure_torch", fake_configure_torch)
+    small = cgm_tasks.CGMData(
+        data.groups,
+        {name: cgm_tasks.WindowSet(w.X[:64], w.Y[:64], w.subject[:64],
+                                   w.segment[:64], w.last_time[:64])
+         for name, w in data.windows.items()}, data.mean, data.std)
+    run = cgm_tasks.train_cgm_forecaster(
+        "rnn", small, seed=0, train=TrainConfig(epochs=1, batch_size=64),
+        hidden_size=4)
+    assert calls and run.test_pred.shape == (64, 12)
+    assert next(run.model.parameters()).device.type == "cpu"

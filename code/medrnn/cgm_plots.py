@@ -31,7 +31,7 @@ def _shade_target_range(ax: Axes) -> None:
 
 def _break_at_gaps(hours: np.ndarray, values: np.ndarray,
                    max_step_h: float) -> tuple[np.ndarray, np.ndarray]:
-    """間隔が max_step_h を超える所に NaN を挟み、線が途切れをつながないようにする。"""
+    """間隔が max_step_h を超える所に NaN を挟み、途切れを線でつながない。"""
     h = np.asarray(hours, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if h.shape != v.shape or h.ndim != 1:
@@ -141,7 +141,8 @@ def plot_clarke_grid(reference: np.ndarray, predicted: np.ndarray,
     if r.shape != p.shape:
         raise ValueError(f"reference {r.shape} と predicted {p.shape} の"
                          "形状が違います")
-    ax.plot(r, p, ls="", marker=".", ms=2, alpha=0.3, color=COLORS["blue"])
+    ax.plot(r, p, ls="", marker=".", ms=2, alpha=0.3, color=COLORS["blue"],
+            rasterized=True)  # 数千の点は PDF でも画像に(線と文字はベクター)
     ax.plot([0, limit], [0, limit], color="gray", ls=":", lw=0.8)  # 一致の線
     for xs, ys in CLARKE_LINES:
         ax.plot(xs, ys, color=COLORS["black"], lw=0.8)

@@ -14,11 +14,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .cgm import (HYPO_MGDL, PERIOD_MIN, SubjectCGM, load_hall,
-                  split_segments)
-from .evaluation import LinearAR
+from .cgm import HYPO_MGDL, PERIOD_MIN, SubjectCGM, split_segments
 from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import set_seed
+from .repro import configure_torch, set_seed
 from .training import History, TrainConfig, fit_early_stopping
 
 GROUPS = ("train", "val", "test")  # 被験者の 3 つの組
@@ -202,19 +200,26 @@ def trend_extrapolation(X: np.ndarray, n_ahead: int,
     return level[:, None] + slope[:, None] * steps[None, :]
 
 
+def _with_intercept(X: np.ndarray) -> np.ndarray:
+    """入力窓の右に切片の列(すべて 1)を足す。形状 (N, seq_len + 1)"""
+    return np.column_stack([X, np.ones(len(X))])
+
+
 def linear_ar_forecast(data: CGMData, group: str = "test") -> np.ndarray:
-    """先の時刻ごとに別の線形 AR(同じ入力窓、最小二乗)で予測 [mg/dL]。
+    """先の時刻ごとの線形 AR(同じ入力窓の一次結合 + 切片)で予測 [mg/dL]。
+
+    n_ahead 個の最小二乗問題(正解の列ごとに 1 つ)を、1 回の
+    ``np.linalg.lstsq`` でまとめて解く。係数は訓練の組の窓だけで求める。
 
     Returns
     -------
     np.ndarray
         予測。形状 (N, n_ahead)
     """
-    X_train, Y_train = data.inputs("train"), data.targets("train")
-    X = data.inputs(group)
-    columns = [LinearAR.fit(X_train, Y_train[:, [h]]).predict(X)
-               for h in range(Y_train.shape[1])]
-    return data.to_mgdl(np.stack(columns, axis=1))
+    train = data.windows["train"]
+    A = _with_intercept(train.X)  # (N_train, seq_len + 1)
+    coef, *_ = np.linalg.lstsq(A, train.Y, rcond=None)  # (T + 1, n_ahead)
+    return _with_intercept(data.windows[group].X) @ coef  # (N, n_ahead)
 
 
 def baseline_forecasts(data: CGMData, group: str = "test",
@@ -239,20 +244,22 @@ class CGMRun:
 def train_cgm_forecaster(kind: str, data: CGMData, seed: int,
                          train: TrainConfig, hidden_size: int = 32,
                          patience: int = 3) -> CGMRun:
-    """1〜n_ahead 回先をまとめて出す再帰型モデルを学習する(検証の組で早期終了)。"""
-    n_ahead = data.windows["train"].Y.shape[1]
+    """1〜n_ahead 回先をまとめて出す再帰型モデルを学習する(検証で早期終了)。"""
+    device = configure_torch()  # GPU があれば GPU、なければ CPU
     set_seed(seed)
     model = RecurrentRegressor(ModelConfig(
-        kind=kind, hidden_size=hidden_size, output_size=n_ahead))
+        kind=kind, hidden_size=hidden_size,
+        output_size=data.windows["train"].Y.shape[1])).to(device)
+    X, y = data.inputs("train").to(device), data.targets("train").to(device)
+    val = (data.inputs("val").to(device), data.targets("val").to(device))
     start = time.perf_counter()
-    history = fit_early_stopping(
-        model, data.inputs("train"), data.targets("train"), train,
-        val=(data.inputs("val"), data.targets("val")), patience=patience)
+    history = fit_early_stopping(model, X, y, train, val=val,
+                                 patience=patience)
     seconds = time.perf_counter() - start
     model.eval()
     with torch.inference_mode():
-        pred = data.to_mgdl(model(data.inputs("test")).numpy())  # (N, n_ahead)
-    return CGMRun(model, history, pred, seconds)
+        z = model(data.inputs("test").to(device)).cpu().numpy()  # (N, n_ahead)
+    return CGMRun(model.cpu(), history, data.to_mgdl(z), seconds)
 
 
 def errors_by_horizon(pred: np.ndarray, target: np.ndarray
@@ -272,7 +279,7 @@ def _runs(flags: np.ndarray, segment: np.ndarray) -> list[tuple[int, int]]:
     """同じ区間の中で True が続く範囲 [start, stop) の並び。"""
     edges = np.diff(np.concatenate([[False], flags, [False]]).astype(int))
     new_segment = np.concatenate([[False], segment[1:] != segment[:-1]])
-    runs = []
+    runs: list[tuple[int, int]] = []
     for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
         cuts = [a, *(np.flatnonzero(new_segment[a + 1:b]) + a + 1), b]
         runs.extend(zip(cuts[:-1], cuts[1:]))  # 区間の境目でも切る
@@ -438,29 +445,22 @@ def target_hours(windows: WindowSet, start: np.datetime64,
     return elapsed_h + step * PERIOD_MIN / 60
 
 
-# CGM の章の設定(章とコマンドライン `python -m medrnn cgm` で共通)
-CHAPTER_SPLIT = PatientSplit(n_val=3, n_test=5, seed=0)
-CHAPTER_FORECAST = CGMForecastConfig(seq_len=12, n_ahead=12, train_stride=2,
-                                     tolerance_min=1.0)
-CHAPTER_TRAIN = TrainConfig(epochs=12, batch_size=128, lr=5e-3)
-CHAPTER_SEEDS = (0, 1, 2)
-CHAPTER_HIDDEN = 32
+def common_windows(a: WindowSet, b: WindowSet) -> tuple[np.ndarray,
+                                                        np.ndarray]:
+    """2 つの窓の集合に共通する窓(同じ被験者・同じ入力の最後の時刻)を探す。
 
+    入力の長さの違う設定どうしを、同じ予測の対象で比べるために使う。
 
-def report() -> None:
-    """章の主な結果(30 分先・60 分先の誤差と低血糖の警報)を表示する。"""
-    from .notebook import rows_to_markdown
-
-    data = prepare_cgm(load_hall(), CHAPTER_SPLIT, CHAPTER_FORECAST)
-    for name in GROUPS:
-        print(f"{name}: {', '.join(data.groups[name])}"
-              f"(窓 {len(data.windows[name].X)} 個)")
-    baselines = baseline_forecasts(data)
-    runs = compare_models(data, list(CHAPTER_SEEDS), CHAPTER_TRAIN,
-                          CHAPTER_HIDDEN, progress=True)
-    target = data.windows["test"].Y
-    print(rows_to_markdown(summary_rows(baselines, runs, target)))
-    preds = {**baselines, **{name: g[0].test_pred for name, g in runs.items()}}
-    print("30 分先の低血糖の警報(モデルはシード 0):")
-    print(rows_to_markdown(alert_rows(preds, target,
-                                      data.windows["test"].segment, step=6)))
+    Returns
+    -------
+    index_a, index_b : 形状 (n_common,)
+        共通する窓の、a と b での位置(a の順に並ぶ)。
+    """
+    position = {key: i for i, key in enumerate(zip(b.subject, b.last_time))}
+    pairs = [(i, position[key])
+             for i, key in enumerate(zip(a.subject, a.last_time))
+             if key in position]
+    if not pairs:
+        raise ValueError("2 つの窓の集合に共通する窓がありません")
+    index_a, index_b = (np.array(col) for col in zip(*pairs))
+    return index_a, index_b
