@@ -117,6 +117,26 @@ def test_train_forecaster_smoke(record):
     assert np.isfinite(run.test_rmse_mv) and run.seconds < 30
 
 
+def test_training_moves_data_to_the_given_device(record, beat_data):
+    """device を渡すとモデルとテンソルがそこへ移る(CPU でも同じ結果)。"""
+    x, _ = record
+    cpu = torch.device("cpu")
+    moved = ecg_tasks.to_device({"a": torch.zeros(2)}, cpu)
+    assert moved["a"].device == cpu
+    assert ecg_tasks.to_device({"a": torch.zeros(2)}, None)["a"].device == cpu
+    data = ecg_tasks.prepare_forecast(
+        x[:30 * ecg.ECG_FS], ecg_tasks.ForecastConfig(train_stride=6))
+    config = TrainConfig(epochs=1, batch_size=64, lr=1e-2)
+    a = ecg_tasks.train_forecaster("rnn", data, 0, config, device=cpu)
+    b = ecg_tasks.train_forecaster("rnn", data, 0, config)
+    np.testing.assert_array_equal(a.test_pred_mv, b.test_pred_mv)
+    assert next(a.model.parameters()).device == cpu
+    c = ecg_tasks.train_beat_classifier("rnn", beat_data, "rr", 0, config,
+                                        device=cpu)
+    d = ecg_tasks.train_beat_classifier("rnn", beat_data, "rr", 0, config)
+    assert c.metrics == d.metrics
+
+
 def test_near_events():
     near = ecg_tasks.near_events(np.array([0.0, 0.9, 1.05, 3.0]),
                                  np.array([1.0, 2.0]), within_s=0.1)

@@ -18,8 +18,13 @@ from .ecg import ECG_FS, BeatTable, extract_beats
 from .evaluation import LinearAR, persistence_forecast, predict, rmse
 from .models.nets import ModelConfig, RecurrentRegressor
 from .repro import set_seed
-from .training import (History, TrainConfig, epoch_order, fit_early_stopping,
-                       make_optimizer)
+from .training import (
+    History,
+    TrainConfig,
+    epoch_order,
+    fit_early_stopping,
+    make_optimizer,
+)
 
 SEGMENTS = ("train", "val", "test")  # 時間順の 3 区間
 
@@ -170,18 +175,30 @@ class ForecastRun:
     seconds: float  # 学習にかかった秒数
 
 
+def to_device(tensors: dict[str, torch.Tensor],
+              device: torch.device | None) -> dict[str, torch.Tensor]:
+    """区間 → テンソルの辞書を device(None なら CPU)に移す。"""
+    device = torch.device("cpu") if device is None else device
+    return {name: t.to(device) for name, t in tensors.items()}
+
+
 def train_forecaster(kind: str, data: ForecastData, seed: int,
                      train: TrainConfig, hidden_size: int = 32,
-                     patience: int = 3) -> ForecastRun:
-    """再帰型モデルを学習し(検証損失で早期終了)、テスト区間で評価する。"""
+                     patience: int = 3,
+                     device: torch.device | None = None) -> ForecastRun:
+    """再帰型モデルを学習し(検証損失で早期終了)、テスト区間で評価する。
+
+    device には configure_torch() が返すデバイスを渡す(None なら CPU)。
+    """
+    X, y = to_device(data.X, device), to_device(data.y, device)
     set_seed(seed)
     model = RecurrentRegressor(ModelConfig(kind=kind, hidden_size=hidden_size))
+    model = model.to(X["train"].device)
     start = time.perf_counter()
-    history = fit_early_stopping(model, data.X["train"], data.y["train"],
-                                 train, val=(data.X["val"], data.y["val"]),
-                                 patience=patience)
+    history = fit_early_stopping(model, X["train"], y["train"], train,
+                                 val=(X["val"], y["val"]), patience=patience)
     seconds = time.perf_counter() - start
-    pred = data.to_mv(predict(model, data.X["test"]))
+    pred = data.to_mv(predict(model, X["test"]))
     return ForecastRun(model, history, pred,
                        rmse(pred, data.targets_mv("test")), seconds)
 
@@ -327,7 +344,7 @@ def weighted_bce(y: torch.Tensor) -> nn.BCEWithLogitsLoss:
     if n_pos in (0.0, float(len(y))):
         raise ValueError("y に 0 と 1 の両方が必要です")
     return nn.BCEWithLogitsLoss(pos_weight=torch.tensor(
-        (len(y) - n_pos) / n_pos))
+        (len(y) - n_pos) / n_pos, device=y.device))
 
 
 def classifier_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -335,9 +352,9 @@ def classifier_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
                      config: TrainConfig) -> float:
     """全データを 1 周学習し、サンプル平均の損失を返す(training.run_epoch の分類版)。"""
     model.train()
-    order = epoch_order(len(X), config.shuffle)
+    order = epoch_order(len(X), config.shuffle).to(X.device)
     X_epoch, y_epoch = X[order], y[order]
-    total = torch.zeros((), dtype=torch.float64)
+    total = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, len(X), config.batch_size):
         xb = X_epoch[start:start + config.batch_size]  # (B, T, 1)
         yb = y_epoch[start:start + config.batch_size]  # (B, 1)
@@ -418,15 +435,19 @@ class BeatRun:
 
 
 def train_beat_classifier(kind: str, data: BeatData, inputs: str, seed: int,
-                          config: TrainConfig,
-                          hidden_size: int = 16) -> BeatRun:
-    """分類器を訓練区間で学習し、テスト区間の拍を判定する(ロジット > 0 で異常)。"""
-    X = data.X[inputs]
+                          config: TrainConfig, hidden_size: int = 16,
+                          device: torch.device | None = None) -> BeatRun:
+    """分類器を訓練区間で学習し、テスト区間の拍を判定する(ロジット > 0 で異常)。
+
+    device には configure_torch() が返すデバイスを渡す(None なら CPU)。
+    """
+    X, y = to_device(data.X[inputs], device), to_device(data.y, device)
     set_seed(seed)
     model = make_classifier(kind, X["train"].shape[1], hidden_size)
+    model = model.to(X["train"].device)
     start = time.perf_counter()
-    history = fit_classifier(model, X["train"], data.y["train"], config,
-                             val=(X["val"], data.y["val"]))
+    history = fit_classifier(model, X["train"], y["train"], config,
+                             val=(X["val"], y["val"]))
     seconds = time.perf_counter() - start
     logits = predict(model, X["test"])
     return BeatRun(binary_metrics(logits > 0, data.y["test"].numpy()),
@@ -439,14 +460,18 @@ BEAT_INPUTS = {"waveform": "拍の波形", "rr": "RR 間隔の系列"}  # 入力
 
 
 def compare_beat_classifiers(data: BeatData, seeds: list[int],
-                             config: TrainConfig
+                             config: TrainConfig,
+                             device: torch.device | None = None
                              ) -> dict[tuple[str, str], list[BeatRun]]:
-    """入力 2 種類 × モデル 4 種類を、それぞれ複数のシードで学習・評価する。"""
+    """入力 2 種類 × モデル 4 種類を、それぞれ複数のシードで学習・評価する。
+
+    device には configure_torch() が返すデバイスを渡す(None なら CPU)。
+    """
     if not seeds:
         raise ValueError("seeds が空です")
-    return {(inputs, kind): [train_beat_classifier(kind, data, inputs, seed,
-                                                   config) for seed in seeds]
-            for inputs in BEAT_INPUTS for kind in BEAT_MODELS}
+    return {(inputs, kind): [train_beat_classifier(
+        kind, data, inputs, seed, config, device=device) for seed in seeds]
+        for inputs in BEAT_INPUTS for kind in BEAT_MODELS}
 
 
 def beat_summary_rows(runs: dict[tuple[str, str], list[BeatRun]]
@@ -491,13 +516,3 @@ def near_events(times_s: np.ndarray, event_times_s: np.ndarray,
     nearest = np.minimum(np.abs(t - events[left]), np.abs(t - events[right]))
     return nearest <= within_s
 
-
-# 心電図の章の設定(章とコマンドライン `python -m medrnn ecg` で共通)
-CHAPTER_SPLIT = TimeSplit(train=0.7, val=0.1)  # 残りの 20% がテスト
-CHAPTER_FORECAST = ForecastConfig(factor=4, seq_len=36, horizon=4, train_stride=3,
-                                  split=CHAPTER_SPLIT)
-CHAPTER_FORECAST_TRAIN = TrainConfig(epochs=15, batch_size=256, lr=1e-2)
-CHAPTER_BEATS = BeatTaskConfig(before_s=0.25, after_s=0.40, factor=4, n_rr=8,
-                               split=CHAPTER_SPLIT)
-CHAPTER_BEAT_TRAIN = TrainConfig(epochs=20, batch_size=32, lr=1e-2)
-CHAPTER_SEEDS = (0, 1, 2)
