@@ -168,22 +168,6 @@ def test_bad_configs_raise() -> None:
         tasks.ForecastConfig(seq_len=0)
 
 
-def test_chapter_training_settings() -> None:
-    # 検証の患者で選んだ設定(章の本文と同じ値)
-    assert tasks.CHAPTER_TRAIN.lr == 3e-3
-    assert tasks.CHAPTER_TRAIN.epochs == 16
-    assert tasks.CHAPTER_TRAIN.batch_size == 128
-    assert tasks.CHAPTER_PATIENCE == 3
-    # 訓練の窓の間引き幅は 3(CGM の誤差の節の間隔 15 分)の倍数にしない
-    assert tasks.CHAPTER_FORECAST.train_stride % 3 != 0
-
-
-def test_chapter_split_is_disjoint() -> None:
-    split = tasks.CHAPTER_SPLIT
-    names = split.train + split.val + split.test
-    assert len(set(names)) == len(names) == 10
-
-
 def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
     out = tasks.horizon_rmse(cohort, SPLIT, seq_len=12, horizons=(3, 6))
     assert list(out) == ["持続予測", "線形・血糖のみ",
@@ -191,3 +175,22 @@ def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
     for values in out.values():
         assert values.shape == (2,) and np.all(values > 0)
     assert out["持続予測"][1] > out["持続予測"][0]  # 遠い先ほど外れる
+    by_h = tasks.horizon_errors(cohort, SPLIT, seq_len=12, horizons=(3, 6))
+    for h in (3, 6):
+        errors, groups = by_h[h]
+        assert list(errors) == list(out)
+        assert all(e.shape == groups.shape for e in errors.values())
+        assert set(groups) == {3}  # テストの患者の行だけ
+    table = tasks.horizon_rmse_table(by_h)
+    for name in out:
+        np.testing.assert_allclose(table[name], out[name])
+
+
+def test_training_uses_the_given_device(cohort: tasks.Cohort) -> None:
+    data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
+    device = torch.device("cpu")
+    run = tasks.train_forecaster("gru", data, seed=0, device=device,
+                                 train=TrainConfig(epochs=1, batch_size=256),
+                                 hidden_size=4)
+    assert next(run.model.parameters()).device == device
+    assert isinstance(run.test_pred_mg, np.ndarray)

@@ -267,19 +267,25 @@ class ForecastRun:
 
 def train_forecaster(kind: str, data: ForecastData, seed: int,
                      train: TrainConfig, hidden_size: int = 32,
-                     patience: int = 4, rescale: bool = True) -> ForecastRun:
+                     patience: int = 4, rescale: bool = True,
+                     device: torch.device | None = None) -> ForecastRun:
     """再帰型モデルで変化を学習し(検証の患者で早期終了)、各区間で予測する。
 
     rescale=True なら recurrent_features の入力、False なら標準化しただけの窓。
+    device には configure_torch() が返すデバイスを渡す(None なら CPU)。
+    窓とモデルをそこへ移して学習し、予測は NumPy の配列で返す。
     """
-    X = recurrent_features(data) if rescale else data.X
+    device = torch.device("cpu") if device is None else device
+    X = {seg: x.to(device) for seg, x in
+         (recurrent_features(data) if rescale else data.X).items()}
+    y = {seg: t.to(device) for seg, t in data.y.items()}
     set_seed(seed)
     config = ModelConfig(kind=kind, input_size=X["train"].shape[2],
                          hidden_size=hidden_size)
-    model = RecurrentRegressor(config)
+    model = RecurrentRegressor(config).to(device)
     start = time.perf_counter()
-    history = fit_early_stopping(model, X["train"], data.y["train"], train,
-                                 val=(X["val"], data.y["val"]),
+    history = fit_early_stopping(model, X["train"], y["train"], train,
+                                 val=(X["val"], y["val"]),
                                  patience=patience)
     seconds = time.perf_counter() - start
     pred = {seg: data.to_mg(predict(model, X[seg]), seg) for seg in SEGMENTS}
@@ -333,8 +339,13 @@ class Comparison:
 def compare_inputs(cohort: Cohort, split: PatientSplit,
                    config: ForecastConfig, train: TrainConfig, kind: str,
                    seeds: tuple[int, ...], hidden_size: int = 32,
-                   patience: int = 4) -> Comparison:
-    """「血糖のみ」と「血糖 + 食事 + インスリン」で、同じ方法どうしを比べる。"""
+                   patience: int = 4,
+                   device: torch.device | None = None) -> Comparison:
+    """「血糖のみ」と「血糖 + 食事 + インスリン」で、同じ方法どうしを比べる。
+
+    どちらの入力の組でも、持続予測・線形モデル(同じチャネル)と、
+    シードごとの再帰型モデル(device で学習)を求める。
+    """
     if not seeds:
         raise ValueError("seeds が空です")
     data, baselines, runs = {}, {}, {}
@@ -344,7 +355,8 @@ def compare_inputs(cohort: Cohort, split: PatientSplit,
         data[inputs] = prepare_forecast(cohort, split, cfg)
         baselines[inputs] = baseline_predictions(data[inputs])
         runs[inputs] = [train_forecaster(kind, data[inputs], seed, train,
-                                         hidden_size, patience)
+                                         hidden_size, patience,
+                                         device=device)
                         for seed in seeds]
     return Comparison(data, baselines, runs)
 
@@ -376,58 +388,57 @@ def comparison_rows(comp: Comparison, kind_name: str) -> list[dict[str, str]]:
     return rows
 
 
-def horizon_rmse(cohort: Cohort, split: PatientSplit, seq_len: int,
-                 horizons: tuple[int, ...],
-                 train_stride: int = 1) -> dict[str, np.ndarray]:
-    """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテスト RMSE [mg/dL]。"""
-    out = {"持続予測": [], "線形・血糖のみ": [], "線形・血糖 + 食事 + インスリン": []}
+def horizon_errors(cohort: Cohort, split: PatientSplit, seq_len: int,
+                   horizons: tuple[int, ...], train_stride: int = 1
+                   ) -> dict[int, tuple[dict[str, np.ndarray], np.ndarray]]:
+    """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテストの誤差。
+
+    Returns
+    -------
+    dict[int, (dict[str, np.ndarray], np.ndarray)]
+        予測先(点の数)→(方法の名前 → 予測 − 正解 [mg/dL]、各窓の患者)。
+        どの配列も形状 (N_test,)(N_test は予測先によって変わる)。
+    """
+    out = {}
     for horizon in horizons:
+        errors, groups = {}, None
         for inputs in INPUT_SETS:
             config = ForecastConfig(seq_len, horizon, inputs, train_stride)
             data = prepare_forecast(cohort, split, config)
             preds = baseline_predictions(data)
-            target = data.target_mg["test"]
+            target, groups = data.target_mg["test"], data.rows["test"]
             if inputs == "glucose":
-                out["持続予測"].append(rmse(preds["持続予測"], target))
-            out[f"線形・{INPUT_NAMES[inputs]}"].append(rmse(preds["線形"],
-                                                          target))
-    return {name: np.array(values) for name, values in out.items()}
+                errors["持続予測"] = preds["持続予測"] - target
+            errors[f"線形・{INPUT_NAMES[inputs]}"] = preds["線形"] - target
+        out[horizon] = (errors, groups)
+    return out
 
 
-# シミュレータの章の設定(章とコマンドライン `python -m medrnn glucose_sim` で共通)
-CHAPTER_COHORT = CohortConfig(group="adult", n_days=4, sample_min=5, seed=0)
-CHAPTER_SPLIT = PatientSplit(
-    train=tuple(f"adult#{k:03d}" for k in range(1, 7)),  # 6 人で学習
-    val=("adult#007",),  # 1 人で早期終了
-    test=("adult#008", "adult#009", "adult#010"))  # 3 人で評価
-CHAPTER_FORECAST = ForecastConfig(seq_len=24, horizon=6,  # 2 時間 → 30 分先
-                                  train_stride=2)
-CHAPTER_HORIZONS = (3, 6, 9, 12)  # 15・30・45・60 分先
-# 学習率・エポック数・我慢するエポック数は、検証の患者 adult#007 の RMSE だけで
-# いくつかの候補から選んだ(テストの患者は見ていない)
-CHAPTER_TRAIN = TrainConfig(epochs=16, batch_size=128, lr=3e-3)
-CHAPTER_PATIENCE = 3  # 検証の損失がこのエポック数続けて改善しなければ止める
-CHAPTER_KIND = "gru"
-CHAPTER_SEEDS = (0, 1, 2)
-MEAL_BIN_EDGES = np.arange(-60, 241, 20)  # 食事からの時間の区切り [min]
+def horizon_rmse_table(by_horizon: dict[int, tuple[dict[str, np.ndarray],
+                                                   np.ndarray]]
+                       ) -> dict[str, np.ndarray]:
+    """horizon_errors の結果から、方法ごと・予測先の順の RMSE [mg/dL] を作る。
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        方法の名前 → 形状 (len(by_horizon),)
+    """
+    names = list(next(iter(by_horizon.values()))[0])
+    return {name: np.array([float(np.sqrt(np.mean(errors[name] ** 2)))
+                            for errors, _ in by_horizon.values()])
+            for name in names}
 
 
-def report() -> None:
-    """章の主な結果(30 分先の予測の比較)を表示する。"""
-    from tqdm import tqdm
+def horizon_rmse(cohort: Cohort, split: PatientSplit, seq_len: int,
+                 horizons: tuple[int, ...],
+                 train_stride: int = 1) -> dict[str, np.ndarray]:
+    """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテスト RMSE。
 
-    from .notebook import rows_to_markdown
-    from .repro import configure_torch
-
-    configure_torch()  # 章と同じ 1 スレッド
-    steps = tqdm(total=2, desc="glucose_sim")
-    cohort = simulate_cohort(CHAPTER_COHORT)
-    steps.update()
-    comp = compare_inputs(cohort, CHAPTER_SPLIT, CHAPTER_FORECAST,
-                          CHAPTER_TRAIN, CHAPTER_KIND, CHAPTER_SEEDS,
-                          patience=CHAPTER_PATIENCE)
-    steps.update()
-    steps.close()
-    print(f"シミュレーション: {len(cohort.names)} 人 × "
-          f"{CHAPTER_COHORT.n_days} 日、{cohort.seconds:.1f} 秒")
-    print(rows_to_markdown(comparison_rows(comp, "GRU")))
+    Returns
+    -------
+    dict[str, np.ndarray]
+        方法の名前 → 予測先の順の RMSE [mg/dL]。形状 (len(horizons),)
+    """
+    return horizon_rmse_table(horizon_errors(cohort, split, seq_len,
+                                             horizons, train_stride))
