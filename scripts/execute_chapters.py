@@ -33,6 +33,7 @@ from jupyter_cache.executors.utils import single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from medrnn_cache_guard import package_hash, refresh_cache  # noqa: E402
 
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         parser.error(f"--jobs は 1 以上にしてください(受け取った値: {args.jobs})")
     os.environ.setdefault("MEDRNN_NUM_THREADS", "1")
+    for var in BLAS_THREAD_VARS:  # NumPy の BLAS も 1 本に(章どうしでコアを奪い合わない)
+        os.environ.setdefault(var, os.environ["MEDRNN_NUM_THREADS"])
     if refresh_cache(args.cache, package_hash(ROOT / "code" / "medrnn")):
         print("[execute] パッケージが変わったので実行キャッシュを捨てました")
     cache = get_cache(str(args.cache))

@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 GLUE_MIME = "application/papermill.record/"
 
 
@@ -42,6 +43,8 @@ def run(path: Path, timeout: int = 600) -> tuple[nbformat.NotebookNode, float]:
     """章を実行し、実行済みのノートブックと秒数を返す。"""
     nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
     os.environ.setdefault("MEDRNN_NUM_THREADS", "1")
+    for var in BLAS_THREAD_VARS:  # NumPy の BLAS も 1 本に(章どうしでコアを奪い合わない)
+        os.environ.setdefault(var, os.environ["MEDRNN_NUM_THREADS"])
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
