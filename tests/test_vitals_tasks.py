@@ -72,18 +72,21 @@ def test_linear_forecaster_recovers_linear_rule():
 def test_smoke_training_and_sweep():
     s = toy_series()
     data = vt.prepare_windows(s, CONFIG, (0,))
-    run = vt.train_model("gru", data, seed=0, train=FAST, hidden_size=4)
+    run = vt.train_model("gru", data, seed=0, train=FAST, hidden_size=4,
+                         patience=6)
     assert run.test_pred_bpm.shape == data.target_bpm("test").shape
     assert np.isfinite(run.test_rmse_bpm) and 1 <= run.epochs <= 3
     assert np.isfinite(run.val_rmse_bpm) and 1 <= run.best_epoch <= run.epochs
-    linear = vt.train_model("linear", data, seed=0, train=FAST)
+    linear = vt.train_model("linear", data, seed=0, train=FAST,
+                            hidden_size=4, patience=6)
     assert linear.epochs == linear.best_epoch == 0
     np.testing.assert_allclose(  # 検証 RMSE は検証区間の正解で測っている
         linear.val_rmse_bpm,
         vt.rmse_bpm(data, LinearAR.fit(
             data.X["train"], data.y["train"], ridge=vt.LINEAR_RIDGE).predict(data.X["val"]), "val"))
     sweep = vt.missing_sweep(s, CONFIG, (vt.MissingConfig("block", 0.3, 2.0),),
-                             ("locf", "mask_delta"), ("linear",), (0, 1), FAST)
+                             ("locf", "mask_delta"), ("linear",), (0, 1), FAST,
+                             patience=6)
     assert len(sweep) == 3  # 2 つの埋め方 + 持続予測
     assert all(len(v) == 2 for v in sweep.values())
     rows = vt.sweep_rows(sweep, "linear")
@@ -110,10 +113,24 @@ def test_validation_grid_reports_only_validation_numbers():
     assert all(np.isfinite(float(r["平均"])) for r in rows)
 
 
-def test_chapter_training_setting_is_one_of_the_candidates():
-    assert (vt.CHAPTER_TRAIN, vt.CHAPTER_PATIENCE) in vt.CHAPTER_CANDIDATES
-    first_train, first_patience = vt.CHAPTER_CANDIDATES[0]  # 章が再現する最初の設定
-    assert (first_train.lr, first_train.epochs, first_patience) == (1e-2, 15, 3)
+def test_windows_and_model_follow_the_requested_device():
+    s = toy_series()
+    data = vt.prepare_windows(s, CONFIG, (0, 1, 2), device="meta")
+    assert all(x.device.type == "meta" for x in data.X.values())
+    cpu = vt.prepare_windows(s, CONFIG, (0, 1, 2), device=torch.device("cpu"))
+    run = vt.train_model("lstm", cpu, seed=0, train=FAST, hidden_size=4,
+                         patience=2)
+    assert np.isfinite(run.test_rmse_bpm)
+    np.testing.assert_allclose(vt.persistence_pred(cpu),
+                               cpu.X["test"][:, -1, 0].numpy(), rtol=1e-6)
+
+
+def test_linear_ridge_is_an_argument_not_a_global():
+    s = toy_series()
+    data = vt.prepare_windows(s, CONFIG, (0, 1, 2))
+    weak = vt.train_model("linear", data, 0, FAST, 4, 1, ridge=0.0)
+    strong = vt.train_model("linear", data, 0, FAST, 4, 1, ridge=10.0)
+    assert weak.val_rmse_bpm != strong.val_rmse_bpm
 
 
 @pytest.mark.parametrize("call, message", [
@@ -124,3 +141,20 @@ def test_chapter_training_setting_is_one_of_the_candidates():
 def test_bad_config_raises_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_sweep_rows_skip_settings_without_that_model():
+    mcar, block = vt.MissingConfig("mcar", 0.5), vt.MissingConfig("block", 0.5)
+    sweep = {(mcar, "locf", "lstm"): [1.0, 2.0],
+             (mcar, "locf", "linear"): [1.5, 2.5],
+             (block, "locf", "linear"): [3.0, 3.0]}
+    assert [r["欠測"] for r in vt.sweep_rows(sweep, "lstm")] == ["ランダム 50%"]
+    assert len(vt.sweep_rows(sweep, "linear")) == 2
+
+
+def test_missing_masks_follow_the_seed_offset(monkeypatch):
+    setting = vt.MissingConfig("mcar", 0.5)
+    base = setting.make_mask((50, 3), 0.5, seed=0)
+    monkeypatch.setenv("MEDRNN_SEED_OFFSET", "100")
+    moved = setting.make_mask((50, 3), 0.5, seed=0)
+    assert not np.array_equal(base, moved)  # 別のシードなら別の欠測

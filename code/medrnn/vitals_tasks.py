@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -20,17 +21,15 @@ from .evaluation import LinearAR, mean_std, predict
 from .missing import (STRATEGIES, block_mask, impute_windows, mcar_mask,
                       spot_check_mask)
 from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import set_seed
+from .repro import set_seed, shifted
 from .training import TrainConfig, fit_early_stopping
 from .vitals import VitalSeries
 
-INPUT_SETS = {"uni": (0,), "multi": (0, 1, 2)}  # 入力の組 → チャネル番号
+# 入力の組 → チャネル番号(書き換えられない対応表)
+INPUT_SETS = MappingProxyType({"uni": (0,), "multi": (0, 1, 2)})
 INPUT_NAMES = {"uni": "心拍数だけ", "multi": "心拍数 + 呼吸 + EDA"}
 MODEL_NAMES = {"linear": "線形モデル", "rnn": "RNN", "lstm": "LSTM",
                "gru": "GRU"}
-# 早期終了の我慢の回数。検証損失は最初の数エポック上下しながらほとんど下がらず、
-# 3 では短すぎた(心拍数だけの GRU が 1 エポック目の重みで止まった)
-CHAPTER_PATIENCE = 6
 LINEAR_RIDGE = 1e-3  # 線形モデルのわずかなリッジ正則化(多くの入力の係数を安定させる)
 
 
@@ -72,8 +71,11 @@ class MissingConfig:
 
     def make_mask(self, shape: tuple[int, int], step_s: float,
                   seed: int) -> np.ndarray:
-        """シード seed で欠測のマスク(True = 観測あり)を作る。"""
-        rng = np.random.default_rng(seed)
+        """シード seed で欠測のマスク(True = 観測あり)を作る。
+
+        実際のシードは repro.shifted(seed)(MEDRNN_SEED_OFFSET の分ずらす)。
+        """
+        rng = np.random.default_rng(shifted(seed))
         if self.pattern == "mcar":
             return mcar_mask(shape, self.rate, rng)
         return block_mask(shape, self.rate, self.mean_block_s / step_s, rng)
@@ -106,7 +108,7 @@ class WindowData:
 
     def target_bpm(self, segment: str) -> np.ndarray:
         """区間の正解 [bpm]。形状 (N,)"""
-        return self.to_bpm(self.y[segment][:, 0].numpy())
+        return self.to_bpm(self.y[segment][:, 0].cpu().numpy())
 
 
 def standardize_observed(values: np.ndarray, mask: np.ndarray,
@@ -125,14 +127,19 @@ def standardize_observed(values: np.ndarray, mask: np.ndarray,
     return z, mean, std
 
 
+def _as_tensor(a: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    return torch.from_numpy(a.astype(np.float32)).to(device)
+
+
 def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
                     channels: tuple[int, ...] = (0, 1, 2),
                     mask: np.ndarray | None = None, strategy: str = "locf",
-                    target_known: np.ndarray | None = None) -> WindowData:
+                    target_known: np.ndarray | None = None,
+                    device: torch.device | str = "cpu") -> WindowData:
     """欠測(mask)を strategy で埋め、区間ごとに入力窓と少し先の心拍数を作る。
 
     正解が分からない窓(target_known が False。省略時は心拍数の mask)は
-    学習にも評価にも使わない。正解は常に本当の値。
+    学習にも評価にも使わない。正解は常に本当の値。窓と正解は device に置く。
     """
     values = series.values[:, list(channels)]
     mask = np.ones(values.shape, bool) if mask is None else mask[:, channels]
@@ -147,9 +154,9 @@ def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
         feats = impute_windows(strategy, z, mask, e, config.seq_len,
                                np.zeros(len(channels)),  # 0 = 訓練平均
                                series.step_s, config.delta_cap_s)
-        X[name] = torch.from_numpy(feats.astype(np.float32))
+        X[name] = _as_tensor(feats, device)  # (N, seq_len, 特徴量の数)
         target = (values[e + config.horizon, 0] - mean[0]) / std[0]
-        y[name] = torch.from_numpy(target.astype(np.float32))[:, None]
+        y[name] = _as_tensor(target[:, None], device)  # (N, 1)
         ends[name] = e
     return WindowData(X, y, ends, float(mean[0]), float(std[0]))
 
@@ -161,9 +168,14 @@ def rmse_bpm(data: WindowData, pred_z: np.ndarray,
     return float(np.sqrt(np.mean(error ** 2)))
 
 
+def persistence_pred(data: WindowData, segment: str = "test") -> np.ndarray:
+    """持続予測(窓の最後の心拍数をそのまま少し先の値とする)。形状 (N,)"""
+    return data.X[segment][:, -1, 0].double().cpu().numpy()
+
+
 def persistence_rmse(data: WindowData) -> float:
-    """持続予測(窓の最後の心拍数 = 5 秒後の心拍数)のテスト RMSE [bpm]。"""
-    return rmse_bpm(data, data.X["test"][:, -1, 0].double().numpy())
+    """持続予測のテスト RMSE [bpm]。"""
+    return rmse_bpm(data, persistence_pred(data))
 
 
 @dataclass
@@ -179,18 +191,22 @@ class FitResult:
 
 
 def train_model(kind: str, data: WindowData, seed: int, train: TrainConfig,
-                hidden_size: int = 16,
-                patience: int = CHAPTER_PATIENCE) -> FitResult:
-    """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で評価する。"""
+                hidden_size: int, patience: int,
+                ridge: float = LINEAR_RIDGE) -> FitResult:
+    """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で評価する。
+
+    再帰型モデルは data の窓と同じデバイスに置いて学習する。ridge は線形モデルの
+    リッジ正則化の強さ。
+    """
     start = time.perf_counter()
     if kind == "linear":
-        model = LinearAR.fit(data.X["train"], data.y["train"], ridge=LINEAR_RIDGE)
+        model = LinearAR.fit(data.X["train"], data.y["train"], ridge=ridge)
         epochs = best = 0
     else:
         set_seed(seed)
         model = RecurrentRegressor(ModelConfig(
             kind=kind, input_size=data.X["train"].shape[-1],
-            hidden_size=hidden_size))
+            hidden_size=hidden_size)).to(data.X["train"].device)
         history = fit_early_stopping(
             model, data.X["train"], data.y["train"], train,
             val=(data.X["val"], data.y["val"]), patience=patience)
@@ -204,12 +220,14 @@ def train_model(kind: str, data: WindowData, seed: int, train: TrainConfig,
 
 def compare_inputs(series: VitalSeries, config: VitalsForecastConfig,
                    kinds: tuple[str, ...], seeds: tuple[int, ...],
-                   train: TrainConfig, patience: int = CHAPTER_PATIENCE
+                   train: TrainConfig, patience: int,
+                   device: torch.device | str = "cpu",
+                   input_sets: Mapping[str, tuple[int, ...]] = INPUT_SETS
                    ) -> dict[tuple[str, str], list[FitResult]]:
     """欠測なしで、入力の組(心拍数だけ / 3 チャネル)× モデルを比べる。"""
     results = {}
-    for inputs, channels in INPUT_SETS.items():
-        data = prepare_windows(series, config, channels)
+    for inputs, channels in input_sets.items():
+        data = prepare_windows(series, config, channels, device=device)
         for kind in kinds:
             runs = seeds[:1] if kind == "linear" else seeds  # 線形は乱数なし
             results[inputs, kind] = [train_model(kind, data, s, train,
@@ -222,7 +240,7 @@ def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
                   settings: tuple[MissingConfig, ...],
                   strategies: tuple[str, ...], kinds: tuple[str, ...],
                   seeds: tuple[int, ...], train: TrainConfig,
-                  patience: int = CHAPTER_PATIENCE
+                  patience: int, device: torch.device | str = "cpu"
                   ) -> dict[tuple[MissingConfig, str, str], list[float]]:
     """欠測の設定 × 埋め方 × モデルの、シードごとのテスト RMSE [bpm]。
 
@@ -235,7 +253,7 @@ def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
             mask = setting.make_mask(series.values.shape, series.step_s, seed)
             for strategy in strategies:
                 data = prepare_windows(series, config, (0, 1, 2), mask,
-                                       strategy)
+                                       strategy, device=device)
                 if strategy == "locf":
                     results.setdefault((setting, strategy, "persist"), []
                                        ).append(persistence_rmse(data))
@@ -250,7 +268,8 @@ def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
 def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
                      mean_gap_s: float, strategies: tuple[str, ...],
                      kinds: tuple[str, ...], seeds: tuple[int, ...],
-                     train: TrainConfig, patience: int = CHAPTER_PATIENCE
+                     train: TrainConfig, patience: int,
+                     device: torch.device | str = "cpu"
                      ) -> dict[tuple[str, str], list[float]]:
     """心拍数だけをランダムな時刻のスポット測定にしたときの、埋め方 × モデルの RMSE。
 
@@ -259,14 +278,14 @@ def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
     """
     results: dict[tuple[str, str], list[float]] = {}
     for seed in seeds:
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(shifted(seed))  # 学習のシードと同じずらし
         mask = np.ones(series.values.shape, dtype=bool)
         mask[:, 0] = spot_check_mask(len(series), series.step_s, mean_gap_s,
                                      rng)
         known = np.ones(len(series), dtype=bool)
         for strategy in strategies:
             data = prepare_windows(series, config, (0, 1, 2), mask, strategy,
-                                   target_known=known)
+                                   target_known=known, device=device)
             if strategy == "locf":
                 results.setdefault((strategy, "persist"), []).append(
                     persistence_rmse(data))
@@ -280,7 +299,8 @@ def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
 
 def validation_grid(series: VitalSeries, config: VitalsForecastConfig,
                     candidates: Iterable[tuple[TrainConfig, int]],
-                    kinds: tuple[str, ...], seeds: tuple[int, ...]
+                    kinds: tuple[str, ...], seeds: tuple[int, ...],
+                    device: torch.device | str = "cpu"
                     ) -> list[dict[str, str]]:
     """学習の設定の候補(TrainConfig, 我慢の回数)ごとの、検証区間の RMSE [bpm]。
 
@@ -290,7 +310,8 @@ def validation_grid(series: VitalSeries, config: VitalsForecastConfig,
     rows = []
     for train, patience in candidates:
         start = time.perf_counter()
-        runs = compare_inputs(series, config, kinds, seeds, train, patience)
+        runs = compare_inputs(series, config, kinds, seeds, train, patience,
+                              device)
         cells = {key: mean_sd([r.val_rmse_bpm for r in group])[0]
                  for key, group in runs.items()}
         row = {"学習率": f"{train.lr:g}", "バッチ": str(train.batch_size),
@@ -326,8 +347,12 @@ def input_rows(results: dict[tuple[str, str], list[FitResult]],
 
 def sweep_rows(results: dict[tuple[MissingConfig, str, str], list[float]],
                kind: str) -> list[dict[str, str]]:
-    """表の行: 欠測の設定ごとに、埋め方別のテスト RMSE [bpm](平均 ± 標準偏差)。"""
-    settings = list(dict.fromkeys(key[0] for key in results))
+    """表の行: 欠測の設定ごとに、埋め方別のテスト RMSE [bpm](平均 ± 標準偏差)。
+
+    モデル kind を学習していない欠測の設定は、行に入れない。
+    """
+    settings = list(dict.fromkeys(key[0] for key in results
+                                  if key[2] == kind))
     strategies = list(dict.fromkeys(key[1] for key in results))
     rows = []
     for setting in settings:
@@ -356,56 +381,3 @@ def spot_rows(results: dict[tuple[str, str], list[float]]
         rows.append({**row, "持続予測": "—"})
     return rows
 
-
-# 章の設定(章とコマンドライン `python -m medrnn vitals` で共通)
-CHAPTER_STEP_S = 0.5  # 格子の間隔 [s](2 Hz)
-CHAPTER_FORECAST = VitalsForecastConfig()
-CHAPTER_TRAIN = TrainConfig(epochs=30, batch_size=64, lr=2e-2)
-CHAPTER_SEEDS = (0, 1, 2)
-# 学習の設定の候補(検証区間の RMSE で CHAPTER_TRAIN・CHAPTER_PATIENCE を選んだ)
-CHAPTER_CANDIDATES = (
-    (TrainConfig(epochs=15, batch_size=64, lr=1e-2), 3),  # 最初の設定
-    (TrainConfig(epochs=40, batch_size=64, lr=1e-3), 5),
-    (TrainConfig(epochs=30, batch_size=64, lr=3e-3), 5),
-    (TrainConfig(epochs=30, batch_size=64, lr=1e-2), 6),
-    (TrainConfig(epochs=30, batch_size=32, lr=1e-2), 6),
-    (TrainConfig(epochs=30, batch_size=64, lr=2e-2), 6),  # 選んだ設定
-)
-CHAPTER_KINDS = ("linear", "rnn", "lstm", "gru")
-CHAPTER_MISSING = (MissingConfig("mcar", 0.25), MissingConfig("mcar", 0.5),
-                   MissingConfig("mcar", 0.75), MissingConfig("block", 0.5))
-CHAPTER_STRATEGIES = ("mean", "locf", "interp", "mask_delta", "leaky")
-CHAPTER_SWEEP_KINDS = ("linear", "lstm")
-CHAPTER_SPOT_GAP_S = 5.0  # スポット測定の平均の間隔 [s]
-CHAPTER_SPOT_STRATEGIES = ("locf", "interp", "mask_delta", "leaky")
-
-
-def report() -> None:
-    """章の主な結果を表示する(`python -m medrnn vitals`)。"""
-    from tqdm import tqdm
-
-    from .notebook import rows_to_markdown
-    from .vitals import derive_series, load_recording
-
-    series = derive_series(load_recording(), CHAPTER_STEP_S)
-    data = prepare_windows(series, CHAPTER_FORECAST, INPUT_SETS["uni"])
-    print("学習の設定の候補: 検証区間の RMSE [bpm](3 シードの平均)")
-    print(rows_to_markdown(validation_grid(
-        series, CHAPTER_FORECAST, tqdm(CHAPTER_CANDIDATES, desc="候補"),
-        CHAPTER_KINDS[1:], CHAPTER_SEEDS)))
-    results = compare_inputs(series, CHAPTER_FORECAST, CHAPTER_KINDS,
-                             CHAPTER_SEEDS, CHAPTER_TRAIN)
-    print(rows_to_markdown(input_rows(results, persistence_rmse(data))))
-    sweep = {}
-    for setting in tqdm(CHAPTER_MISSING, desc="欠測の設定"):
-        sweep.update(missing_sweep(series, CHAPTER_FORECAST, (setting,),
-                                   CHAPTER_STRATEGIES, CHAPTER_SWEEP_KINDS,
-                                   CHAPTER_SEEDS, CHAPTER_TRAIN))
-    for kind in CHAPTER_SWEEP_KINDS:
-        print(f"\n{MODEL_NAMES[kind]}: テスト RMSE [bpm]")
-        print(rows_to_markdown(sweep_rows(sweep, kind)))
-    spot = spot_check_sweep(series, CHAPTER_FORECAST, CHAPTER_SPOT_GAP_S,
-                            CHAPTER_SPOT_STRATEGIES, CHAPTER_SWEEP_KINDS,
-                            CHAPTER_SEEDS, CHAPTER_TRAIN)
-    print(f"\n心拍数のスポット測定(平均 {CHAPTER_SPOT_GAP_S:.0f} 秒ごと): テスト RMSE [bpm]")
-    print(rows_to_markdown(spot_rows(spot)))
