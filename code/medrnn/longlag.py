@@ -8,20 +8,27 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from .gradients import UpdateTrace, scale_recurrent_weights, sgd_update_norms
+from .gradients import (
+    BCE,
+    UpdateTrace,
+    scale_recurrent_weights,
+)
 from .models.nets import ModelConfig, RecurrentRegressor
 from .repro import configure_torch, set_seed, shifted
+
+N_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # 重みを縦に積んだゲート(と候補)の数
 
 # 記憶を残すゲートの位置: LSTM は f(i, f, g, o の 2 番目)、GRU は z(r, z, n の 2 番目)
 GATE_CHUNK = {"lstm": 1, "gru": 1}
 TEST_SEED_OFFSET = 10_000  # テスト系列の乱数を訓練と分けるためのずらし
+CHECK_SEED_OFFSET = 20_000  # 「解けたか」の確かめ用の系列のずらし
 
 
 def _check_batch_args(lag: int, batch_size: int, noise_std: float) -> None:
@@ -80,15 +87,22 @@ class LagConfig:
     batch_size: int = 32  # 1 回の更新に使う系列の数
     lr: float = 1e-2  # Adam の学習率
     n_test: int = 1000  # 正解率を測るテスト系列の数
+    check_every: int = 10  # 何回の更新ごとに「解けたか」を確かめるか
+    n_check: int = 256  # 確かめに使う系列の数(テスト系列とは別)
+    stop_accuracy: float = 0.95  # 確かめの正解率がこれ以上なら学習を止める
 
     def __post_init__(self) -> None:
-        for name in ("hidden_size", "steps", "batch_size", "n_test"):
+        for name in ("hidden_size", "steps", "batch_size", "n_test",
+                     "check_every", "n_check"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} は 1 以上にしてください"
                                  f"(受け取った値: {getattr(self, name)})")
         if not (self.noise_std >= 0 and self.lr > 0):
             raise ValueError("noise_std は 0 以上、lr は正にしてください"
                              f"(noise_std={self.noise_std}, lr={self.lr})")
+        if not 0.5 < self.stop_accuracy <= 1.0:
+            raise ValueError("stop_accuracy は 0.5 より大きく 1 以下にしてください"
+                             f"(受け取った値: {self.stop_accuracy})")
 
 
 def set_memory_gate_bias(model: nn.Module, kind: str, bias: float) -> None:
@@ -127,69 +141,255 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 class LagRun:
     """学習 1 回分の結果。"""
 
-    model: RecurrentRegressor  # 学習済みモデル
+    model: RecurrentRegressor  # 学習済みモデル(止めた時点の重み)
     losses: list[float]  # 更新ごとの訓練損失
     accuracy: float  # テスト系列での正解率
+    solved_step: int | None  # 確かめの正解率が stop_accuracy に達した更新回数
     seconds: float  # 学習と評価にかかった秒数
+
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _lag_streams(lag: int, seed: int, config: LagConfig,
+                 device: torch.device) -> tuple[torch.Generator, Batch, Batch]:
+    """訓練の乱数生成器と、確かめ用・テスト用の系列(シードごとに別)。"""
+    train_gen = torch.Generator().manual_seed(shifted(seed))
+    sets = []
+    for offset, n in ((CHECK_SEED_OFFSET, config.n_check),
+                      (TEST_SEED_OFFSET, config.n_test)):
+        gen = torch.Generator().manual_seed(shifted(seed) + offset)
+        x, y = make_long_lag_batch(lag, n, config.noise_std, gen)
+        sets.append((x.to(device), y.to(device)))
+    return train_gen, sets[0], sets[1]
 
 
 def train_long_lag(spec: LagModel, lag: int, seed: int,
                    config: LagConfig = LagConfig()) -> LagRun:
-    """毎回新しい系列でミニバッチを作り、Adam で学習して正解率を測る。"""
-    configure_torch()
+    """毎回新しい系列でミニバッチを作り、Adam で学習して正解率を測る。
+
+    check_every 回の更新ごとに確かめ用の系列で正解率を測り、
+    stop_accuracy に達したら(課題が解けたので)そこで学習を止める。
+    """
+    device = configure_torch()
     start = time.perf_counter()
-    train_gen = torch.Generator().manual_seed(shifted(seed))
-    test_gen = torch.Generator().manual_seed(shifted(seed) + TEST_SEED_OFFSET)
-    x_test, y_test = make_long_lag_batch(lag, config.n_test, config.noise_std,
-                                         test_gen)
+    train_gen, check, test = _lag_streams(lag, seed, config, device)
     set_seed(seed)
-    model = build_lag_model(spec, config)
+    model = build_lag_model(spec, config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    losses = []
-    for _ in range(config.steps):
+    losses, solved = [], None
+    for step in range(1, config.steps + 1):
         x, y = make_long_lag_batch(lag, config.batch_size, config.noise_std,
                                    train_gen)
-        loss = nn.functional.binary_cross_entropy_with_logits(model(x), y)
+        loss = BCE(model(x.to(device)), y.to(device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    acc = accuracy(model.eval(), x_test, y_test)
-    return LagRun(model, losses, acc, time.perf_counter() - start)
+        if (step % config.check_every == 0
+                and accuracy(model, *check) >= config.stop_accuracy):
+            solved = step
+            break
+    return LagRun(model.cpu(), losses, accuracy(model, *test), solved,
+                  time.perf_counter() - start)
+
+
+Block = tuple[torch.Tensor, torch.Tensor | None]  # (行の番号, 列の番号)
+
+
+def _check_stackable(config: ModelConfig) -> None:
+    """まとめて学習できるのは 1 段・出力 1 つのモデルだけ。"""
+    if config.num_layers != 1 or config.output_size != 1:
+        raise ValueError("まとめて学習できるのは 1 段・出力 1 つのモデルです"
+                         f"(受け取った設定: {config})")
+
+
+def _blocks(config: ModelConfig, n: int) -> dict[str, list[Block]]:
+    """n 個を積み重ねたモデルの各引数のうち、s 番目のモデルが使う行と列。
+
+    ゲートは PyTorch と同じく縦に積む(ゲート g のシード s の行は
+    g * n * H + s * H から H 行)。バイアスは列を持たない(None)。
+    """
+    _check_stackable(config)
+    hid, inp = config.hidden_size, config.input_size
+    gates = N_GATES[config.kind]
+    out: dict[str, list[Block]] = {}
+    for s in range(n):
+        rows = (torch.arange(gates)[:, None] * n * hid + s * hid
+                + torch.arange(hid)).reshape(-1)  # (G * H,)
+        cols = s * hid + torch.arange(hid)  # (H,)
+        in_cols = s * inp + torch.arange(inp)  # (I,)
+        blocks = {"recurrent.weight_ih_l0": (rows, in_cols),
+                  "recurrent.weight_hh_l0": (rows, cols),
+                  "recurrent.bias_ih_l0": (rows, None),
+                  "recurrent.bias_hh_l0": (rows, None),
+                  "head.weight": (torch.tensor([s]), cols),
+                  "head.bias": (torch.tensor([s]), None)}
+        for name, block in blocks.items():
+            out.setdefault(name, []).append(block)
+    return out
+
+
+def _index(block: Block) -> tuple[torch.Tensor, ...]:
+    rows, cols = block
+    return (rows,) if cols is None else (rows[:, None], cols)
+
+
+def stack_models(models: list[RecurrentRegressor]) -> RecurrentRegressor:
+    """n 個の同じ形のモデルを、重みがブロック対角の 1 つのモデルにまとめる。
+
+    入力は各モデルの入力を特徴量の向きに並べたもの(形状 (batch, seq_len,
+    n * input_size))、出力の s 列目が s 番目のモデルの出力になる。
+    ブロックの外の重みは 0。
+    """
+    config = models[0].config
+    if any(m.config != config for m in models):
+        raise ValueError("まとめるモデルはすべて同じ設定にしてください")
+    n = len(models)
+    stacked = RecurrentRegressor(replace(
+        config, hidden_size=n * config.hidden_size,
+        input_size=n * config.input_size, output_size=n))
+    blocks = _blocks(config, n)
+    with torch.no_grad():
+        for name, p in stacked.named_parameters():
+            p.zero_()
+            for model, block in zip(models, blocks[name]):
+                p[_index(block)] = model.get_parameter(name)
+    return stacked
+
+
+def unstack_model(stacked: RecurrentRegressor, config: ModelConfig, s: int,
+                  n: int) -> RecurrentRegressor:
+    """stack_models でまとめたモデルから、s 番目のモデルを取り出す。"""
+    model = RecurrentRegressor(config)
+    blocks = _blocks(config, n)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(stacked.get_parameter(name)[_index(blocks[name][s])])
+    return model.to(stacked.head.weight.device)
+
+
+def block_masks(config: ModelConfig, n: int) -> dict[str, torch.Tensor]:
+    """まとめたモデルの各引数で、どれかのブロックに入る要素だけ 1 の配列。"""
+    stacked = stack_models([RecurrentRegressor(config) for _ in range(n)])
+    masks = {name: torch.zeros_like(p)
+             for name, p in stacked.named_parameters()}
+    for name, blocks in _blocks(config, n).items():
+        for block in blocks:
+            masks[name][_index(block)] = 1.0
+    return masks
+
+
+def _stacked_batch(batches: list[Batch], device: torch.device) -> Batch:
+    """シードごとの (x, y) を特徴量の向きに並べる: (B, T, n), (B, n)。"""
+    x = torch.cat([b[0] for b in batches], dim=2)  # (B, T, n)
+    y = torch.cat([b[1] for b in batches], dim=1)  # (B, n)
+    return x.to(device), y.to(device)
+
+
+def _stacked_accuracy(model: nn.Module, x: torch.Tensor,
+                      y: torch.Tensor) -> torch.Tensor:
+    """まとめたモデルの、シードごとの正解率。形状 (n,)"""
+    with torch.inference_mode():
+        return ((model(x) > 0).float() == y).float().mean(dim=0).cpu()
+
+
+def train_long_lag_seeds(spec: LagModel, lag: int, seeds: list[int],
+                         config: LagConfig = LagConfig()) -> list[LagRun]:
+    """複数のシードの train_long_lag を、1 つのモデルにまとめて同時に行う。
+
+    シードごとのモデルを重みのブロック対角に並べ(:func:`stack_models`)、
+    損失はシードごとの損失の和にする。ブロックの外の勾配を 0 にするので、
+    各シードは別々に学習したのと同じ計算になる(丸め誤差を除く。テストで
+    確かめている)。小さなモデルでは 1 回の更新の手間がほぼ固定費なので、
+    シードの数に近い倍率で速くなる。シードごとに、確かめの正解率が
+    stop_accuracy に達した時点の重みを残す。
+    """
+    device = configure_torch()
+    start, n = time.perf_counter(), len(seeds)
+    streams = [_lag_streams(lag, seed, config, device) for seed in seeds]
+    check = _stacked_batch([st[1] for st in streams], device)
+    models = []
+    for seed in seeds:
+        set_seed(seed)
+        models.append(build_lag_model(spec, config))
+    single = models[0].config
+    stacked = stack_models(models).to(device)
+    masks = {k: m.to(device) for k, m in block_masks(single, n).items()}
+    optimizer = torch.optim.Adam(stacked.parameters(), lr=config.lr)
+    losses: list[list[float]] = [[] for _ in seeds]
+    solved: list[int | None] = [None] * n
+    kept: list[RecurrentRegressor | None] = [None] * n
+    for step in range(1, config.steps + 1):
+        batches = [make_long_lag_batch(lag, config.batch_size,
+                                       config.noise_std, st[0])
+                   for st in streams]
+        x, y = _stacked_batch(batches, device)  # (B, T, n), (B, n)
+        per_seed = BCE(stacked(x), y, reduction="none").mean(dim=0)  # (n,)
+        optimizer.zero_grad()
+        per_seed.sum().backward()
+        for name, p in stacked.named_parameters():
+            p.grad.mul_(masks[name])  # ブロックの外は 0 のまま
+        optimizer.step()
+        values = per_seed.tolist()
+        for s in range(n):
+            if kept[s] is None:
+                losses[s].append(values[s])
+        if step % config.check_every == 0:
+            acc = _stacked_accuracy(stacked, *check)
+            for s in range(n):
+                if kept[s] is None and acc[s] >= config.stop_accuracy:
+                    solved[s] = step
+                    kept[s] = unstack_model(stacked, single, s, n)
+        if all(k is not None for k in kept):
+            break
+    seconds = (time.perf_counter() - start) / n
+    runs = []
+    for s, stream in enumerate(streams):
+        model = kept[s] or unstack_model(stacked, single, s, n)
+        runs.append(LagRun(model.cpu(), losses[s],
+                           accuracy(model, *stream[2]), solved[s], seconds))
+    return runs
 
 
 @dataclass
 class LagSweep:
-    """遅れ × シードの正解率の表。"""
+    """遅れ × シードの正解率と、解けるまでの更新回数の表。"""
 
     lags: list[int]  # 試した遅れ
     seeds: list[int]  # 試したシード
     accuracy: dict[str, np.ndarray]  # モデル名 → 形状 (len(lags), len(seeds))
-    models: dict[tuple[str, int], RecurrentRegressor]  # 最初のシードの学習済みモデル
+    # (モデル名, 遅れ) → 最初のシードの学習済みモデル
+    models: dict[tuple[str, int], RecurrentRegressor]
     seconds: float  # 全体にかかった秒数
+    # モデル名 → 形状 (len(lags), len(seeds))。解けなかった組は NaN
+    solved_step: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def lag_sweep(specs: dict[str, LagModel], lags: list[int], seeds: list[int],
-              config: LagConfig = LagConfig(), progress: bool = False) -> LagSweep:
-    """すべてのモデル・遅れ・シードの組み合わせで学習し、正解率を集める。"""
+              config: LagConfig = LagConfig(),
+              progress: bool = False) -> LagSweep:
+    """すべてのモデル・遅れ・シードの組み合わせで学習し、正解率を集める。
+
+    同じモデル・同じ遅れの全シードは :func:`train_long_lag_seeds` で
+    まとめて学習する。
+    """
     if not specs or not lags or not seeds:
         raise ValueError("specs・lags・seeds はどれも 1 つ以上にしてください")
     start = time.perf_counter()
-    table = {name: np.zeros((len(lags), len(seeds))) for name in specs}
+    shape = (len(lags), len(seeds))
+    table = {name: np.zeros(shape) for name in specs}
+    steps = {name: np.full(shape, np.nan) for name in specs}
     models = {}
-    bar = tqdm(total=len(specs) * len(lags) * len(seeds), desc="学習",
-               disable=not progress)
-    for name, spec in specs.items():
+    for name, spec in tqdm(specs.items(), desc="学習", disable=not progress):
         for i, lag in enumerate(lags):
-            for j, seed in enumerate(seeds):
-                run = train_long_lag(spec, lag, seed, config)
-                table[name][i, j] = run.accuracy
-                if j == 0:
-                    models[(name, lag)] = run.model
-                bar.update()
-    bar.close()
+            runs = train_long_lag_seeds(spec, lag, list(seeds), config)
+            table[name][i] = [run.accuracy for run in runs]
+            steps[name][i] = [np.nan if r.solved_step is None
+                              else r.solved_step for r in runs]
+            models[(name, lag)] = runs[0].model
     return LagSweep(list(lags), list(seeds), table, models,
-                    time.perf_counter() - start)
+                    time.perf_counter() - start, steps)
 
 
 def solved_counts(sweep: LagSweep, name: str,
@@ -232,6 +432,68 @@ class ClippingResult:
     y: torch.Tensor  # 正解。形状 (batch_size, 1)
 
 
+def seed_masks(config: ModelConfig, n: int) -> list[dict[str, torch.Tensor]]:
+    """まとめたモデルの各引数で、s 番目のモデルの要素だけ 1 の配列(s ごと)。"""
+    stacked = stack_models([RecurrentRegressor(config) for _ in range(n)])
+    blocks = _blocks(config, n)
+    out = []
+    for s in range(n):
+        masks = {name: torch.zeros_like(p)
+                 for name, p in stacked.named_parameters()}
+        for name, mask in masks.items():
+            mask[_index(blocks[name][s])] = 1.0
+        out.append(masks)
+    return out
+
+
+def _clip_scales(grads: dict[str, torch.Tensor],
+                 masks: list[dict[str, torch.Tensor]],
+                 max_norm: float | None) -> tuple[dict[str, torch.Tensor],
+                                                  list[float]]:
+    """モデルごとの勾配ノルムと、勾配に掛ける倍率(クリッピング)。"""
+    norms, scales = [], {k: torch.zeros_like(g) for k, g in grads.items()}
+    for mask in masks:
+        norm = float(torch.sqrt(sum(((g * mask[k]) ** 2).sum()
+                                    for k, g in grads.items())))
+        coef = 1.0 if max_norm is None else min(1.0, max_norm / (norm + 1e-6))
+        for k in scales:
+            scales[k] += coef * mask[k]  # ブロックの外は 0 のまま
+        norms.append(norm)
+    return scales, norms
+
+
+def sgd_update_norms_stacked(stacked: RecurrentRegressor,
+                             masks: list[dict[str, torch.Tensor]],
+                             x: torch.Tensor, y: torch.Tensor, steps: int,
+                             lr: float, max_norm: float | None = None
+                             ) -> list[UpdateTrace]:
+    """まとめたモデルで、各モデルに sgd_update_norms を使うのと同じ計算をする。
+
+    勾配ノルムはモデル(ブロック)ごとに求め、max_norm を超えたモデルの勾配
+    だけを縮める。x: 形状 (batch, seq_len, n)、y: 形状 (batch, n)
+    """
+    params = dict(stacked.named_parameters())
+    traces = [UpdateTrace() for _ in masks]
+    for _ in range(steps):
+        before = {k: p.detach().clone() for k, p in params.items()}
+        per_seed = BCE(stacked(x), y, reduction="none").mean(dim=0)  # (n,)
+        stacked.zero_grad()
+        per_seed.sum().backward()
+        with torch.no_grad():
+            scales, norms = _clip_scales(
+                {k: p.grad for k, p in params.items()}, masks, max_norm)
+            for k, p in params.items():
+                p.add_(p.grad * scales[k], alpha=-lr)  # SGD の更新
+        losses = per_seed.detach().tolist()
+        for s, mask in enumerate(masks):
+            delta = sum(((params[k].detach() - before[k]) * mask[k])
+                        .square().sum() for k in params)
+            traces[s].loss.append(losses[s])
+            traces[s].grad_norm.append(norms[s])
+            traces[s].update_norm.append(float(torch.sqrt(delta)))
+    return traces
+
+
 def clipping_experiment(lag: int, seeds: list[int], lr: float = 0.3,
                         max_norm: float = 1.0, steps: int = 100,
                         scale: float = 5.0, batch_size: int = 256,
@@ -240,25 +502,28 @@ def clipping_experiment(lag: int, seeds: list[int], lr: float = 0.3,
 
     シードごとに同じ初期値から、クリッピングなし("plain")と
     あり("clipped"、勾配ノルムの上限 max_norm)の 2 通りを学習して記録する。
+    全シードは :func:`sgd_update_norms_stacked` でまとめて学習する。
     """
+    device = configure_torch()
     x, y = make_long_lag_batch(lag, batch_size, config.noise_std,
                                torch.Generator().manual_seed(TEST_SEED_OFFSET))
-    result = ClippingResult({"plain": [], "clipped": []},
-                            {"plain": [], "clipped": []}, x, y)
-    for seed in seeds:
-        for name, limit in (("plain", None), ("clipped", max_norm)):
+    x, y = x.to(device), y.to(device)
+    result = ClippingResult({}, {}, x, y)
+    n = len(seeds)
+    for name, limit in (("plain", None), ("clipped", max_norm)):
+        models = []
+        for seed in seeds:
             set_seed(seed)
             model = build_lag_model(LagModel("rnn"), config)
             scale_recurrent_weights(model, scale)  # 再帰の重みを大きくする
-            trace = sgd_update_norms(model, x, y, steps, lr, limit)
-            result.traces[name].append(trace)
-            result.models[name].append(model)
+            models.append(model)
+        single = models[0].config
+        stacked = stack_models(models).to(device)
+        masks = [{k: m.to(device) for k, m in ms.items()}
+                 for ms in seed_masks(single, n)]
+        result.traces[name] = sgd_update_norms_stacked(
+            stacked, masks, x.repeat(1, 1, n), y.repeat(1, n), steps, lr,
+            limit)
+        result.models[name] = [unstack_model(stacked, single, s, n)
+                               for s in range(n)]
     return result
-
-
-# GRU の章の長い遅れの実験の設定(章とコマンドライン `python -m medrnn gru` で共通)
-CHAPTER_LAG_MODELS = {"RNN": LagModel("rnn"), "LSTM": LagModel("lstm"),
-                      "GRU": LagModel("gru"), "LSTM(b_f=3)": LagModel("lstm", 3.0),
-                      "GRU(b_z=3)": LagModel("gru", 3.0)}
-CHAPTER_LAGS = (5, 15, 30, 60)  # 試す遅れ [ステップ]
-CHAPTER_LAG_SEEDS = (0, 1, 2)  # シード

@@ -1,0 +1,396 @@
+"""GRU と長期依存性の章(book/gru.md)の設定・比較・主張の検査・報告。
+
+章のコードセルはここにある関数を呼ぶだけにする。モデルどうしの優劣は
+:mod:`medrnn.core.compare` の判定から文を作り、ここでは確かめない。
+:func:`check_claims` が確かめるのは、どの機械・どのシードでも成り立つはずの
+主張(式と実装の一致、学習前の勾配の桁、クリッピングの上限、など)だけ。
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..core.claims import failed
+from ..core.compare import Comparison, compare_seeds, comparison_row
+from ..evaluation import mean_std
+from ..experiments import (
+    LSTM_RECIPE,
+    Recipe,
+    RunResult,
+    SineData,
+    baseline_mses,
+    prepare_data,
+    train_recipe,
+)
+from ..longlag import (
+    ClippingResult,
+    LagConfig,
+    LagModel,
+    LagSweep,
+    clipping_experiment,
+    lag_sweep,
+    longest_reliable_lag,
+    solved_counts,
+)
+from ..models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
+from ..repro import shifted
+
+# --- 長い遅れの課題 -------------------------------------------------------
+LAG_MODELS = {
+    "RNN": LagModel("rnn"),
+    "LSTM": LagModel("lstm"),
+    "GRU": LagModel("gru"),
+    "LSTM(b_f=3)": LagModel("lstm", 3.0),
+    "GRU(b_z=3)": LagModel("gru", 3.0),
+}
+LAGS = (5, 15, 30, 60)  # 試す遅れ [ステップ]
+SEEDS = (0, 1, 2, 3, 4)  # シードを比べる実験に共通のシード(5 つ)
+LAG_CONFIG = LagConfig()  # 学習の設定(更新は最大 200 回、解けたら止める)
+GRAD_LAG = 30  # 勾配を測る系列の遅れ [ステップ]
+SOLVED = 0.9  # テスト正解率がこれ以上なら「解けた」と数える
+# 本文の表に並べる比較(遅れ, A, B)。正解率の差 A − B
+LAG_PAIRS = (
+    (15, "LSTM", "RNN"),
+    (15, "GRU", "RNN"),
+    (30, "LSTM(b_f=3)", "LSTM"),
+    (30, "GRU(b_z=3)", "GRU"),
+    (60, "LSTM(b_f=3)", "RNN"),
+    (60, "GRU(b_z=3)", "RNN"),
+    (60, "GRU(b_z=3)", "LSTM(b_f=3)"),
+)
+
+# --- 勾配クリッピング -----------------------------------------------------
+CLIP_LR = 0.3  # SGD の学習率
+CLIP_MAX_NORM = 1.0  # 勾配ノルムの上限 c
+CLIP_SOLVED_LOSS = 0.1  # 最後の 10 回の平均損失がこれ未満なら「解けた」
+CLIP_BATCH = 256  # 毎回の更新に使う同じ系列の本数
+
+# --- サイン波の比較 -------------------------------------------------------
+SINE_EPOCHS = 6  # LSTM の章の検証で、検証損失がほぼ下げ止まるまでのエポック
+SINE_RECIPE = replace(
+    LSTM_RECIPE, train=replace(LSTM_RECIPE.train, epochs=SINE_EPOCHS)
+)
+SINE_MODELS: dict[str, ModelConfig] = {
+    "rnn": RNN_MODEL,
+    "lstm": LSTM_MODEL,
+    "gru": GRU_MODEL,
+}
+LABELS = {
+    "persistence": "持続予測",
+    "window_mean": "窓の平均",
+    "linear_ar": "線形 AR",
+    "rnn": "RNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+}
+SINE_PAIRS = (
+    ("gru", "lstm"),
+    ("gru", "rnn"),
+    ("lstm", "rnn"),
+    ("gru", "linear_ar"),
+)
+
+# --- 主張の検査のしきい値(桁で分かれる量だけを確かめる) -------------------
+VANISHED = 1e-3  # 既定の初期値では、距離 30 の勾配は距離 0 のこれ未満
+CARRIED = 1e-2  # ゲートのバイアス 3 なら、距離 30 の勾配は距離 0 のこれより上
+SCRATCH_TOL = 1e-4  # 式から書いたセルと nn の差の許容(32 ビットの丸め誤差)
+
+
+# ---------------------------------------------------------------------------
+def run_lag_sweep(
+    seeds: Sequence[int] = SEEDS, config: LagConfig | None = None
+) -> LagSweep:
+    """5 つのモデル × 4 つの遅れ × シードで、長い遅れの課題を学習する。
+
+    config を省くと LAG_CONFIG を使う。
+    """
+    config = LAG_CONFIG if config is None else config
+    return lag_sweep(LAG_MODELS, list(LAGS), list(seeds), config)
+
+
+def lag_comparisons(sweep: LagSweep) -> dict[str, Comparison]:
+    """LAG_PAIRS の各組を、シードごとのテスト正解率で対応させて比べる。
+
+    キーは "30_LSTM(b_f=3)_LSTM" のような「遅れ_A_B」。
+    """
+    out = {}
+    for lag, a, b in LAG_PAIRS:
+        i = sweep.lags.index(lag)
+        out[f"{lag}_{a}_{b}"] = compare_seeds(
+            sweep.accuracy[a][i],
+            sweep.accuracy[b][i],
+            names=(a, b),
+            lower_is_better=False,
+        )
+    return out
+
+
+def lag_comparison_rows(
+    comparisons: Mapping[str, Comparison],
+) -> list[dict[str, str]]:
+    """比較ごとに 1 行(遅れ・正解率の差・95% 区間・勝ち数・判定)。"""
+    return [
+        {"遅れ": key.split("_")[0]} | comparison_row(c)
+        for key, c in comparisons.items()
+    ]
+
+
+def _median_step(steps: np.ndarray) -> str:
+    """解けたシードの更新回数の中央値(解けたシードがなければ「—」)。"""
+    done = steps[~np.isnan(steps)]
+    return "—" if done.size == 0 else f"{np.median(done):.0f}"
+
+
+def lag_table_rows(sweep: LagSweep) -> list[dict[str, str]]:
+    """モデルごとに 1 行: 遅れごとの平均正解率(解けたシード数)と更新回数。"""
+    n = len(sweep.seeds)
+    rows = []
+    for name in sweep.accuracy:
+        counts = solved_counts(sweep, name, SOLVED)
+        row = {"モデル": name}
+        for i, lag in enumerate(sweep.lags):
+            row[f"遅れ {lag}"] = (
+                f"{sweep.accuracy[name][i].mean():.2f}"
+                f"({counts[i]}/{n}、"
+                f"{_median_step(sweep.solved_step[name][i])})"
+            )
+        reliable = longest_reliable_lag(sweep, name, SOLVED)
+        rows.append(
+            row
+            | {
+                "全シードで解けた最長の遅れ": "なし"
+                if reliable is None
+                else str(reliable)
+            }
+        )
+    return rows
+
+
+def bias_conclusion(comparisons: Mapping[str, Comparison]) -> str:
+    """遅れ 30 でのバイアスの効果(2 つの判定)から、結論の文を選ぶ。"""
+    verdicts = {
+        comparisons[k].verdict
+        for k in ("30_LSTM(b_f=3)_LSTM", "30_GRU(b_z=3)_GRU")
+    }
+    if verdicts == {"better"}:
+        return (
+            "この設定では、ゲートが記憶を運べる状態から学習を始めると、"
+            "LSTM でも GRU でも長い遅れを学べるようになりました"
+        )
+    n = comparisons["30_GRU(b_z=3)_GRU"].n
+    return (
+        f"この設定と {n} つのシードでは、バイアスの効果を LSTM と GRU の"
+        "両方についてはっきりと言うことはできませんでした"
+    )
+
+
+# ---------------------------------------------------------------------------
+def run_clipping(
+    seeds: Sequence[int] = SEEDS, steps: int = 100
+) -> ClippingResult:
+    """W_hh を 5 倍にした RNN を、クリッピングなし・ありで学習する。"""
+    return clipping_experiment(
+        lag=GRAD_LAG,
+        seeds=list(seeds),
+        lr=CLIP_LR,
+        max_norm=CLIP_MAX_NORM,
+        steps=steps,
+        batch_size=CLIP_BATCH,
+        config=LAG_CONFIG,
+    )
+
+
+def clip_final_losses(clip: ClippingResult) -> dict[str, list[float]]:
+    """ "plain"・"clipped" → シードごとの最後の 10 回の平均損失。"""
+    return {
+        key: [float(np.mean(t.loss[-10:])) for t in traces]
+        for key, traces in clip.traces.items()
+    }
+
+
+def clip_comparison(clip: ClippingResult) -> Comparison:
+    """最後の 10 回の平均損失を、クリッピングあり − なし で比べる。"""
+    final = clip_final_losses(clip)
+    return compare_seeds(
+        final["clipped"],
+        final["plain"],
+        names=("クリッピングあり", "クリッピングなし"),
+    )
+
+
+# ---------------------------------------------------------------------------
+def seed_recipe(seed: int, recipe: Recipe) -> Recipe:
+    """シード番号 seed のデータを作るレシピ(ノイズの乱数もシードでずらす)。"""
+    return replace(recipe, sine=replace(recipe.sine, seed=shifted(seed)))
+
+
+@dataclass
+class SineComparison:
+    """サイン波の一歩先予測での、モデルと基準法のシードごとの結果。"""
+
+    mse: dict[str, list[float]]  # 手法名 → シード順のテスト MSE
+    first_runs: dict[str, RunResult]  # 最初のシードの学習結果(モデルつき)
+    first_data: SineData  # 最初のシードのデータ
+    seeds: list[int]  # 使ったシード
+
+
+def sine_comparison(
+    seeds: Sequence[int] = SEEDS,
+    recipe: Recipe | None = None,
+    models: Mapping[str, ModelConfig] | None = None,
+) -> SineComparison:
+    """シードごとに同じデータで、3 つのモデルと基準法のテスト MSE を測る。
+
+    recipe・models を省くと SINE_RECIPE・SINE_MODELS を使う。
+    """
+    recipe = SINE_RECIPE if recipe is None else recipe
+    models = SINE_MODELS if models is None else models
+    mse: dict[str, list[float]] = {}
+    first_runs: dict[str, RunResult] = {}
+    first_data = None
+    for seed in seeds:
+        data = prepare_data(seed_recipe(seed, recipe))
+        first_data = data if first_data is None else first_data
+        for name, value in baseline_mses(data).items():
+            mse.setdefault(name, []).append(value)
+        for name, model in models.items():
+            run = train_recipe(replace(recipe, model=model), data, seed)
+            mse.setdefault(name, []).append(run.test_mse)
+            if seed == seeds[0]:
+                first_runs[name] = run
+    return SineComparison(mse, first_runs, first_data, list(seeds))
+
+
+def sine_comparisons(result: SineComparison) -> dict[str, Comparison]:
+    """SINE_PAIRS の各組を、シードで対応させてテスト MSE で比べる。"""
+    return {
+        f"{a}_{b}": compare_seeds(
+            result.mse[a], result.mse[b], names=(LABELS[a], LABELS[b])
+        )
+        for a, b in SINE_PAIRS
+    }
+
+
+def sine_summary_rows(result: SineComparison) -> list[dict[str, str]]:
+    """手法ごとに 1 行: テスト MSE の平均 ± 標準偏差。"""
+    rows = []
+    for name, values in result.mse.items():
+        mean, std = mean_std(values)
+        rows.append(
+            {
+                "予測法": LABELS[name],
+                "テスト MSE(平均 ± 標準偏差)": f"{mean:.4f} ± {std:.4f}",
+            }
+        )
+    return rows
+
+
+def sine_conclusion(comparisons: Mapping[str, Comparison]) -> str:
+    """3 つのモデルどうしの判定から、まとめの文を選ぶ。"""
+    keys = ("gru_lstm", "gru_rnn", "lstm_rnn")
+    n = comparisons[keys[0]].n
+    if all(comparisons[k].verdict == "cannot tell" for k in keys):
+        return (
+            f"{n} つのシードでは、3 つのモデルの差をはっきりとは言えなかった"
+        )
+    return (
+        f"3 つのモデルの間に、{n} つのシードで判定のつく差があった(表を参照)"
+    )
+
+
+# ---------------------------------------------------------------------------
+def ratio_at(norms: np.ndarray) -> float:
+    """最も遠い時刻の勾配の大きさ ÷ 損失に最も近い時刻の大きさ。"""
+    return float(norms[0] / norms[-1])
+
+
+def check_claims(
+    norms_init: Mapping[str, np.ndarray],
+    explode_ratio: float,
+    clip: ClippingResult,
+    sweep: LagSweep,
+    gaps: Mapping[str, Mapping[str, float]],
+) -> list[str]:
+    """本文の頑健な主張のうち、実行結果と合わないものの文を返す。
+
+    Parameters
+    ----------
+    norms_init : モデル名 → 学習前の時刻ごとの勾配ノルム。形状 (seq_len,)
+    explode_ratio : W_hh を 5 倍にした RNN の、距離 30 ÷ 距離 0 の勾配
+    clip : :func:`run_clipping` の結果
+    sweep : :func:`run_lag_sweep` の結果
+    gaps : 種類 → ``equality_gaps`` の結果("output"・"state"・"grad_relative")
+    """
+    ratio = {name: ratio_at(v) for name, v in norms_init.items()}
+    limit = CLIP_LR * CLIP_MAX_NORM * (1 + 1e-4)
+    updates = {
+        k: [max(t.update_norm) for t in v] for k, v in clip.traces.items()
+    }
+    n, first, last = len(sweep.seeds), 0, sweep.lags.index(max(sweep.lags))
+    return failed(
+        {
+            "式から書いたセルは nn.RNN・nn.LSTM・nn.GRU と丸め誤差の範囲で"
+            "一致する": max(max(g.values()) for g in gaps.values())
+            < SCRATCH_TOL,
+            "学習前、既定の初期値の RNN・LSTM・GRU では、距離 30 の勾配が"
+            "距離 0 の 1000 分の 1 未満に消えている": all(
+                ratio[k] < VANISHED for k in ("RNN", "LSTM", "GRU")
+            ),
+            "ゲートのバイアスを 3 にすると、学習前の距離 30 の勾配は"
+            "距離 0 の 100 分の 1 より大きく残る": all(
+                ratio[k] > CARRIED for k in ("LSTM(b_f=3)", "GRU(b_z=3)")
+            ),
+            "W_hh を 5 倍にした RNN では、距離 30 の勾配が距離 0 より大きい": explode_ratio
+            > 1.0,
+            "クリッピングありの 1 回の更新量は、どのシードでも学習率 × 上限以下": max(
+                updates["clipped"]
+            )
+            <= limit,
+            "クリッピングなしでは、どのシードでも更新量が学習率 × 上限を超える": min(
+                updates["plain"]
+            )
+            > limit,
+            "遅れ 5 では、どのモデルもシードの過半数で解ける": all(
+                solved_counts(sweep, k, SOLVED)[first] > n / 2
+                for k in sweep.accuracy
+            ),
+            "既定の初期値の LSTM と GRU は、最長の遅れをどのシードでも解けない": all(
+                solved_counts(sweep, k, SOLVED)[last] == 0
+                for k in ("LSTM", "GRU")
+            ),
+        }
+    )
+
+
+def report(seed: int = 0, n_seeds: int = 5) -> None:
+    """本章の主な結果(長い遅れの課題とサイン波の比較)を表示する。
+
+    seed は最初のシード番号、n_seeds はシードの数(2 以上)。
+    """
+    from ..notebook import rows_to_markdown
+
+    if n_seeds < 2:
+        raise ValueError(
+            f"n_seeds は 2 以上にしてください(受け取った値: {n_seeds})"
+        )
+    seeds = list(range(seed, seed + n_seeds))
+    sweep = run_lag_sweep(seeds)
+    print(
+        f"長い遅れの課題({n_seeds} シード): 平均正解率(解けたシード数、"
+        "解けるまでの更新回数の中央値)"
+    )
+    print(rows_to_markdown(lag_table_rows(sweep)))
+    print(rows_to_markdown(lag_comparison_rows(lag_comparisons(sweep))))
+    sine = sine_comparison(seeds)
+    print(f"サイン波の一歩先予測({n_seeds} シード、{SINE_EPOCHS} エポック)")
+    print(rows_to_markdown(sine_summary_rows(sine)))
+    comparisons = sine_comparisons(sine)
+    print(
+        rows_to_markdown(
+            [comparison_row(c, digits=4) for c in comparisons.values()]
+        )
+    )
+    print(sine_conclusion(comparisons))
