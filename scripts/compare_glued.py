@@ -1,11 +1,16 @@
-"""2 つ以上のビルドの glue した値を比べる(判定の違いを先に、数値の違いの数を後に)。
+"""2 つ以上のビルドの glue した値を比べる
+(判定の違いを先に、数値の違いの数を後に)。
 
-    .venv/bin/python scripts/compare_glued.py BASE_DIR OTHER_DIR [OTHER_DIR ...] [--strict]
+    .venv/bin/python scripts/compare_glued.py BASE_DIR OTHER_DIR
+        [OTHER_DIR ...] [--strict]
 
-各 DIR は jupyter-book が実行済みのノートブックを書く ``_build/jupyter_execute``。
-判定(キーが ``_verdict`` で終わるもの、と方向の言葉 ``_dir_``/``_word`` を含むもの)が
-違えば、それを全部表示する。それは本の本当の不確かさで、本文はそれを前提に書いてある。
-``--strict`` なら、値が 1 つでも違えば失敗する(並列と直列のビルドが同じ値を出すかの確認に使う)。
+各 DIR は jupyter-book が実行済みのノートブックを書く
+``_build/jupyter_execute``。
+判定(キーが ``_verdict`` で終わるもの、と方向の言葉 ``_dir_``/``_word`` を
+含むもの)が違えば、それを全部表示する。それは本の本当の不確かさで、本文は
+それを前提に書いてある。
+``--strict`` なら、値が 1 つでも違えば失敗する(並列と直列のビルドが同じ値を
+出すかの確認に使う)。
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from run_chapter import glued_values  # noqa: E402
 
 def load(directory: Path) -> dict[str, dict[str, str]]:
     """章(ノートブックのパス)→ glue した値。"""
-    return {nb_path.relative_to(directory).as_posix():
-            glued_values(nbformat.read(nb_path, as_version=4))
-            for nb_path in sorted(directory.rglob("*.ipynb"))}
+    return {
+        nb_path.relative_to(directory).as_posix(): glued_values(
+            nbformat.read(nb_path, as_version=4)
+        )
+        for nb_path in sorted(directory.rglob("*.ipynb"))
+    }
 
 
 def is_verdict(key: str) -> bool:
@@ -32,21 +40,26 @@ def is_verdict(key: str) -> bool:
     return key.endswith("_verdict") or "_dir_" in key or key.endswith("_word")
 
 
-def differences(base: dict[str, dict[str, str]],
-                other: dict[str, dict[str, str]]) -> list[tuple[str, str, str, str]]:
+def differences(
+    base: dict[str, dict[str, str]], other: dict[str, dict[str, str]]
+) -> list[tuple[str, str, str, str]]:
     """(章, キー, base の値, other の値) の違いの一覧。"""
     diffs = []
     for chapter in sorted(set(base) | set(other)):
         a, b = base.get(chapter, {}), other.get(chapter, {})
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key):
-                diffs.append((chapter, key, a.get(key, "(なし)"),
-                              b.get(key, "(なし)")))
+                diffs.append(
+                    (chapter, key, a.get(key, "(なし)"), b.get(key, "(なし)"))
+                )
     return diffs
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # 説明は docstring の最初の段落(折り返した 1 文)を 1 行につないだもの
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0].replace("\n", "")
+    )
     parser.add_argument("base", type=Path)
     parser.add_argument("others", type=Path, nargs="+")
     parser.add_argument("--strict", action="store_true")
@@ -57,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     for other_dir in args.others:
         diffs = differences(base, load(other_dir))
         any_diff |= bool(diffs)
-        print(f"== {args.base} と {other_dir}: glue した値 {total} 個のうち "
-              f"{len(diffs)} 個が違う")
+        print(
+            f"== {args.base} と {other_dir}: glue した値 {total} 個のうち "
+            f"{len(diffs)} 個が違う"
+        )
         for chapter in sorted({d[0] for d in diffs}):
             n = sum(d[0] == chapter for d in diffs)
             print(f"   {chapter}: {n} 個")

@@ -21,8 +21,9 @@ DIRECTIVE = re.compile(r"```\{literalinclude\}\s+(\S+)\n((?::[^\n]*\n)*)")
 
 def width(line: str) -> int:
     """表示幅(全角・広い文字は 2)。"""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1
-               for c in line)
+    return sum(
+        2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line
+    )
 
 
 def find_object(tree: ast.Module, dotted: str) -> ast.AST:
@@ -46,11 +47,19 @@ def listings(book: Path = ROOT / "book") -> list[tuple[str, str, int, int]]:
             source = (chapter.parent / m.group(1)).resolve()
             code = source.read_text(encoding="utf-8")
             node = find_object(ast.parse(code), opts["pyobject"])
-            start = min([node.lineno] + [d.lineno for d in
-                                         getattr(node, "decorator_list", [])])
-            lines = code.splitlines()[start - 1:node.end_lineno]
-            rows.append((chapter.stem, opts["pyobject"], len(lines),
-                         max(width(line) for line in lines)))
+            start = min(
+                [node.lineno]
+                + [d.lineno for d in getattr(node, "decorator_list", [])]
+            )
+            lines = code.splitlines()[start - 1 : node.end_lineno]
+            rows.append(
+                (
+                    chapter.stem,
+                    opts["pyobject"],
+                    len(lines),
+                    max(width(line) for line in lines),
+                )
+            )
     return rows
 
 
@@ -61,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = listings()
     print(f"literalinclude のオブジェクト {len(rows)} 個")
     print("行数の多い順:")
-    for row in sorted(rows, key=lambda r: -r[2])[:args.top]:
+    for row in sorted(rows, key=lambda r: -r[2])[: args.top]:
         print(f"  {row[2]:4d} 行 {row[3]:4d} 桁  {row[0]}: {row[1]}")
     over = [r for r in rows if r[2] > 25 or r[3] > 79]
     print(f"25 行か 79 桁を超えるもの: {len(over)} 個")

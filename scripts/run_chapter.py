@@ -1,4 +1,5 @@
-"""1 つの章だけを実行して、かかった秒数と glue した値を表示する(執筆中の確認用)。
+"""1 つの章だけを実行して、かかった秒数と glue した値を表示する
+(執筆中の確認用)。
 
     .venv/bin/python scripts/run_chapter.py book/vitals.md [--json out.json]
 
@@ -21,7 +22,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
-BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+BLAS_THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 GLUE_MIME = "application/papermill.record/"
 
 
@@ -34,8 +39,9 @@ def glued_values(nb: nbformat.NotebookNode) -> dict[str, str]:
             if key is None:
                 continue
             data = out.get("data", {})
-            values[key] = data.get(f"{GLUE_MIME}text/plain",
-                                   data.get("text/plain", "<図など>"))
+            values[key] = data.get(
+                f"{GLUE_MIME}text/plain", data.get("text/plain", "<図など>")
+            )
     return values
 
 
@@ -43,17 +49,25 @@ def run(path: Path, timeout: int = 600) -> tuple[nbformat.NotebookNode, float]:
     """章を実行し、実行済みのノートブックと秒数を返す。"""
     nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
     os.environ.setdefault("MEDRNN_NUM_THREADS", "1")
-    for var in BLAS_THREAD_VARS:  # NumPy の BLAS も 1 本に(章どうしでコアを奪い合わない)
+    # NumPy の BLAS も 1 本に(章どうしでコアを奪い合わない)
+    for var in BLAS_THREAD_VARS:
         os.environ.setdefault(var, os.environ["MEDRNN_NUM_THREADS"])
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute()
     return nb, time.perf_counter() - start
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # 説明は docstring の最初の段落(折り返した 1 文)を 1 行につないだもの
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0].replace("\n", "")
+    )
     parser.add_argument("chapter", type=Path)
     parser.add_argument("--json", type=Path, help="glue した値を書く JSON")
     args = parser.parse_args()

@@ -1,4 +1,7 @@
-"""テストが共通で使う道具: 目次(_toc.yml)の読み方、拡張・スクリプトの読み込み、図の検査。"""
+"""テストが共通で使う道具。
+
+目次(_toc.yml)の読み方、拡張・スクリプトの読み込み、図の検査。
+"""
 
 from __future__ import annotations
 
@@ -34,15 +37,23 @@ def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
 def numbered_chapters(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
     """番号つきの部(numbered: true)に並ぶ章の文書名。"""
     toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    return [entry["file"] for part in toc.get("parts", []) if part.get("numbered")
-            for entry in part.get("chapters", [])]
+    return [
+        entry["file"]
+        for part in toc.get("parts", [])
+        if part.get("numbered")
+        for entry in part.get("chapters", [])
+    ]
 
 
 def load_module(name: str, path: Path):
-    """パッケージでない .py ファイル(Sphinx 拡張・スクリプト)をモジュールとして読む。"""
+    """パッケージでない .py ファイル(Sphinx 拡張・スクリプト)を
+    モジュールとして読む。
+    """
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclass などが自分のモジュールを引けるように
+    sys.modules[name] = (
+        module  # dataclass などが自分のモジュールを引けるように
+    )
     spec.loader.exec_module(module)
     return module
 

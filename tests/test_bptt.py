@@ -10,12 +10,23 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from medrnn.bptt import (autograd_whh_grad, bptt_table, hidden_state_grads,
-                         jacobian_norms_over_time, make_scaled_rnn,
-                         make_tiny_rnn, manual_rnn_forward, manual_rnn_step,
-                         step_shape_table, whh_grad_terms)
-from medrnn.plotting import (plot_norms_by_lag, plot_unrolled_rnn,
-                             setup_japanese_font)
+from medrnn.bptt import (
+    autograd_whh_grad,
+    bptt_table,
+    hidden_state_grads,
+    jacobian_norms_over_time,
+    make_scaled_rnn,
+    make_tiny_rnn,
+    manual_rnn_forward,
+    manual_rnn_step,
+    step_shape_table,
+    whh_grad_terms,
+)
+from medrnn.plotting import (
+    plot_norms_by_lag,
+    plot_unrolled_rnn,
+    setup_japanese_font,
+)
 
 
 @pytest.fixture()
@@ -62,7 +73,9 @@ def test_hidden_state_grads_match_backward_on_intermediate_states() -> None:
     expected = (2 * (y_hat - target) / target.numel()) @ head.weight
     torch.testing.assert_close(trace.state_grads[-1], expected.detach())
     # 1 つ前へは連鎖律: ∂L/∂h_{T-1} = ∂L/∂h_T · diag(1 - h_T²) W_hh
-    back = (trace.state_grads[-1] * (1 - trace.states[-1] ** 2)) @ rnn.weight_hh_l0
+    back = (
+        trace.state_grads[-1] * (1 - trace.states[-1] ** 2)
+    ) @ rnn.weight_hh_l0
     torch.testing.assert_close(trace.state_grads[-2], back.detach())
 
 
@@ -72,17 +85,25 @@ def test_sum_of_per_step_terms_equals_autograd_whh_grad() -> None:
     target = torch.randn(3, 1)
     terms = whh_grad_terms(hidden_state_grads(rnn, head, x, target))
     assert terms.shape == (8, 4, 4)
-    assert torch.count_nonzero(terms[0]) == 0  # h_0 = 0 なので時刻 1 の寄与は 0
-    torch.testing.assert_close(terms.sum(dim=0),
-                               autograd_whh_grad(rnn, head, x, target))
+    assert (
+        torch.count_nonzero(terms[0]) == 0
+    )  # h_0 = 0 なので時刻 1 の寄与は 0
+    torch.testing.assert_close(
+        terms.sum(dim=0), autograd_whh_grad(rnn, head, x, target)
+    )
 
 
 def test_bptt_table_has_one_row_per_state() -> None:
     rnn, head = make_tiny_rnn(hidden_size=3, seed=0)
-    trace = hidden_state_grads(rnn, head, torch.randn(1, 6, 1), torch.zeros(1, 1))
+    trace = hidden_state_grads(
+        rnn, head, torch.randn(1, 6, 1), torch.zeros(1, 1)
+    )
     lines = bptt_table(trace).splitlines()
     assert len(lines) == 2 + 7  # 見出し + 区切り + h_0..h_6
-    assert lines[2].startswith("| 0 |") and lines[3].split("|")[3].strip() == "0.000e+00"
+    assert (
+        lines[2].startswith("| 0 |")
+        and lines[3].split("|")[3].strip() == "0.000e+00"
+    )
 
 
 def test_jacobian_norms_match_autograd_jacobian() -> None:
@@ -102,7 +123,8 @@ def test_jacobian_norms_match_autograd_jacobian() -> None:
     assert norms.shape == (6,)
     assert norms[0] == pytest.approx(1.0)
     assert norms[3].item() == pytest.approx(
-        torch.linalg.matrix_norm(jac, ord=2).item(), rel=1e-10)
+        torch.linalg.matrix_norm(jac, ord=2).item(), rel=1e-10
+    )
 
 
 def test_small_scale_vanishes_and_large_scale_explodes() -> None:
@@ -136,13 +158,16 @@ def test_tiny_rnn_is_reproducible() -> None:
     torch.testing.assert_close(head_a.weight, head_b.weight)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"num_layers": 2}, "1 層"),
-    ({"bidirectional": True}, "一方向"),
-    ({"nonlinearity": "relu"}, "tanh"),
-    ({"bias": False}, "バイアス"),
-    ({"batch_first": False}, "batch_first"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_layers": 2}, "1 層"),
+        ({"bidirectional": True}, "一方向"),
+        ({"nonlinearity": "relu"}, "tanh"),
+        ({"bias": False}, "バイアス"),
+        ({"batch_first": False}, "batch_first"),
+    ],
+)
 def test_unsupported_rnn_raises(kwargs: dict, message: str) -> None:
     options = {"batch_first": True, **kwargs}
     rnn = nn.RNN(1, 3, **options)
@@ -152,8 +177,11 @@ def test_unsupported_rnn_raises(kwargs: dict, message: str) -> None:
 
 def test_bad_inputs_raise_clear_errors(rnn: nn.RNN) -> None:
     with pytest.raises(ValueError, match="torch.nn.RNN"):
-        manual_rnn_step(nn.LSTM(2, 5, batch_first=True), torch.zeros(1, 2),
-                        torch.zeros(1, 5))
+        manual_rnn_step(
+            nn.LSTM(2, 5, batch_first=True),
+            torch.zeros(1, 2),
+            torch.zeros(1, 5),
+        )
     with pytest.raises(ValueError, match=r"x_t .*最後の軸が 2.*\(1, 3\)"):
         manual_rnn_step(rnn, torch.zeros(1, 3), torch.zeros(1, 5))
     with pytest.raises(ValueError, match="h_prev"):
@@ -176,11 +204,16 @@ def test_bad_inputs_raise_clear_errors(rnn: nn.RNN) -> None:
 def test_plots_return_figures_without_warnings() -> None:
     setup_japanese_font()
     k = np.arange(4)
-    figures = [plot_unrolled_rnn(), plot_unrolled_rnn(n_steps=4),
-               plot_norms_by_lag(k, {"縮む": 0.5 ** k, "伸びる": 2.0 ** k})]
+    figures = [
+        plot_unrolled_rnn(),
+        plot_unrolled_rnn(n_steps=4),
+        plot_norms_by_lag(k, {"縮む": 0.5**k, "伸びる": 2.0**k}),
+    ]
     for fig in figures:
         assert isinstance(fig, Figure)
-        fig.savefig(io.BytesIO(), format="png")  # 描画して文字の欠けを警告させる
+        fig.savefig(
+            io.BytesIO(), format="png"
+        )  # 描画して文字の欠けを警告させる
     assert figures[-1].axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="長さ"):
         plot_norms_by_lag(k, {"短い": np.ones(3)})

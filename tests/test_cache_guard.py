@@ -10,8 +10,11 @@ guard = load_extension("medrnn_cache_guard")
 
 
 def _app(tmp_path: Path) -> SimpleNamespace:
-    return SimpleNamespace(srcdir=str(tmp_path), outdir=str(tmp_path / "_build" / "html"),
-                           config=SimpleNamespace(nb_execution_cache_path=""))
+    return SimpleNamespace(
+        srcdir=str(tmp_path),
+        outdir=str(tmp_path / "_build" / "html"),
+        config=SimpleNamespace(nb_execution_cache_path=""),
+    )
 
 
 def test_hash_changes_when_a_constant_changes(tmp_path):
@@ -25,10 +28,14 @@ def test_hash_changes_when_a_constant_changes(tmp_path):
     (pkg / "datasets").mkdir()
     (pkg / "datasets" / "ecg.dat").write_bytes(b"\x00\x01")  # 同梱データも対象
     assert guard.package_hash(pkg) != changed
-    assert guard.package_hash(ROOT / "code" / "medrnn") == guard.package_hash(ROOT / "code" / "medrnn")
+    assert guard.package_hash(ROOT / "code" / "medrnn") == guard.package_hash(
+        ROOT / "code" / "medrnn"
+    )
 
 
-def test_changed_package_wipes_cache_and_marks_every_chapter_outdated(tmp_path):
+def test_changed_package_wipes_cache_and_marks_every_chapter_outdated(
+    tmp_path,
+):
     pkg = tmp_path / "code" / "medrnn"
     pkg.mkdir(parents=True)
     (pkg / "data.py").write_text("NOISE = 0.2\n")
@@ -49,4 +56,7 @@ def test_changed_package_wipes_cache_and_marks_every_chapter_outdated(tmp_path):
     guard._on_builder_inited(app)
     assert app.medrnn_package_changed
     assert not (cache / "global.db").exists()
-    assert guard._on_env_get_outdated(app, env, set(), set(), set()) == ["book/lstm", "book/rnn"]
+    assert guard._on_env_get_outdated(app, env, set(), set(), set()) == [
+        "book/lstm",
+        "book/rnn",
+    ]

@@ -17,7 +17,8 @@ def _write_csv(tmp_path, lines):
     return path
 
 
-# --- 同梱データ ----------------------------------------------------------------
+# --- 同梱データ --------------------------------------------------------------
+
 
 def test_data_folder_found_without_importing_iglu():
     import sys
@@ -54,18 +55,26 @@ def test_hall_times_sorted_unique_and_about_five_minutes(subjects):
 
 def test_subject_summary_percentages_add_up(subjects):
     row = cgm.subject_summary(subjects[0])
-    assert row["below_pct"] + row["in_range_pct"] + row["above_pct"] == \
-        pytest.approx(100)
+    assert row["below_pct"] + row["in_range_pct"] + row[
+        "above_pct"
+    ] == pytest.approx(100)
     assert row["n"] == len(subjects[0].glucose)
     assert row["n_segments"] >= 1
 
 
-# --- 読み込みの誤り ------------------------------------------------------------
+# --- 読み込みの誤り ----------------------------------------------------------
+
 
 def test_read_csv_sorts_by_time(tmp_path):
-    path = _write_csv(tmp_path, [
-        "id,time,gl", "a,2020-01-01 00:05:00,110", "a,2020-01-01 00:00:00,100",
-        "b,2020-01-01 00:00:00,90"])
+    path = _write_csv(
+        tmp_path,
+        [
+            "id,time,gl",
+            "a,2020-01-01 00:05:00,110",
+            "a,2020-01-01 00:00:00,100",
+            "b,2020-01-01 00:00:00,90",
+        ],
+    )
     subjects = cgm.read_cgm_csv(path)
     assert [s.subject_id for s in subjects] == ["a", "b"]
     np.testing.assert_array_equal(subjects[0].glucose, [100, 110])
@@ -73,22 +82,37 @@ def test_read_csv_sorts_by_time(tmp_path):
     assert subjects[0].diagnosis == ""
 
 
-@pytest.mark.parametrize("lines, match", [
-    (["id,time", "a,2020-01-01 00:00:00"], "gl"),
-    (["id,time,gl", "a,2020-01-01 00:00:00,abc"], "2 行目"),
-    (["id,time,gl", "a,yesterday,100"], "time"),
-    (["id,time,gl", "a,2020-01-01 00:00:00,NaN"], "数ではありません"),
-    (["id,time,gl", "a,2020-01-01 00:00:00,100", "a,2020-01-01 00:00:00,101"],
-     "重複"),
-])
+@pytest.mark.parametrize(
+    "lines, match",
+    [
+        (["id,time", "a,2020-01-01 00:00:00"], "gl"),
+        (["id,time,gl", "a,2020-01-01 00:00:00,abc"], "2 行目"),
+        (["id,time,gl", "a,yesterday,100"], "time"),
+        (["id,time,gl", "a,2020-01-01 00:00:00,NaN"], "数ではありません"),
+        (
+            [
+                "id,time,gl",
+                "a,2020-01-01 00:00:00,100",
+                "a,2020-01-01 00:00:00,101",
+            ],
+            "重複",
+        ),
+    ],
+)
 def test_read_csv_rejects_bad_input(tmp_path, lines, match):
     with pytest.raises(ValueError, match=match):
         cgm.read_cgm_csv(_write_csv(tmp_path, lines))
 
 
 def test_check_units_rejects_mmol_per_l(tmp_path):
-    path = _write_csv(tmp_path, ["id,time,gl", "a,2020-01-01 00:00:00,5.5",
-                                 "a,2020-01-01 00:05:00,6.1"])
+    path = _write_csv(
+        tmp_path,
+        [
+            "id,time,gl",
+            "a,2020-01-01 00:00:00,5.5",
+            "a,2020-01-01 00:05:00,6.1",
+        ],
+    )
     with pytest.raises(ValueError, match="mmol/L"):
         cgm.check_units(cgm.read_cgm_csv(path))
 
@@ -99,7 +123,8 @@ def test_missing_package_message_tells_how_to_install(monkeypatch):
         cgm.iglu_data_dir()
 
 
-# --- 途切れでの分割 ------------------------------------------------------------
+# --- 途切れでの分割 ----------------------------------------------------------
+
 
 def test_split_segments_cuts_only_at_gaps():
     minutes = np.array([0, 5, 10.1, 14.9, 25, 30, 30.0 + 4 * 60, 275])
@@ -109,8 +134,12 @@ def test_split_segments_cuts_only_at_gaps():
 def test_split_segments_tolerance_is_inclusive_and_configurable():
     minutes = np.array([0, 6, 12, 16])  # 間隔 6・6・4 分
     assert cgm.split_segments(minutes, tolerance=1.0) == [(0, 4)]
-    assert cgm.split_segments(minutes, tolerance=0.5) == [(0, 1), (1, 2),
-                                                           (2, 3), (3, 4)]
+    assert cgm.split_segments(minutes, tolerance=0.5) == [
+        (0, 1),
+        (1, 2),
+        (2, 3),
+        (3, 4),
+    ]
 
 
 def test_split_segments_cuts_too_short_intervals():
@@ -128,12 +157,15 @@ def test_split_segments_covers_every_reading_once(subjects):
             assert np.all(np.abs(np.diff(s.minutes[a:b]) - 5) <= 1)
 
 
-@pytest.mark.parametrize("minutes, tolerance, match", [
-    (np.array([]), 1.0, "空でない"),
-    (np.zeros((2, 2)), 1.0, "1 次元"),
-    (np.array([0, 5.0]), 5.0, "tolerance"),
-    (np.array([0, 5.0]), -1.0, "tolerance"),
-])
+@pytest.mark.parametrize(
+    "minutes, tolerance, match",
+    [
+        (np.array([]), 1.0, "空でない"),
+        (np.zeros((2, 2)), 1.0, "1 次元"),
+        (np.array([0, 5.0]), 5.0, "tolerance"),
+        (np.array([0, 5.0]), -1.0, "tolerance"),
+    ],
+)
 def test_split_segments_rejects_bad_input(minutes, tolerance, match):
     with pytest.raises(ValueError, match=match):
         cgm.split_segments(minutes, tolerance=tolerance)

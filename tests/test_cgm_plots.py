@@ -1,4 +1,7 @@
-"""medrnn.cgm_plots: 図が Figure を返し、警告なしで描け、軸に単位があること。"""
+"""medrnn.cgm_plots のテスト。
+
+図が Figure を返し、警告なしで描け、軸に単位があること。
+"""
 
 import numpy as np
 import pytest
@@ -14,22 +17,37 @@ def _font():
     setup_japanese_font()
 
 
-H = np.concatenate([np.arange(0, 2, 5 / 60), np.arange(3, 4, 5 / 60)])  # 途切れあり
+H = np.concatenate(
+    [np.arange(0, 2, 5 / 60), np.arange(3, 4, 5 / 60)]
+)  # 途切れあり
 G = 120 + 40 * np.sin(H)
 PRED = {"持続予測": G - 3, "GRU": G + 2, "未登録の方法": G}
 
 
-@pytest.mark.parametrize("make, units", [
-    (lambda: cgm_plots.plot_cgm_trace(H, G), ("[時間]", "[mg/dL]")),
-    (lambda: cgm_plots.plot_forecast_panels(
-        H, G, {"30 分先": (H + 0.5, PRED), "60 分先": (H + 1, PRED)}),
-     ("[時間]", "[mg/dL]")),
-    (lambda: cgm_plots.plot_error_by_horizon(
-        5 * np.arange(1, 13), {"線形 AR": np.arange(12.0), "GRU": np.ones(12)},
-        {"GRU": np.full(12, 0.5)}), ("[分]", "[mg/dL]")),
-    (lambda: cgm_plots.plot_clarke_grids(G, {"a": G, "b": G * 1.3}),
-     ("実測", "予測", "[mg/dL]")),
-])
+@pytest.mark.parametrize(
+    "make, units",
+    [
+        (lambda: cgm_plots.plot_cgm_trace(H, G), ("[時間]", "[mg/dL]")),
+        (
+            lambda: cgm_plots.plot_forecast_panels(
+                H, G, {"30 分先": (H + 0.5, PRED), "60 分先": (H + 1, PRED)}
+            ),
+            ("[時間]", "[mg/dL]"),
+        ),
+        (
+            lambda: cgm_plots.plot_error_by_horizon(
+                5 * np.arange(1, 13),
+                {"線形 AR": np.arange(12.0), "GRU": np.ones(12)},
+                {"GRU": np.full(12, 0.5)},
+            ),
+            ("[分]", "[mg/dL]"),
+        ),
+        (
+            lambda: cgm_plots.plot_clarke_grids(G, {"a": G, "b": G * 1.3}),
+            ("実測", "予測", "[mg/dL]"),
+        ),
+    ],
+)
 def test_plots_render_with_units(make, units):
     fig = make()
     assert isinstance(fig, Figure)
@@ -41,7 +59,9 @@ def test_plots_render_with_units(make, units):
 
 def test_trace_breaks_line_at_gaps():
     fig = cgm_plots.plot_cgm_trace(H, G)
-    line = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("CGM")][0]
+    line = [
+        ln for ln in fig.axes[0].lines if ln.get_label().startswith("CGM")
+    ][0]
     assert np.isnan(line.get_ydata()).sum() == 1  # 2 時間〜3 時間の途切れ
 
 
@@ -57,8 +77,9 @@ def test_clarke_lines_separate_zones():
         mx, my = np.mean(xs), np.mean(ys)
         dx, dy = xs[1] - xs[0], ys[1] - ys[0]
         nx, ny = -dy / np.hypot(dx, dy), dx / np.hypot(dx, dy)  # 法線
-        zones = cgm_tasks.clarke_zones(np.array([mx + nx, mx - nx]),
-                                       np.array([my + ny, my - ny]))
+        zones = cgm_tasks.clarke_zones(
+            np.array([mx + nx, mx - nx]), np.array([my + ny, my - ny])
+        )
         assert zones[0] != zones[1], (xs, ys)
 
 

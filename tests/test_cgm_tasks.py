@@ -1,4 +1,7 @@
-"""medrnn.cgm_tasks: 患者単位の分割、途切れをまたがない窓、基準法、指標、学習。"""
+"""medrnn.cgm_tasks のテスト。
+
+患者単位の分割、途切れをまたがない窓、基準法、指標、学習。
+"""
 
 import numpy as np
 import pytest
@@ -24,11 +27,13 @@ def hall():
 
 @pytest.fixture(scope="module")
 def data(hall):
-    return cgm_tasks.prepare_cgm(hall, cgm_chapter.CHAPTER_SPLIT,
-                                 cgm_chapter.CHAPTER_FORECAST)
+    return cgm_tasks.prepare_cgm(
+        hall, cgm_chapter.CHAPTER_SPLIT, cgm_chapter.CHAPTER_FORECAST
+    )
 
 
-# --- 患者単位の分割 ------------------------------------------------------------
+# --- 患者単位の分割 ----------------------------------------------------------
+
 
 def test_no_patient_in_two_groups_and_everyone_used(hall, data):
     groups = {name: set(ids) for name, ids in data.groups.items()}
@@ -46,7 +51,10 @@ def test_split_keeps_diagnoses_in_every_group(hall):
     diagnoses = [s.diagnosis for s in hall]
     for seed in range(5):
         groups = cgm_tasks.split_patients(
-            ids, diagnoses, cgm_tasks.PatientSplit(n_val=3, n_test=5, seed=seed))
+            ids,
+            diagnoses,
+            cgm_tasks.PatientSplit(n_val=3, n_test=5, seed=seed),
+        )
         test_diag = [diagnoses[ids.index(i)] for i in groups["test"]]
         assert test_diag.count("diabetic") in (1, 2)  # 5 人中の 5/19 ≒ 1.3 人
         train_diag = {diagnoses[ids.index(i)] for i in groups["train"]}
@@ -57,18 +65,40 @@ def test_split_is_reproducible_and_depends_on_seed(hall):
     ids = [s.subject_id for s in hall]
     diagnoses = [s.diagnosis for s in hall]
     split = cgm_tasks.PatientSplit(seed=3)
-    assert cgm_tasks.split_patients(ids, diagnoses, split) == \
-        cgm_tasks.split_patients(ids, diagnoses, split)
-    assert cgm_tasks.split_patients(ids, diagnoses, split)["test"] != \
-        cgm_tasks.split_patients(ids, diagnoses,
-                                 cgm_tasks.PatientSplit(seed=0))["test"]
+    assert cgm_tasks.split_patients(
+        ids, diagnoses, split
+    ) == cgm_tasks.split_patients(ids, diagnoses, split)
+    assert (
+        cgm_tasks.split_patients(ids, diagnoses, split)["test"]
+        != cgm_tasks.split_patients(
+            ids, diagnoses, cgm_tasks.PatientSplit(seed=0)
+        )["test"]
+    )
 
 
-@pytest.mark.parametrize("ids, diagnoses, config, match", [
-    (["a", "b", "c"], ["x", "x", "x"], cgm_tasks.PatientSplit(1, 2), "訓練が残りません"),
-    (["a", "a", "b", "c"], ["x"] * 4, cgm_tasks.PatientSplit(1, 1), "重複"),
-    (["a", "b", "c", "d"], ["x"] * 3, cgm_tasks.PatientSplit(1, 1), "同じ長さ"),
-])
+@pytest.mark.parametrize(
+    "ids, diagnoses, config, match",
+    [
+        (
+            ["a", "b", "c"],
+            ["x", "x", "x"],
+            cgm_tasks.PatientSplit(1, 2),
+            "訓練が残りません",
+        ),
+        (
+            ["a", "a", "b", "c"],
+            ["x"] * 4,
+            cgm_tasks.PatientSplit(1, 1),
+            "重複",
+        ),
+        (
+            ["a", "b", "c", "d"],
+            ["x"] * 3,
+            cgm_tasks.PatientSplit(1, 1),
+            "同じ長さ",
+        ),
+    ],
+)
 def test_split_rejects_bad_input(ids, diagnoses, config, match):
     with pytest.raises(ValueError, match=match):
         cgm_tasks.split_patients(ids, diagnoses, config)
@@ -79,7 +109,8 @@ def test_patient_split_config_is_validated():
         cgm_tasks.PatientSplit(n_val=0)
 
 
-# --- 窓 ------------------------------------------------------------------------
+# --- 窓 ----------------------------------------------------------------------
+
 
 def test_segment_windows_shapes_and_values():
     X, Y = cgm_tasks.segment_windows(np.arange(10.0), seq_len=3, n_ahead=2)
@@ -101,7 +132,8 @@ def test_segment_windows_rejects_bad_input():
 
 
 def test_windows_never_cross_a_gap():
-    # 0〜9 回目と、1 時間の途切れのあとの 10〜19 回目。値 = 区間の番号 × 1000 + 番号
+    # 0〜9 回目と、1 時間の途切れのあとの 10〜19 回目。
+    # 値 = 区間の番号 × 1000 + 番号
     minutes = np.concatenate([5 * np.arange(10), 5 * np.arange(10) + 105])
     glucose = np.concatenate([np.arange(10), 1000 + np.arange(10.0)])
     config = cgm_tasks.CGMForecastConfig(seq_len=4, n_ahead=2, train_stride=1)
@@ -118,11 +150,11 @@ def test_windows_never_cross_a_gap():
 
 def test_chapter_windows_never_cross_a_gap(hall, data):
     by_id = {s.subject_id: s for s in hall}
-    for name, w in data.windows.items():
+    for w in data.windows.values():
         for i in range(0, len(w.X), 97):
             s = by_id[w.subject[i]]
             last = int(np.flatnonzero(s.times == w.last_time[i])[0])
-            span = s.minutes[last - w.X.shape[1] + 1:last + w.Y.shape[1] + 1]
+            span = s.minutes[last - w.X.shape[1] + 1 : last + w.Y.shape[1] + 1]
             assert np.all(np.abs(np.diff(span) - 5) <= 1)
             np.testing.assert_array_equal(w.X[i, -1], s.glucose[last])
 
@@ -131,7 +163,8 @@ def test_no_windows_at_all_is_an_error():
     config = cgm_tasks.CGMForecastConfig(seq_len=24, n_ahead=12)
     with pytest.raises(ValueError, match="窓を 1 つも"):
         cgm_tasks.subject_windows(
-            [_subject("a", 5 * np.arange(10), np.full(10, 100.0))], config, 1)
+            [_subject("a", 5 * np.arange(10), np.full(10, 100.0))], config, 1
+        )
 
 
 def test_prepared_data_shapes_and_scaling(data):
@@ -142,11 +175,13 @@ def test_prepared_data_shapes_and_scaling(data):
         assert X.shape == (len(data.windows[name].X), seq_len, 1)
         assert Y.shape == (len(X), n_ahead)
         assert X.dtype == torch.float32
-        np.testing.assert_allclose(data.to_mgdl(Y.numpy()),
-                                   data.windows[name].Y, atol=1e-3)
+        np.testing.assert_allclose(
+            data.to_mgdl(Y.numpy()), data.windows[name].Y, atol=1e-3
+        )
     assert 80 < data.mean < 140 and 10 < data.std < 60  # mg/dL
-    np.testing.assert_allclose(cgm_chapter.CHAPTER_FORECAST.horizons_min,
-                               5 * np.arange(1, 13))
+    np.testing.assert_allclose(
+        cgm_chapter.CHAPTER_FORECAST.horizons_min, 5 * np.arange(1, 13)
+    )
 
 
 def test_forecast_config_is_validated():
@@ -156,13 +191,15 @@ def test_forecast_config_is_validated():
         cgm_tasks.CGMForecastConfig(tolerance_min=5)
 
 
-# --- 基準法 ---------------------------------------------------------------------
+# --- 基準法 ------------------------------------------------------------------
+
 
 def test_persistence_and_trend_on_a_straight_line():
     X = np.array([[100, 102, 104, 106, 108, 110, 112, 114.0]])
     np.testing.assert_array_equal(cgm_tasks.persistence(X, 3), [[114] * 3])
-    np.testing.assert_allclose(cgm_tasks.trend_extrapolation(X, 3, n_recent=7),
-                               [[116, 118, 120]])
+    np.testing.assert_allclose(
+        cgm_tasks.trend_extrapolation(X, 3, n_recent=7), [[116, 118, 120]]
+    )
     noisy = X + np.array([[0, 0, 0, 1, -1, 1, -1, 0]])
     trend = cgm_tasks.trend_extrapolation(noisy, 2, n_recent=4)
     assert trend.shape == (1, 2)
@@ -186,11 +223,11 @@ def test_linear_ar_matches_one_linear_ar_per_horizon(data):
     X, Y = data.inputs("train"), data.targets("train")
     for h in (0, 5, 11):
         single = LinearAR.fit(X, Y[:, [h]]).predict(data.inputs("val"))
-        np.testing.assert_allclose(pred[:, h], data.to_mgdl(single),
-                                   atol=1e-6)
+        np.testing.assert_allclose(pred[:, h], data.to_mgdl(single), atol=1e-6)
 
 
-# --- 指標 -----------------------------------------------------------------------
+# --- 指標 --------------------------------------------------------------------
+
 
 def test_errors_by_horizon_on_a_tiny_example():
     pred = np.array([[100, 110], [120, 100.0]])
@@ -224,62 +261,112 @@ def test_hypo_alert_runs_are_cut_at_segment_boundaries():
         cgm_tasks.hypo_alerts(pred, actual[:3], np.zeros(4))
 
 
-@pytest.mark.parametrize("reference, predicted, zone", [
-    (100, 100, "A"), (100, 119, "A"), (50, 65, "A"), (50, 20, "A"),
-    (300, 250, "A"),
-    (100, 125, "B"), (200, 150, "B"), (300, 200, "B"), (150, 60, "B"),
-    (100, 220, "C"), (150, 20, "C"), (280, 395, "C"),
-    (50, 100, "D"), (65, 160, "D"), (300, 150, "D"), (250, 80, "D"),
-    (50, 250, "E"), (60, 190, "E"), (250, 60, "E"), (200, 40, "E"),
-])
+@pytest.mark.parametrize(
+    "reference, predicted, zone",
+    [
+        (100, 100, "A"),
+        (100, 119, "A"),
+        (50, 65, "A"),
+        (50, 20, "A"),
+        (300, 250, "A"),
+        (100, 125, "B"),
+        (200, 150, "B"),
+        (300, 200, "B"),
+        (150, 60, "B"),
+        (100, 220, "C"),
+        (150, 20, "C"),
+        (280, 395, "C"),
+        (50, 100, "D"),
+        (65, 160, "D"),
+        (300, 150, "D"),
+        (250, 80, "D"),
+        (50, 250, "E"),
+        (60, 190, "E"),
+        (250, 60, "E"),
+        (200, 40, "E"),
+    ],
+)
 def test_clarke_zones_known_points(reference, predicted, zone):
-    zones = cgm_tasks.clarke_zones(np.array([reference]), np.array([predicted]))
+    zones = cgm_tasks.clarke_zones(
+        np.array([reference]), np.array([predicted])
+    )
     assert zones.tolist() == [zone]
 
 
 def test_clarke_zone_percentages():
-    zones = cgm_tasks.clarke_zones(np.array([100, 100, 50, 250.0]),
-                                   np.array([100, 125, 250, 60.0]))
+    zones = cgm_tasks.clarke_zones(
+        np.array([100, 100, 50, 250.0]), np.array([100, 125, 250, 60.0])
+    )
     pct = cgm_tasks.zone_percentages(zones)
     assert pct == {"A": 25.0, "B": 25.0, "C": 0.0, "D": 0.0, "E": 50.0}
     with pytest.raises(ValueError, match="同じ長さ"):
         cgm_tasks.clarke_zones(np.zeros(2), np.zeros(3))
 
 
-# --- 学習(数秒) -----------------------------------------------------------------
+# --- 学習(数秒) --------------------------------------------------------------
+
 
 def test_smoke_training_learns_and_reports_mgdl(data):
     small = cgm_tasks.CGMData(
         data.groups,
-        {name: cgm_tasks.WindowSet(w.X[:400], w.Y[:400], w.subject[:400],
-                                   w.segment[:400], w.last_time[:400])
-         for name, w in data.windows.items()}, data.mean, data.std)
+        {
+            name: cgm_tasks.WindowSet(
+                w.X[:400],
+                w.Y[:400],
+                w.subject[:400],
+                w.segment[:400],
+                w.last_time[:400],
+            )
+            for name, w in data.windows.items()
+        },
+        data.mean,
+        data.std,
+    )
     run = cgm_tasks.train_cgm_forecaster(
-        "gru", small, seed=0, train=TrainConfig(epochs=4, batch_size=64, lr=1e-2),
-        hidden_size=8)
+        "gru",
+        small,
+        seed=0,
+        train=TrainConfig(epochs=4, batch_size=64, lr=1e-2),
+        hidden_size=8,
+    )
     assert run.test_pred.shape == small.windows["test"].Y.shape
     assert run.history.train_loss[-1] < run.history.train_loss[0]
     err = cgm_tasks.errors_by_horizon(run.test_pred, small.windows["test"].Y)
     assert np.all(err["rmse"] < 60)  # mg/dL(標準化したままなら 1 前後)
-    rows = cgm_tasks.summary_rows({"持続予測": cgm_tasks.persistence(
-        small.windows["test"].X, 12)}, {"GRU": [run, run]},
-        small.windows["test"].Y)
-    assert list(rows[1]) == ["方法", "RMSE 30 分", "MAE 30 分",
-                             "RMSE 60 分", "MAE 60 分"]
+    rows = cgm_tasks.summary_rows(
+        {"持続予測": cgm_tasks.persistence(small.windows["test"].X, 12)},
+        {"GRU": [run, run]},
+        small.windows["test"].Y,
+    )
+    assert list(rows[1]) == [
+        "方法",
+        "RMSE 30 分",
+        "MAE 30 分",
+        "RMSE 60 分",
+        "MAE 60 分",
+    ]
     assert "±" in rows[1]["RMSE 30 分"] and "±" not in rows[0]["RMSE 30 分"]
 
 
 def test_rmse_by_horizon_and_alert_rows(data):
     target = data.windows["test"].Y
     baselines = {"持続予測": cgm_tasks.persistence(data.windows["test"].X, 12)}
-    fake = [cgm_tasks.CGMRun(None, None, target + 1.0, 0.0),
-            cgm_tasks.CGMRun(None, None, target + 3.0, 0.0)]
-    means, spreads = cgm_tasks.rmse_by_horizon(baselines, {"GRU": fake}, target)
+    fake = [
+        cgm_tasks.CGMRun(None, None, target + 1.0, 0.0),
+        cgm_tasks.CGMRun(None, None, target + 3.0, 0.0),
+    ]
+    means, spreads = cgm_tasks.rmse_by_horizon(
+        baselines, {"GRU": fake}, target
+    )
     np.testing.assert_allclose(means["GRU"], np.full(12, 2.0))
     np.testing.assert_allclose(spreads["GRU"], np.full(12, np.sqrt(2)))
     assert "持続予測" not in spreads and means["持続予測"].shape == (12,)
-    rows = cgm_tasks.alert_rows({**baselines, "完全": target}, target,
-                                data.windows["test"].segment, step=6)
+    rows = cgm_tasks.alert_rows(
+        {**baselines, "完全": target},
+        target,
+        data.windows["test"].segment,
+        step=6,
+    )
     assert rows[1]["感度(時点)"] == "1.00"
     assert rows[1]["誤警報 [回/日]"] == "0.00"
 
@@ -287,8 +374,9 @@ def test_rmse_by_horizon_and_alert_rows(data):
 def test_target_hours_are_last_input_time_plus_horizon():
     minutes = 5 * np.arange(30)
     config = cgm_tasks.CGMForecastConfig(seq_len=4, n_ahead=2)
-    w = cgm_tasks.subject_windows([_subject("a", minutes, 100 + minutes)],
-                                  config, 1)
+    w = cgm_tasks.subject_windows(
+        [_subject("a", minutes, 100 + minutes)], config, 1
+    )
     start = np.datetime64("2020-01-01T00:00:00")
     hours = cgm_tasks.target_hours(w, start, step=2)
     np.testing.assert_allclose(hours[0], (15 + 10) / 60)
@@ -297,16 +385,19 @@ def test_target_hours_are_last_input_time_plus_horizon():
 
 
 def test_common_windows_pairs_the_same_targets(hall):
-    short = cgm_tasks.subject_windows(hall[:2], cgm_tasks.CGMForecastConfig(
-        seq_len=12), stride=1)
-    long = cgm_tasks.subject_windows(hall[:2], cgm_tasks.CGMForecastConfig(
-        seq_len=48), stride=1)
+    short = cgm_tasks.subject_windows(
+        hall[:2], cgm_tasks.CGMForecastConfig(seq_len=12), stride=1
+    )
+    long = cgm_tasks.subject_windows(
+        hall[:2], cgm_tasks.CGMForecastConfig(seq_len=48), stride=1
+    )
     i_long, i_short = cgm_tasks.common_windows(long, short)
     assert len(i_long) == len(long.X) < len(short.X)  # 長い入力の窓は全部共通
     np.testing.assert_array_equal(long.Y[i_long], short.Y[i_short])
     np.testing.assert_array_equal(long.X[i_long, -12:], short.X[i_short])
-    other = cgm_tasks.subject_windows(hall[2:3], cgm_tasks.CGMForecastConfig(
-        seq_len=12), stride=1)
+    other = cgm_tasks.subject_windows(
+        hall[2:3], cgm_tasks.CGMForecastConfig(seq_len=12), stride=1
+    )
     with pytest.raises(ValueError, match="共通する窓"):
         cgm_tasks.common_windows(other, short)
 
@@ -321,11 +412,25 @@ def test_training_uses_the_device_from_configure_torch(data, monkeypatch):
     monkeypatch.setattr(cgm_tasks, "configure_torch", fake_configure_torch)
     small = cgm_tasks.CGMData(
         data.groups,
-        {name: cgm_tasks.WindowSet(w.X[:64], w.Y[:64], w.subject[:64],
-                                   w.segment[:64], w.last_time[:64])
-         for name, w in data.windows.items()}, data.mean, data.std)
+        {
+            name: cgm_tasks.WindowSet(
+                w.X[:64],
+                w.Y[:64],
+                w.subject[:64],
+                w.segment[:64],
+                w.last_time[:64],
+            )
+            for name, w in data.windows.items()
+        },
+        data.mean,
+        data.std,
+    )
     run = cgm_tasks.train_cgm_forecaster(
-        "rnn", small, seed=0, train=TrainConfig(epochs=1, batch_size=64),
-        hidden_size=4)
+        "rnn",
+        small,
+        seed=0,
+        train=TrainConfig(epochs=1, batch_size=64),
+        hidden_size=4,
+    )
     assert calls and run.test_pred.shape == (64, 12)
     assert next(run.model.parameters()).device.type == "cpu"

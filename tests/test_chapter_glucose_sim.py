@@ -30,10 +30,13 @@ def _real_errors() -> dict[str, np.ndarray]:
     meal = np.where(after, 25.0, 0.0)
     hypo = np.where(HYPO, -100.0, 0.0)  # 低血糖の窓で、線形は負の値まで外れる
     gru = base + rng.normal(0.0, 1.0, (5, N))
-    return {"persist": (base * 1.2 + meal)[None],
-            "linear_glucose": (base + meal + hypo)[None],
-            "linear_multi": (base + 0.3 * meal + hypo)[None],
-            "gru_glucose": gru + meal, "gru_multi": gru + 0.2 * meal}
+    return {
+        "persist": (base * 1.2 + meal)[None],
+        "linear_glucose": (base + meal + hypo)[None],
+        "linear_multi": (base + 0.3 * meal + hypo)[None],
+        "gru_glucose": gru + meal,
+        "gru_multi": gru + 0.2 * meal,
+    }
 
 
 def _after() -> np.ndarray:
@@ -46,14 +49,23 @@ def _target() -> np.ndarray:
 
 def _inputs(**changes: object) -> chapter.ClaimInputs:
     real = chapter.ClaimInputs(
-        split_rows={"train": np.arange(6), "val": np.array([6]),
-                    "test": GROUPS},
+        split_rows={
+            "train": np.arange(6),
+            "val": np.array([6]),
+            "test": GROUPS,
+        },
         cgm_min={"train": 49.8, "val": 79.6, "test": 39.0},
-        target=_target(), errors=_real_errors(), after=_after(),
-        horizon_rmse={"持続予測": np.array([10.5, 16.9, 22.1, 26.6]),
-                      "線形・血糖のみ": np.array([7.5, 15.9, 19.7, 23.8]),
-                      "線形・血糖 + 食事 + インスリン":
-                          np.array([7.2, 14.3, 17.3, 21.4])})
+        target=_target(),
+        errors=_real_errors(),
+        after=_after(),
+        horizon_rmse={
+            "持続予測": np.array([10.5, 16.9, 22.1, 26.6]),
+            "線形・血糖のみ": np.array([7.5, 15.9, 19.7, 23.8]),
+            "線形・血糖 + 食事 + インスリン": np.array(
+                [7.2, 14.3, 17.3, 21.4]
+            ),
+        },
+    )
     return replace(real, **changes)
 
 
@@ -88,30 +100,65 @@ def _largest_not_hypo() -> dict[str, np.ndarray]:
     return _errors_with(linear_glucose=lin)
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"split_rows": {"train": np.arange(6), "val": np.array([6]),
-                     "test": np.array([5, 8, 9])}}, "同じ患者"),
-    ({"cgm_min": {"train": 49.8, "val": 65.0, "test": 39.0}},
-     "検証の患者の CGM"),
-    ({"cgm_min": {"train": 42.0, "val": 79.6, "test": 39.0}},
-     "テストの患者の CGM の最低値"),
-    ({"errors": _linear_no_negative()}, "負の血糖値"),
-    ({"errors": _largest_not_hypo()}, "誤差の大きい"),
-    ({"errors": _gru_blows_up()}, "GRU の最大の誤差"),
-    ({"errors": _no_meal_jump()}, "1.3 倍"),
-    ({"errors": _errors_with(
-        linear_multi=_real_errors()["linear_glucose"])}, "改善は、食後"),
-    ({"horizon_rmse": {"持続予測": np.array([10.5, 16.9, 15.0, 26.6]),
-                       "線形・血糖のみ": np.array([7.5, 15.9, 19.7, 23.8]),
-                       "線形・血糖 + 食事 + インスリン":
-                           np.array([7.2, 14.3, 17.3, 21.4])}},
-     "予測先が遠いほど"),
-    ({"horizon_rmse": {"持続予測": np.array([10.5, 16.9, 22.1, 26.6]),
-                       "線形・血糖のみ": np.array([9.5, 15.9, 19.7, 23.8]),
-                       "線形・血糖 + 食事 + インスリン":
-                           np.array([7.2, 14.3, 17.3, 21.7])}},
-     "60 分先"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        (
+            {
+                "split_rows": {
+                    "train": np.arange(6),
+                    "val": np.array([6]),
+                    "test": np.array([5, 8, 9]),
+                }
+            },
+            "同じ患者",
+        ),
+        (
+            {"cgm_min": {"train": 49.8, "val": 65.0, "test": 39.0}},
+            "検証の患者の CGM",
+        ),
+        (
+            {"cgm_min": {"train": 42.0, "val": 79.6, "test": 39.0}},
+            "テストの患者の CGM の最低値",
+        ),
+        ({"errors": _linear_no_negative()}, "負の血糖値"),
+        ({"errors": _largest_not_hypo()}, "誤差の大きい"),
+        ({"errors": _gru_blows_up()}, "GRU の最大の誤差"),
+        ({"errors": _no_meal_jump()}, "1.3 倍"),
+        (
+            {
+                "errors": _errors_with(
+                    linear_multi=_real_errors()["linear_glucose"]
+                )
+            },
+            "改善は、食後",
+        ),
+        (
+            {
+                "horizon_rmse": {
+                    "持続予測": np.array([10.5, 16.9, 15.0, 26.6]),
+                    "線形・血糖のみ": np.array([7.5, 15.9, 19.7, 23.8]),
+                    "線形・血糖 + 食事 + インスリン": np.array(
+                        [7.2, 14.3, 17.3, 21.4]
+                    ),
+                }
+            },
+            "予測先が遠いほど",
+        ),
+        (
+            {
+                "horizon_rmse": {
+                    "持続予測": np.array([10.5, 16.9, 22.1, 26.6]),
+                    "線形・血糖のみ": np.array([9.5, 15.9, 19.7, 23.8]),
+                    "線形・血糖 + 食事 + インスリン": np.array(
+                        [7.2, 14.3, 17.3, 21.7]
+                    ),
+                }
+            },
+            "60 分先",
+        ),
+    ],
+)
 def test_each_claim_is_caught(changes: dict, words: str) -> None:
     failures = chapter.check_claims(_inputs(**changes))
     assert any(words in text for text in failures), failures
@@ -143,16 +190,21 @@ def test_pair_comparisons_rows_and_words() -> None:
     assert "とは言えません" in summary  # 低血糖を除くと線形が良い
     curves = chapter.meal_curves(errors, offset)
     assert len(curves) == 4
-    assert all(v.shape == (len(chapter.MEAL_BIN_EDGES) - 1,)
-               for v in curves.values())
+    assert all(
+        v.shape == (len(chapter.MEAL_BIN_EDGES) - 1,) for v in curves.values()
+    )
     assert len(chapter.bins_worse_per_seed(errors, offset)) == 5
 
 
 def test_every_direction_has_three_phrases() -> None:
     for key, words in chapter.DIRECTIONS.items():
         assert len(words) == 3 and all(words), key
-    keys = (set(chapter.MAIN_PAIRS) | set(chapter.MEAL_PAIRS)
-            | set(chapter.SEED_NOTES) | {"h15", "h60"})
+    keys = (
+        set(chapter.MAIN_PAIRS)
+        | set(chapter.MEAL_PAIRS)
+        | set(chapter.SEED_NOTES)
+        | {"h15", "h60"}
+    )
     assert set(chapter.DIRECTIONS) <= keys
 
 
@@ -174,9 +226,14 @@ def test_chapter_settings() -> None:
 def small_run() -> tuple[tasks.Cohort, tasks.Comparison]:
     cohort = tasks.simulate_cohort(tasks.CohortConfig(n_days=1, seed=3))
     comp = tasks.compare_inputs(
-        cohort, chapter.CHAPTER_SPLIT, tasks.ForecastConfig(12, 6),
-        TrainConfig(epochs=1, batch_size=256), "gru", seeds=(0, 1),
-        hidden_size=4)
+        cohort,
+        chapter.CHAPTER_SPLIT,
+        tasks.ForecastConfig(12, 6),
+        TrainConfig(epochs=1, batch_size=256),
+        "gru",
+        seeds=(0, 1),
+        hidden_size=4,
+    )
     return cohort, comp
 
 
@@ -190,8 +247,9 @@ def test_seed_and_fit_comparisons(small_run) -> None:
     assert seeds.n == 2 and len(seeds.diffs) == 2
     data = comp.data["multi"]
     linear = tasks.LinearAR.fit(data.X["train"], data.y["train"])
-    fit = chapter.fit_rmse(data, linear, comp.runs["multi"],
-                           comp.runs["multi"])
+    fit = chapter.fit_rmse(
+        data, linear, comp.runs["multi"], comp.runs["multi"]
+    )
     assert fit["train"]["linear"][0] == fit["train"]["linear"][1]
     rows = chapter.fit_rows(fit)
     assert [r["区間"] for r in rows] == ["訓練の 6 人", "検証の 1 人"]
@@ -208,18 +266,21 @@ def test_seed_and_fit_comparisons(small_run) -> None:
 def test_claim_inputs_from_a_run(small_run) -> None:
     cohort, comp = small_run
     offset = chapter.meal_offsets(cohort, comp, 6)
-    r = chapter.claim_inputs(cohort, comp, offset,
-                             {"持続予測": np.array([1.0, 2.0])})
+    r = chapter.claim_inputs(
+        cohort, comp, offset, {"持続予測": np.array([1.0, 2.0])}
+    )
     assert set(r.cgm_min) == {"train", "val", "test"}
     assert set(r.errors) == set(chapter.LABELS)
     assert r.after.dtype == bool and r.after.shape == r.target.shape
 
 
 def test_report_prints_the_key_lines(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(chapter, "CHAPTER_COHORT",
-                        tasks.CohortConfig(n_days=1, seed=3))
-    monkeypatch.setattr(chapter, "CHAPTER_TRAIN",
-                        TrainConfig(epochs=1, batch_size=256))
+    monkeypatch.setattr(
+        chapter, "CHAPTER_COHORT", tasks.CohortConfig(n_days=1, seed=3)
+    )
+    monkeypatch.setattr(
+        chapter, "CHAPTER_TRAIN", TrainConfig(epochs=1, batch_size=256)
+    )
     monkeypatch.setattr(chapter, "CHAPTER_HORIZONS", (3, 12))
     chapter.report(seed=0, n_seeds=2)
     out = capsys.readouterr().out

@@ -15,33 +15,47 @@ SEEDS = [0, 1, 2, 3, 4]
 
 def real_results() -> dict[str, list[float]]:
     """本章を実行したときに近い、5 シードのテスト MSE。"""
-    return {"lstm": [0.050, 0.058, 0.066, 0.049, 0.062],
-            "rnn": [0.051, 0.057, 0.064, 0.050, 0.063],
-            "linear_ar": [0.051, 0.058, 0.065, 0.050, 0.064],
-            "persistence": [0.080, 0.090, 0.105, 0.070, 0.088],
-            "window_mean": [0.180, 0.190, 0.195, 0.172, 0.186]}
+    return {
+        "lstm": [0.050, 0.058, 0.066, 0.049, 0.062],
+        "rnn": [0.051, 0.057, 0.064, 0.050, 0.063],
+        "linear_ar": [0.051, 0.058, 0.065, 0.050, 0.064],
+        "persistence": [0.080, 0.090, 0.105, 0.070, 0.088],
+        "window_mean": [0.180, 0.190, 0.195, 0.172, 0.186],
+    }
 
 
 def real_study() -> ValidationStudy:
-    full = History(train_loss=[0.2] + [0.045] * 49,
-                   val_loss=[0.3, 0.1, 0.06, 0.05] + [0.046] * 45 + [0.047],
-                   seconds=[0.1 * i for i in range(1, 51)])
-    early = History(train_loss=full.train_loss[:15],
-                    val_loss=full.val_loss[:15], seconds=full.seconds[:15])
+    full = History(
+        train_loss=[0.2] + [0.045] * 49,
+        val_loss=[0.3, 0.1, 0.06, 0.05] + [0.046] * 45 + [0.047],
+        seconds=[0.1 * i for i in range(1, 51)],
+    )
+    early = History(
+        train_loss=full.train_loss[:15],
+        val_loss=full.val_loss[:15],
+        seconds=full.seconds[:15],
+    )
     return ValidationStudy(full, 5, 0.5, early, 0.047, 0.048, 150)
 
 
 def real_hypotheses() -> list[lstm.Hypothesis]:
-    return [lstm.Hypothesis("σ = 0.2", 0.04, 0.058),
-            lstm.Hypothesis("縮めた", 0.0045, 0.0065),
-            lstm.Hypothesis("σ = 0.05", 0.0025, 0.0037),
-            lstm.Hypothesis("σ = 0.07", 0.0049, 0.0072)]
+    return [
+        lstm.Hypothesis("σ = 0.2", 0.04, 0.058),
+        lstm.Hypothesis("縮めた", 0.0045, 0.0065),
+        lstm.Hypothesis("σ = 0.05", 0.0025, 0.0037),
+        lstm.Hypothesis("σ = 0.07", 0.0049, 0.0072),
+    ]
 
 
 def check(**changes) -> list[str]:
-    args = {"results": real_results(), "noise_var": NOISE_VAR,
-            "scratch_gap": 3e-8, "params": (31401, 31401),
-            "study": real_study(), "hypotheses": real_hypotheses()}
+    args = {
+        "results": real_results(),
+        "noise_var": NOISE_VAR,
+        "scratch_gap": 3e-8,
+        "params": (31401, 31401),
+        "study": real_study(),
+        "hypotheses": real_hypotheses(),
+    }
     return lstm.check_claims(**(args | changes))
 
 
@@ -49,12 +63,20 @@ def test_real_looking_results_pass():
     assert check() == []
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"scratch_gap": 1e-2}, "丸め誤差"),
-    ({"params": (31401, 31400)}, "パラメータ数"),
-    ({"hypotheses": real_hypotheses()[:1]
-      + [lstm.Hypothesis("縮めた", 0.009, 0.01)]}, "仮定"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"scratch_gap": 1e-2}, "丸め誤差"),
+        ({"params": (31401, 31400)}, "パラメータ数"),
+        (
+            {
+                "hypotheses": real_hypotheses()[:1]
+                + [lstm.Hypothesis("縮めた", 0.009, 0.01)]
+            },
+            "仮定",
+        ),
+    ],
+)
 def test_each_claim_is_caught(changes, words):
     failures = check(**changes)
     assert len(failures) == 1 and words in failures[0]
@@ -80,12 +102,15 @@ def test_baseline_order_claims_are_caught():
 
 def test_early_stopping_claims_are_caught():
     study = real_study()
-    longer = History(train_loss=[0.1] * 60, val_loss=[0.1] * 60,
-                     seconds=[0.1] * 60)
-    assert any("早期終了" in f
-               for f in check(study=replace(study, early=longer)))
-    assert any("5% 以内" in f
-               for f in check(study=replace(study, epoch_within=49)))
+    longer = History(
+        train_loss=[0.1] * 60, val_loss=[0.1] * 60, seconds=[0.1] * 60
+    )
+    assert any(
+        "早期終了" in f for f in check(study=replace(study, early=longer))
+    )
+    assert any(
+        "5% 以内" in f for f in check(study=replace(study, epoch_within=49))
+    )
 
 
 def test_seed_comparisons_and_rows():
@@ -95,8 +120,8 @@ def test_seed_comparisons_and_rows():
     assert comps["lstm_persistence"].verdict == "better"
     assert comps["lstm_rnn"].verdict == "cannot tell"
     np.testing.assert_allclose(
-        comps["lstm_rnn"].diffs,
-        np.subtract(results["lstm"], results["rnn"]))
+        comps["lstm_rnn"].diffs, np.subtract(results["lstm"], results["rnn"])
+    )
     rows = lstm.per_seed_rows(results, SEEDS)
     assert [r["手法"] for r in rows] == list(lstm.LABELS.values())
     assert rows[0]["シード 0"] == "0.0500"
@@ -104,10 +129,12 @@ def test_seed_comparisons_and_rows():
 
 
 def test_seed_results_reuses_known_runs(monkeypatch):
-    tiny = replace(lstm.CHAPTER_RECIPE,
-                   train=TrainConfig(epochs=1, batch_size=256))
-    results = lstm.seed_results([0, 1], recipe=tiny,
-                                known={"lstm": {0: 123.0}})
+    tiny = replace(
+        lstm.CHAPTER_RECIPE, train=TrainConfig(epochs=1, batch_size=256)
+    )
+    results = lstm.seed_results(
+        [0, 1], recipe=tiny, known={"lstm": {0: 123.0}}
+    )
     assert results["lstm"][0] == 123.0
     assert all(len(v) == 2 for v in results.values())
     assert set(results) == set(lstm.METHODS)
@@ -123,15 +150,18 @@ def test_article_hypotheses_scale_as_stated():
     hyps = lstm.article_hypotheses(SEEDS[:2])
     assert len(hyps) == 2 + len(lstm.ARTICLE_SIGMAS)
     assert hyps[0].floor == pytest.approx(NOISE_VAR)
-    widths = [lstm.train_range(prepare_data(lstm.seed_recipe(s)))
-              for s in SEEDS[:2]]
+    widths = [
+        lstm.train_range(prepare_data(lstm.seed_recipe(s))) for s in SEEDS[:2]
+    ]
     assert hyps[1].floor == pytest.approx(
-        np.mean([NOISE_VAR / w ** 2 for w in widths]))
+        np.mean([NOISE_VAR / w**2 for w in widths])
+    )
     for h in hyps:
         assert h.ar_mse > 0.8 * h.floor
     rows = lstm.hypothesis_rows(hyps)
     assert rows[0]["記事のテスト MSE ÷ フロア"] == (
-        f"{lstm.ARTICLE['test_mse'] / NOISE_VAR:.2f}")
+        f"{lstm.ARTICLE['test_mse'] / NOISE_VAR:.2f}"
+    )
 
 
 def test_wave_errors_window_mean_lags_more():
@@ -139,13 +169,14 @@ def test_wave_errors_window_mean_lags_more():
     waves = lstm.wave_errors(data, lstm.CHAPTER_RECIPE.seq_len)
     dt = data.t[1] - data.t[0]
     # 持続予測の遅れは 1 ステップ: sin の変化の 2 乗平均 ≈ dt²/2
-    assert waves["persistence"] == pytest.approx(dt ** 2 / 2, rel=0.05)
+    assert waves["persistence"] == pytest.approx(dt**2 / 2, rel=0.05)
     assert waves["window_mean"] > 10 * waves["persistence"]
 
 
 def test_report_prints_key_lines(monkeypatch, capsys):
-    tiny = replace(lstm.CHAPTER_RECIPE,
-                   train=TrainConfig(epochs=1, batch_size=256))
+    tiny = replace(
+        lstm.CHAPTER_RECIPE, train=TrainConfig(epochs=1, batch_size=256)
+    )
     monkeypatch.setattr(lstm, "CHAPTER_RECIPE", tiny)
     lstm.report(seed=0, n_seeds=2)
     out = capsys.readouterr().out
@@ -158,17 +189,22 @@ def test_report_prints_key_lines(monkeypatch, capsys):
 def test_validation_study_once_equals_two_runs(patience):
     from medrnn.experiments import validation_study
 
-    recipe = replace(lstm.seed_recipe(0),
-                     train=TrainConfig(epochs=12, batch_size=64, lr=0.02))
+    recipe = replace(
+        lstm.seed_recipe(0),
+        train=TrainConfig(epochs=12, batch_size=64, lr=0.02),
+    )
     two = validation_study(recipe, seed=0, val_ratio=0.2, patience=patience)
-    one = lstm.validation_study_once(recipe, seed=0, val_ratio=0.2,
-                                     patience=patience)
+    one = lstm.validation_study_once(
+        recipe, seed=0, val_ratio=0.2, patience=patience
+    )
     assert one.history.val_loss == two.history.val_loss
     assert one.history.train_loss == two.history.train_loss
     assert one.early.val_loss == two.early.val_loss
     assert one.test_mse_full == two.test_mse_full
     assert one.test_mse_early == two.test_mse_early
-    assert (one.epoch_within, one.n_val_windows) == (two.epoch_within,
-                                                     two.n_val_windows)
+    assert (one.epoch_within, one.n_val_windows) == (
+        two.epoch_within,
+        two.n_val_windows,
+    )
     if patience == 1:  # 途中で止まる場合も確かめる
         assert len(one.early.val_loss) < len(one.history.val_loss)

@@ -1,4 +1,6 @@
-"""medrnn.chapters.vitals: 比較の組み立て、主張の検査(破る結果を見逃さない)、report()。"""
+"""medrnn.chapters.vitals: 比較の組み立て、主張の検査
+(破る結果を見逃さない)、report()。
+"""
 
 import numpy as np
 import pytest
@@ -13,15 +15,24 @@ FAST = TrainConfig(epochs=2, batch_size=64, lr=1e-2)
 
 
 def fit(rmse: float, n: int = N_TEST) -> FitResult:
-    return FitResult(rmse, np.zeros(n), epochs=10, seconds=0.1,
-                     val_rmse_bpm=rmse, best_epoch=4)
+    return FitResult(
+        rmse,
+        np.zeros(n),
+        epochs=10,
+        seconds=0.1,
+        val_rmse_bpm=rmse,
+        best_epoch=4,
+    )
 
 
 def real_looking() -> tuple[dict, dict, dict]:
     """本物の実行に似せた結果(欠測なし・欠測の掃引・スポット測定)。"""
     seeds = len(ch.CHAPTER_SEEDS)
-    results = {(i, k): [fit(4.2 + 0.01 * s) for s in range(seeds)]
-               for i in ("uni", "multi") for k in ch.CHAPTER_KINDS}
+    results = {
+        (i, k): [fit(4.2 + 0.01 * s) for s in range(seeds)]
+        for i in ("uni", "multi")
+        for k in ch.CHAPTER_KINDS
+    }
     results["uni", "gru"] = [fit(4.25) for _ in range(seeds)]
     sweep = {}
     for setting in ch.CHAPTER_MISSING:
@@ -30,16 +41,20 @@ def real_looking() -> tuple[dict, dict, dict]:
                 base = 3.0 if st == "leaky" else 4.6
                 sweep[setting, st, k] = [base + 0.05 * s for s in range(seeds)]
         sweep[setting, "locf", "persist"] = [4.8] * seeds
-    spot = {(st, k): [(2.5 if st == "leaky" else 4.3) + 0.02 * s
-                      for s in range(seeds)]
-            for st in ch.CHAPTER_SPOT_STRATEGIES
-            for k in ch.CHAPTER_SWEEP_KINDS}
+    spot = {
+        (st, k): [
+            (2.5 if st == "leaky" else 4.3) + 0.02 * s for s in range(seeds)
+        ]
+        for st in ch.CHAPTER_SPOT_STRATEGIES
+        for k in ch.CHAPTER_SWEEP_KINDS
+    }
     spot["locf", "persist"] = [4.4 + 0.01 * s for s in range(seeds)]
     return results, sweep, spot
 
 
-def claims(results, sweep, spot, train=ch.CHAPTER_TRAIN,
-           patience=ch.CHAPTER_PATIENCE) -> list[str]:
+def claims(
+    results, sweep, spot, train=ch.CHAPTER_TRAIN, patience=ch.CHAPTER_PATIENCE
+) -> list[str]:
     return ch.check_claims(results, sweep, spot, train, patience)
 
 
@@ -57,7 +72,8 @@ def test_models_scored_on_different_test_windows_is_caught():
     results, sweep, spot = real_looking()
     results["multi", "lstm"][0] = fit(4.2, n=N_TEST - 1)
     assert claims(results, sweep, spot) == [
-        "入力の組もモデルも、同じテスト窓で評価している"]
+        "入力の組もモデルも、同じテスト窓で評価している"
+    ]
 
 
 @pytest.mark.parametrize("kind", ch.CHAPTER_SWEEP_KINDS)
@@ -81,8 +97,9 @@ def toy_series(n: int = 900) -> VitalSeries:
     t = (np.arange(n) + 1) * 0.5
     rng = np.random.default_rng(0)
     hr = 70 + 5 * np.sin(t / 5) + rng.normal(0, 0.5, n)
-    return VitalSeries(t, np.column_stack([hr, np.sin(t * 1.5),
-                                           10 + 0.01 * t]), 0.5)
+    return VitalSeries(
+        t, np.column_stack([hr, np.sin(t * 1.5), 10 + 0.01 * t]), 0.5
+    )
 
 
 TOY = ch.VitalsForecastConfig(seq_len=8, horizon=2, train_stride=1)
@@ -129,14 +146,23 @@ def test_report_runs_with_tiny_settings(monkeypatch, capsys):
     monkeypatch.setattr(ch, "CHAPTER_PATIENCE", 1)
     monkeypatch.setattr(ch, "CHAPTER_CANDIDATES", ((FAST, 1),))
     monkeypatch.setattr(ch, "CHAPTER_BLOCK", 10)
-    monkeypatch.setattr(ch, "CHAPTER_MISSING", (
-        MissingConfig("mcar", 0.25), MissingConfig("mcar", 0.75)))
-    monkeypatch.setattr(ch, "CHAPTER_BLOCK_MISSING",
-                        (MissingConfig("block", 0.3, 2.0),))
+    monkeypatch.setattr(
+        ch,
+        "CHAPTER_MISSING",
+        (MissingConfig("mcar", 0.25), MissingConfig("mcar", 0.75)),
+    )
+    monkeypatch.setattr(
+        ch, "CHAPTER_BLOCK_MISSING", (MissingConfig("block", 0.3, 2.0),)
+    )
     monkeypatch.setattr(ch, "CHAPTER_KINDS", ("linear", "rnn", "lstm", "gru"))
     ch.report(seed=0, n_seeds=2)
     out = capsys.readouterr().out
-    for line in ("学習の設定の候補", "欠測なし: テスト RMSE [bpm]",
-                 "75% のランダムな欠測での比較", "心拍数のスポット測定",
-                 "判定(A は)", "主張の検査"):
+    for line in (
+        "学習の設定の候補",
+        "欠測なし: テスト RMSE [bpm]",
+        "75% のランダムな欠測での比較",
+        "心拍数のスポット測定",
+        "判定(A は)",
+        "主張の検査",
+    ):
         assert line in out

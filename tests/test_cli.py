@@ -11,19 +11,22 @@ from medrnn.experiments import RNN_RECIPE, prepare_data, train_recipe
 def test_cli_prints_the_same_test_mse_as_the_package(capsys):
     assert main(["rnn", "--seeds", "0"]) == 0
     out = capsys.readouterr().out
-    expected = train_recipe(RNN_RECIPE, prepare_data(RNN_RECIPE),
-                            seed=0).test_mse
+    expected = train_recipe(
+        RNN_RECIPE, prepare_data(RNN_RECIPE), seed=0
+    ).test_mse
     assert f"テスト MSE = {expected:.4f}" in out
     assert "線形 AR" in out and "ノイズフロア σ² = 0.0400" in out
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_cli_dispatches_every_chapter_with_its_seeds(chapter, monkeypatch,
-                                                     capsys):
+def test_cli_dispatches_every_chapter_with_its_seeds(
+    chapter, monkeypatch, capsys
+):
     module = importlib.import_module(f"medrnn.chapters.{chapter}")
     calls = []
-    monkeypatch.setattr(module, "report",
-                        lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(
+        module, "report", lambda **kwargs: calls.append(kwargs)
+    )
     assert main([chapter, "--seed", "3", "--seeds", "7"]) == 0
     assert calls == [{"seed": 3, "n_seeds": 7}]
     assert "PyTorch" in capsys.readouterr().out  # 環境の 1 行

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.data import (LSTM_SINE, RNN_SINE, SineConfig, Standardizer, make_noisy_sine,
-                         make_vitals_example, make_windows, split_ordered)
+from medrnn.data import (
+    LSTM_SINE,
+    RNN_SINE,
+    SineConfig,
+    Standardizer,
+    make_noisy_sine,
+    make_vitals_example,
+    make_windows,
+    split_ordered,
+)
 
 
 def test_rnn_and_lstm_sine_settings_match_the_articles():
@@ -24,16 +32,21 @@ def test_noise_has_the_configured_spread_and_is_seeded():
     assert np.std(y - np.sin(t)) == pytest.approx(0.2, rel=0.03)
     assert cfg.noise_variance == pytest.approx(0.04)
     np.testing.assert_array_equal(y, make_noisy_sine(cfg)[1])
-    assert not np.array_equal(y, make_noisy_sine(SineConfig(n_points=20000, t_stop=100.0, seed=4))[1])
+    assert not np.array_equal(
+        y, make_noisy_sine(SineConfig(n_points=20000, t_stop=100.0, seed=4))[1]
+    )
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    ({"n_points": 1}, "n_points"),
-    ({"t_stop": -1.0}, "t_stop"),
-    ({"noise_std": -0.1}, "noise_std"),
-    ({"noise_std": float("nan")}, "noise_std"),
-    ({"seed": -1}, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        ({"n_points": 1}, "n_points"),
+        ({"t_stop": -1.0}, "t_stop"),
+        ({"noise_std": -0.1}, "noise_std"),
+        ({"noise_std": float("nan")}, "noise_std"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_sine_config_rejects_bad_values(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         SineConfig(**kwargs)
@@ -61,9 +74,13 @@ def test_windows_shapes_and_targets():
     X, y = make_windows(np.arange(15, dtype=np.float32), 10)
     assert X.shape == (5, 10, 1) and y.shape == (5, 1)
     assert X.dtype == torch.float32
-    torch.testing.assert_close(X[0, :, 0], torch.arange(10, dtype=torch.float32))
+    torch.testing.assert_close(
+        X[0, :, 0], torch.arange(10, dtype=torch.float32)
+    )
     assert y[0, 0] == 10 and y[-1, 0] == 14
-    torch.testing.assert_close(X[1:, -1, 0], y[:-1, 0])  # 次の窓の最後 = 前の窓の正解
+    torch.testing.assert_close(
+        X[1:, -1, 0], y[:-1, 0]
+    )  # 次の窓の最後 = 前の窓の正解
 
 
 def test_rnn_recipe_window_counts():
@@ -73,15 +90,18 @@ def test_rnn_recipe_window_counts():
     assert len(make_windows(test, 10)[0]) == 30
 
 
-@pytest.mark.parametrize("series, seq_len, msg", [
-    (np.arange(10.0), 10, "窓の長さ"),
-    (np.arange(10.0), 0, "seq_len"),
-    (np.arange(10.0), -3, "seq_len"),
-    (np.arange(10.0), 2.5, "seq_len"),
-    (np.array([1.0, np.nan, 2.0, 3.0]), 2, "NaN"),
-    (np.array([1.0, np.inf, 2.0, 3.0]), 2, "NaN"),
-    (np.zeros((5, 2)), 2, "1 次元"),
-])
+@pytest.mark.parametrize(
+    "series, seq_len, msg",
+    [
+        (np.arange(10.0), 10, "窓の長さ"),
+        (np.arange(10.0), 0, "seq_len"),
+        (np.arange(10.0), -3, "seq_len"),
+        (np.arange(10.0), 2.5, "seq_len"),
+        (np.array([1.0, np.nan, 2.0, 3.0]), 2, "NaN"),
+        (np.array([1.0, np.inf, 2.0, 3.0]), 2, "NaN"),
+        (np.zeros((5, 2)), 2, "1 次元"),
+    ],
+)
 def test_windows_reject_bad_input(series, seq_len, msg):
     with pytest.raises(ValueError, match=msg):
         make_windows(series, seq_len)
@@ -95,15 +115,20 @@ def test_standardizer_uses_training_statistics_only():
     z = scaler.transform(train)
     np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-12)
-    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(test)), test)
+    np.testing.assert_allclose(
+        scaler.inverse_transform(scaler.transform(test)), test
+    )
     np.testing.assert_allclose(scaler.mean, train.mean(axis=0))
 
 
-@pytest.mark.parametrize("bad, msg", [
-    (np.zeros(5), "形状"),
-    (np.ones((5, 2)), "分散が 0"),
-    (np.array([[1.0, 2.0], [np.nan, 3.0], [2.0, 1.0]]), "NaN"),
-])
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        (np.zeros(5), "形状"),
+        (np.ones((5, 2)), "分散が 0"),
+        (np.array([[1.0, 2.0], [np.nan, 3.0], [2.0, 1.0]]), "NaN"),
+    ],
+)
 def test_standardizer_rejects_bad_input(bad, msg):
     with pytest.raises(ValueError, match=msg):
         Standardizer.fit(bad)

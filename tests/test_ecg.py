@@ -1,4 +1,7 @@
-"""medrnn.ecg: 同梱の心電図の読み込み、R 波の検出、拍の切り出し、発見的ラベル。"""
+"""medrnn.ecg のテスト。
+
+同梱の心電図の読み込み、R 波の検出、拍の切り出し、発見的ラベル。
+"""
 
 import numpy as np
 import pytest
@@ -15,8 +18,9 @@ def record():
     return x, ecg.detect_r_peaks(x)
 
 
-def _spike_train(beat_s, n_samples, fs=FS, width_s=0.012, amplitude=1.5,
-                 inverted=()):
+def _spike_train(
+    beat_s, n_samples, fs=FS, width_s=0.012, amplitude=1.5, inverted=()
+):
     """指定した時刻 [s] に細いガウス形の QRS 波を置いた合成心電図 [mV]。"""
     t = np.arange(n_samples) / fs
     x = 0.2 * np.sin(2 * np.pi * 0.3 * t)  # ゆっくりした基線の揺れ
@@ -28,6 +32,7 @@ def _spike_train(beat_s, n_samples, fs=FS, width_s=0.012, amplitude=1.5,
 
 # --- 同梱ファイルと読み込み -------------------------------------------------
 
+
 def test_shipped_file_matches_checksum_and_size():
     assert ecg.ECG_FILE.is_file()
     assert ecg.ECG_FILE.stat().st_size == 119035
@@ -36,7 +41,9 @@ def test_shipped_file_matches_checksum_and_size():
 
 def test_load_ecg_length_units_and_scipy_values(record):
     x, _ = record
-    assert x.shape == (ecg.ECG_N_SAMPLES,) == (108000,)  # 5 分 × 60 秒 × 360 Hz
+    assert (
+        x.shape == (ecg.ECG_N_SAMPLES,) == (108000,)
+    )  # 5 分 × 60 秒 × 360 Hz
     assert x.dtype == np.float64
     # 体表面の心電図として自然な範囲 [mV]
     assert -5.0 < x.min() < -1.0 and 1.0 < x.max() < 5.0
@@ -50,9 +57,10 @@ def test_load_ecg_length_units_and_scipy_values(record):
 
 
 def test_decode_adc():
-    np.testing.assert_allclose(ecg.decode_adc(np.array([1024, 1224, 824],
-                                                       dtype=np.uint16)),
-                               [0.0, 1.0, -1.0])
+    np.testing.assert_allclose(
+        ecg.decode_adc(np.array([1024, 1224, 824], dtype=np.uint16)),
+        [0.0, 1.0, -1.0],
+    )
     with pytest.raises(ValueError, match="整数"):
         ecg.decode_adc(np.array([1024.0]))
     with pytest.raises(ValueError, match="1 次元"):
@@ -80,6 +88,7 @@ def test_time_axis():
 
 
 # --- フィルタと R 波の検出 ---------------------------------------------------
+
 
 def test_filters_check_their_input():
     x = np.zeros(3 * FS)
@@ -137,13 +146,17 @@ def test_rr_intervals_and_heart_rate():
 
 def test_extract_beats_and_edges():
     x = np.arange(100.0)
-    beats = ecg.extract_beats(x, np.array([10, 50]), fs=10, before_s=0.5,
-                              after_s=1.0)
+    beats = ecg.extract_beats(
+        x, np.array([10, 50]), fs=10, before_s=0.5, after_s=1.0
+    )
     assert beats.shape == (2, 15)
     np.testing.assert_array_equal(beats[0], np.arange(5.0, 20.0))
-    np.testing.assert_array_equal(beats[:, 5], [10.0, 50.0])  # 列 n_before が R 波
-    inside = ecg.beats_inside(np.array([2, 50, 95]), 100, fs=10,
-                              before_s=0.5, after_s=1.0)
+    np.testing.assert_array_equal(
+        beats[:, 5], [10.0, 50.0]
+    )  # 列 n_before が R 波
+    inside = ecg.beats_inside(
+        np.array([2, 50, 95]), 100, fs=10, before_s=0.5, after_s=1.0
+    )
     np.testing.assert_array_equal(inside, [False, True, False])
     with pytest.raises(ValueError, match="端"):
         ecg.extract_beats(x, np.array([2]), fs=10, before_s=0.5, after_s=1.0)
@@ -153,11 +166,13 @@ def test_extract_beats_and_edges():
 
 # --- ラベル -----------------------------------------------------------------
 
+
 def test_template_correlation():
     template = np.sin(np.linspace(0, 3, 20))
     beats = np.stack([2 * template + 1, -template, np.zeros(20)])
-    np.testing.assert_allclose(ecg.template_correlation(beats, template),
-                               [1.0, -1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(
+        ecg.template_correlation(beats, template), [1.0, -1.0, 0.0], atol=1e-12
+    )
     with pytest.raises(ValueError, match="template"):
         ecg.template_correlation(beats, template[:5])
 
@@ -201,8 +216,14 @@ def test_labels_on_the_record_are_deterministic_and_consistent(record):
     x, peaks = record
     a = ecg.label_beats(x, peaks, template_until=75600)
     b = ecg.label_beats(x, peaks, template_until=75600)
-    for field in ("rr_prev_ms", "rr_ref_ms", "template_corr", "usable",
-                  "abnormal", "premature"):
+    for field in (
+        "rr_prev_ms",
+        "rr_ref_ms",
+        "template_corr",
+        "usable",
+        "abnormal",
+        "premature",
+    ):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     assert len(a) == len(peaks)
     assert not (a.abnormal & ~a.usable).any()

@@ -1,4 +1,7 @@
-"""medrnn.ecg_tasks: 時間順の分割、波形予測の窓、拍の分類の入力・学習・指標。"""
+"""medrnn.ecg_tasks のテスト。
+
+時間順の分割、波形予測の窓、拍の分類の入力・学習・指標。
+"""
 
 import numpy as np
 import pytest
@@ -13,8 +16,9 @@ def record():
     x = ecg.load_ecg()
     peaks = ecg.detect_r_peaks(x)
     split = ecg_tasks.TimeSplit()
-    table = ecg.label_beats(x, peaks,
-                            template_until=split.bounds(len(x))["train"][1])
+    table = ecg.label_beats(
+        x, peaks, template_until=split.bounds(len(x))["train"][1]
+    )
     return x, table
 
 
@@ -24,11 +28,16 @@ def beat_data(record):
     return ecg_tasks.prepare_beats(x, table)
 
 
-# --- 時間順の分割 -------------------------------------------------------------
+# --- 時間順の分割 ------------------------------------------------------------
+
 
 def test_time_split_bounds_are_contiguous_and_ordered():
     bounds = ecg_tasks.TimeSplit(train=0.7, val=0.1).bounds(1000)
-    assert bounds == {"train": (0, 700), "val": (700, 800), "test": (800, 1000)}
+    assert bounds == {
+        "train": (0, 700),
+        "val": (700, 800),
+        "test": (800, 1000),
+    }
     with pytest.raises(ValueError, match="train"):
         ecg_tasks.TimeSplit(train=0.9, val=0.2)
     with pytest.raises(ValueError, match="train"):
@@ -37,11 +46,13 @@ def test_time_split_bounds_are_contiguous_and_ordered():
         ecg_tasks.TimeSplit().bounds(3)
 
 
-# --- 波形予測 -----------------------------------------------------------------
+# --- 波形予測 ----------------------------------------------------------------
+
 
 def test_downsample_mean():
-    np.testing.assert_allclose(ecg_tasks.downsample_mean(np.arange(10.0), 4),
-                               [1.5, 5.5])
+    np.testing.assert_allclose(
+        ecg_tasks.downsample_mean(np.arange(10.0), 4), [1.5, 5.5]
+    )
     with pytest.raises(ValueError, match="factor"):
         ecg_tasks.downsample_mean(np.arange(10.0), 0)
     with pytest.raises(ValueError, match="factor"):
@@ -50,8 +61,9 @@ def test_downsample_mean():
 
 def test_forecast_windows_stay_inside_their_segment():
     series = np.arange(100.0)
-    X, target = ecg_tasks.forecast_windows(series, seq_len=5, horizon=3,
-                                           start=20, stop=40, stride=2)
+    X, target = ecg_tasks.forecast_windows(
+        series, seq_len=5, horizon=3, start=20, stop=40, stride=2
+    )
     assert X.shape == (len(target), 5)
     assert X.min() >= 20 and target.max() < 40  # 入力も正解も区間の中
     np.testing.assert_array_equal(target, X[:, -1] + 3)  # 最後の入力の 3 点先
@@ -86,8 +98,11 @@ def test_prepare_forecast_has_no_window_across_a_boundary(record):
     # 標準化は訓練区間だけの統計量で
     train = data.series[slice(*data.bounds["train"])]
     assert data.scaler.mean[0] == pytest.approx(train.mean())
-    np.testing.assert_allclose(data.to_mv(data.y["test"][:, 0].numpy()),
-                               data.targets_mv("test"), atol=1e-5)
+    np.testing.assert_allclose(
+        data.to_mv(data.y["test"][:, 0].numpy()),
+        data.targets_mv("test"),
+        atol=1e-5,
+    )
 
 
 def test_forecast_baselines(record):
@@ -100,18 +115,23 @@ def test_forecast_baselines(record):
         assert pred.shape == target.shape and np.all(np.isfinite(pred))
     # 持続予測 = 窓の最後の値
     last = data.target_index["test"] - ecg_tasks.ForecastConfig().horizon
-    np.testing.assert_allclose(baselines["持続予測"], data.series[last],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        baselines["持続予測"], data.series[last], atol=1e-5
+    )
 
 
 def test_train_forecaster_smoke(record):
     """数秒で終わる学習: 損失が下がり、テストの RMSE が求まる。"""
     x, _ = record
     data = ecg_tasks.prepare_forecast(
-        x[:60 * ecg.ECG_FS], ecg_tasks.ForecastConfig(train_stride=6))
-    run = ecg_tasks.train_forecaster("gru", data, seed=0,
-                                     train=TrainConfig(epochs=3, batch_size=64,
-                                                       lr=1e-2))
+        x[: 60 * ecg.ECG_FS], ecg_tasks.ForecastConfig(train_stride=6)
+    )
+    run = ecg_tasks.train_forecaster(
+        "gru",
+        data,
+        seed=0,
+        train=TrainConfig(epochs=3, batch_size=64, lr=1e-2),
+    )
     assert run.history.train_loss[-1] < run.history.train_loss[0]
     assert run.test_pred_mv.shape == data.targets_mv("test").shape
     assert np.isfinite(run.test_rmse_mv) and run.seconds < 30
@@ -125,28 +145,32 @@ def test_training_moves_data_to_the_given_device(record, beat_data):
     assert moved["a"].device == cpu
     assert ecg_tasks.to_device({"a": torch.zeros(2)}, None)["a"].device == cpu
     data = ecg_tasks.prepare_forecast(
-        x[:30 * ecg.ECG_FS], ecg_tasks.ForecastConfig(train_stride=6))
+        x[: 30 * ecg.ECG_FS], ecg_tasks.ForecastConfig(train_stride=6)
+    )
     config = TrainConfig(epochs=1, batch_size=64, lr=1e-2)
     a = ecg_tasks.train_forecaster("rnn", data, 0, config, device=cpu)
     b = ecg_tasks.train_forecaster("rnn", data, 0, config)
     np.testing.assert_array_equal(a.test_pred_mv, b.test_pred_mv)
     assert next(a.model.parameters()).device == cpu
-    c = ecg_tasks.train_beat_classifier("rnn", beat_data, "rr", 0, config,
-                                        device=cpu)
+    c = ecg_tasks.train_beat_classifier(
+        "rnn", beat_data, "rr", 0, config, device=cpu
+    )
     d = ecg_tasks.train_beat_classifier("rnn", beat_data, "rr", 0, config)
     assert c.metrics == d.metrics
 
 
 def test_near_events():
-    near = ecg_tasks.near_events(np.array([0.0, 0.9, 1.05, 3.0]),
-                                 np.array([1.0, 2.0]), within_s=0.1)
+    near = ecg_tasks.near_events(
+        np.array([0.0, 0.9, 1.05, 3.0]), np.array([1.0, 2.0]), within_s=0.1
+    )
     np.testing.assert_array_equal(near, [False, True, True, False])
     assert not ecg_tasks.near_events(np.array([1.0]), np.array([]), 0.1).any()
     with pytest.raises(ValueError, match="within_s"):
         ecg_tasks.near_events(np.array([1.0]), np.array([1.0]), -1.0)
 
 
-# --- 拍の分類 -----------------------------------------------------------------
+# --- 拍の分類 ----------------------------------------------------------------
+
 
 def test_beats_do_not_cross_segment_boundaries(record, beat_data):
     x, table = record
@@ -156,7 +180,9 @@ def test_beats_do_not_cross_segment_boundaries(record, beat_data):
     seen = set()
     for name, rows in beat_data.index.items():
         start, stop = bounds[name]
-        assert np.all(spans[rows, 0] >= start) and np.all(spans[rows, 1] < stop)
+        assert np.all(spans[rows, 0] >= start) and np.all(
+            spans[rows, 1] < stop
+        )
         assert table.usable[rows].all()
         assert not seen & set(rows.tolist())  # 2 つの区間に入る拍はない
         seen |= set(rows.tolist())
@@ -168,14 +194,19 @@ def test_beats_do_not_cross_segment_boundaries(record, beat_data):
 def test_prepare_beats_shapes_and_labels(record, beat_data):
     _, table = record
     config = ecg_tasks.BeatTaskConfig()
-    n_wave = round((config.before_s + config.after_s) * ecg.ECG_FS) // config.factor
+    n_wave = (
+        round((config.before_s + config.after_s) * ecg.ECG_FS) // config.factor
+    )
     for name, rows in beat_data.index.items():
         assert beat_data.X["waveform"][name].shape == (len(rows), n_wave, 1)
         assert beat_data.X["rr"][name].shape == (len(rows), config.n_rr + 1, 1)
-        np.testing.assert_array_equal(beat_data.y[name][:, 0].numpy(),
-                                      table.abnormal[rows])
+        np.testing.assert_array_equal(
+            beat_data.y[name][:, 0].numpy(), table.abnormal[rows]
+        )
     train = beat_data.X["rr"]["train"]
-    assert float(train.mean()) == pytest.approx(0.0, abs=1e-5)  # 訓練区間で標準化
+    assert float(train.mean()) == pytest.approx(
+        0.0, abs=1e-5
+    )  # 訓練区間で標準化
 
 
 def test_rr_inputs_end_with_previous_and_next_rr(record, beat_data):
@@ -186,8 +217,9 @@ def test_rr_inputs_end_with_previous_and_next_rr(record, beat_data):
     np.testing.assert_allclose(rr[:, -1], table.rr_next_ms[rows])
     for first_or_last in (0, len(table) - 1):  # 前の RR か次の RR がない拍
         with pytest.raises(ValueError, match="RR が足りない"):
-            ecg_tasks.rr_inputs(table, np.array([first_or_last]),
-                                ecg_tasks.BeatTaskConfig())
+            ecg_tasks.rr_inputs(
+                table, np.array([first_or_last]), ecg_tasks.BeatTaskConfig()
+            )
 
 
 def test_beat_task_config_validation():
@@ -198,14 +230,17 @@ def test_beat_task_config_validation():
 
 
 def test_binary_metrics():
-    m = ecg_tasks.binary_metrics(np.array([1, 1, 0, 0, 1, 0]),
-                                 np.array([1, 0, 0, 0, 1, 1]))
+    m = ecg_tasks.binary_metrics(
+        np.array([1, 1, 0, 0, 1, 0]), np.array([1, 0, 0, 0, 1, 1])
+    )
     assert (m.tp, m.fn, m.fp, m.tn) == (2, 1, 1, 2)
     assert m.sensitivity == pytest.approx(2 / 3)
     assert m.specificity == pytest.approx(2 / 3)
     assert m.balanced_accuracy == pytest.approx(2 / 3)
     np.testing.assert_array_equal(m.matrix(), [[2, 1], [1, 2]])
-    always_normal = ecg_tasks.binary_metrics(np.zeros(4), np.array([0, 0, 0, 1]))
+    always_normal = ecg_tasks.binary_metrics(
+        np.zeros(4), np.array([0, 0, 0, 1])
+    )
     assert always_normal.balanced_accuracy == 0.5  # 偏りにだまされない
     with pytest.raises(ValueError, match="両方"):
         ecg_tasks.binary_metrics(np.zeros(3), np.zeros(3))
@@ -235,15 +270,22 @@ def test_train_beat_classifier_smoke_and_determinism(beat_data):
     assert a.metrics == b.metrics  # 同じシードなら同じ結果
     assert len(a.history.train_loss) == len(a.history.val_loss) == 3
     assert 0.0 <= a.metrics.balanced_accuracy <= 1.0 and a.seconds < 30
-    linear = ecg_tasks.train_beat_classifier("linear", beat_data, "waveform", 0,
-                                             TrainConfig(epochs=10, lr=1e-2))
+    linear = ecg_tasks.train_beat_classifier(
+        "linear", beat_data, "waveform", 0, TrainConfig(epochs=10, lr=1e-2)
+    )
     assert linear.metrics.balanced_accuracy > 0.9  # 規則を真似るのはやさしい
 
 
 def test_beat_summary_rows(beat_data):
     config = TrainConfig(epochs=1, batch_size=64, lr=1e-2)
-    runs = {("rr", "linear"): [ecg_tasks.train_beat_classifier(
-        "linear", beat_data, "rr", s, config) for s in (0, 1)]}
+    runs = {
+        ("rr", "linear"): [
+            ecg_tasks.train_beat_classifier(
+                "linear", beat_data, "rr", s, config
+            )
+            for s in (0, 1)
+        ]
+    }
     rows = ecg_tasks.beat_summary_rows(runs)
     assert rows[0]["入力"] == "RR 間隔の系列"
     assert "±" in rows[0]["バランス正解率"]
@@ -253,7 +295,8 @@ def test_beat_summary_rows(beat_data):
 
 def test_prepare_beats_rejects_a_segment_with_one_class(record):
     x, table = record
-    no_abnormal = ecg.BeatTable(**{**table.__dict__,
-                                   "abnormal": np.zeros(len(table), bool)})
+    no_abnormal = ecg.BeatTable(
+        **{**table.__dict__, "abnormal": np.zeros(len(table), bool)}
+    )
     with pytest.raises(ValueError, match="1 種類"):
         ecg_tasks.prepare_beats(x, no_abnormal)

@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.evaluation import (LinearAR, mean_std, mse, persistence_forecast, predict, rmse,
-                               window_mean_forecast)
+from medrnn.evaluation import (
+    LinearAR,
+    mean_std,
+    mse,
+    persistence_forecast,
+    predict,
+    rmse,
+    window_mean_forecast,
+)
 from medrnn.models.nets import RNN_MODEL, RecurrentRegressor
 
 

@@ -6,13 +6,18 @@ from helpers import load_extension, load_module, toc_files
 ROOT = Path(__file__).resolve().parents[1]
 
 
-budget = load_module("check_exec_budget", ROOT / "scripts" / "check_exec_budget.py")
+budget = load_module(
+    "check_exec_budget", ROOT / "scripts" / "check_exec_budget.py"
+)
 report = load_extension("medrnn_exec_report")
 
 
 def test_collect_runtimes_keeps_executed_documents_only():
-    data = {"book/rnn": {"exec_data": {"runtime": 12.3456, "method": "cache"}},
-            "book/bibliography": {}, "book/intro": {"exec_data": {"runtime": None}}}
+    data = {
+        "book/rnn": {"exec_data": {"runtime": 12.3456, "method": "cache"}},
+        "book/bibliography": {},
+        "book/intro": {"exec_data": {"runtime": None}},
+    }
     assert report.collect_runtimes(data) == {"book/rnn": 12.346}
 
 
@@ -25,18 +30,23 @@ def test_budget_passes_within_factor_and_fails_beyond():
 
 def test_budget_and_toc_list_the_same_executed_chapters():
     plan = json.loads((ROOT / "book" / "exec_budget.json").read_text())
-    executed = {f for f in toc_files()
-                if "{code-cell}" in (ROOT / f"{f}.md").read_text(encoding="utf-8")}
+    executed = {
+        f
+        for f in toc_files()
+        if "{code-cell}" in (ROOT / f"{f}.md").read_text(encoding="utf-8")
+    }
     assert executed == set(plan["章"])
 
 
 def test_status_emoji_become_words():
     from docutils import nodes
-    from docutils.utils import new_document
     from docutils.frontend import get_default_settings
+    from docutils.utils import new_document
 
     doc = new_document("<test>", get_default_settings())
-    row = nodes.paragraph("", "", nodes.Text("\u2705"), nodes.Text("\u274c"), nodes.Text("ok"))
+    row = nodes.paragraph(
+        "", "", nodes.Text("\u2705"), nodes.Text("\u274c"), nodes.Text("ok")
+    )
     doc += row
     report.StatusWords(doc).run()
     assert [str(t) for t in row.children] == ["成功", "失敗", "ok"]

@@ -59,13 +59,17 @@ def test_parallel_execution_matches_serial_and_fills_cache(tmp_path):
     assert execute_chapters.main(args) == 0
     cache = get_cache(str(cache_dir))
     for path in docs:
-        record = cache.match_cache_notebook(execute_chapters.read_notebook(path))
+        record = cache.match_cache_notebook(
+            execute_chapters.read_notebook(path)
+        )
         _, cached = cache.merge_match_into_notebook(
-            execute_chapters.read_notebook(path))
+            execute_chapters.read_notebook(path)
+        )
         serial, _ = run_chapter.run(path)
         # 並列(別プロセス・同時に 2 章)と直列で、glue した値が 1 桁も違わない
-        assert run_chapter.glued_values(cached) == \
-            run_chapter.glued_values(serial)
+        assert run_chapter.glued_values(cached) == run_chapter.glued_values(
+            serial
+        )
         assert record.data["execution_seconds"] > 0
     values = run_chapter.glued_values(serial)
     assert values["threads_2"] == "1"  # 章ごとに PyTorch のスレッドは 1 本
@@ -75,9 +79,12 @@ def test_parallel_execution_matches_serial_and_fills_cache(tmp_path):
 
 def test_failing_cell_fails_the_run(tmp_path, capsys):
     bad = _write(tmp_path, 4)
-    bad.write_text(bad.read_text(encoding="utf-8").replace(
-        "configure_torch()", "raise RuntimeError('わざと失敗')"),
-        encoding="utf-8")
+    bad.write_text(
+        bad.read_text(encoding="utf-8").replace(
+            "configure_torch()", "raise RuntimeError('わざと失敗')"
+        ),
+        encoding="utf-8",
+    )
     rc = execute_chapters.main([str(bad), "--cache", str(tmp_path / "c")])
     assert rc == 1
     assert "わざと失敗" in capsys.readouterr().err
@@ -90,6 +97,13 @@ def test_jobs_must_be_positive(tmp_path):
 
 def test_toc_documents_are_the_book_notebooks():
     names = {p.stem for p in execute_chapters.toc_documents()}
-    assert {"rnn", "lstm", "gru", "ecg", "cgm", "glucose_sim",
-            "vitals"} <= names
+    assert {
+        "rnn",
+        "lstm",
+        "gru",
+        "ecg",
+        "cgm",
+        "glucose_sim",
+        "vitals",
+    } <= names
     assert "glossary" not in names  # ノートブックでない文書は実行しない

@@ -3,8 +3,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from medrnn.experiments import (LSTM_RECIPE, RNN_RECIPE, baseline_mses, compare_over_seeds,
-                                prepare_data, train_recipe)
+from medrnn.experiments import (
+    LSTM_RECIPE,
+    RNN_RECIPE,
+    baseline_mses,
+    compare_over_seeds,
+    prepare_data,
+    train_recipe,
+)
 from medrnn.models.nets import ModelConfig
 from medrnn.training import TrainConfig
 
@@ -13,10 +19,18 @@ TINY = replace(RNN_RECIPE, train=TrainConfig(epochs=3, batch_size=16))
 
 def test_prepare_data_matches_the_recipes():
     rnn = prepare_data(RNN_RECIPE)
-    assert rnn.X_train.shape == (150, 10, 1) and rnn.X_test.shape == (30, 10, 1)
+    assert rnn.X_train.shape == (150, 10, 1) and rnn.X_test.shape == (
+        30,
+        10,
+        1,
+    )
     assert rnn.n_train == 160
     lstm = prepare_data(LSTM_RECIPE)
-    assert lstm.X_train.shape == (790, 10, 1) and lstm.X_test.shape == (190, 10, 1)
+    assert lstm.X_train.shape == (790, 10, 1) and lstm.X_test.shape == (
+        190,
+        10,
+        1,
+    )
     assert len(lstm.t_test_targets) == 190
     # テストの正解は時系列のテスト部分の 11 点目以降
     np.testing.assert_array_equal(lstm.y_test[:, 0].numpy(), lstm.series[810:])
@@ -40,14 +54,19 @@ def test_baselines_are_sensible_on_the_sine():
 
 
 def test_compare_over_seeds_collects_every_method():
-    res = compare_over_seeds(TINY, [0, 1], models={"gru": ModelConfig(kind="gru", hidden_size=4)})
+    res = compare_over_seeds(
+        TINY, [0, 1], models={"gru": ModelConfig(kind="gru", hidden_size=4)}
+    )
     assert set(res) == {"persistence", "window_mean", "linear_ar", "gru"}
     assert all(len(v) == 2 for v in res.values())
-    assert res["linear_ar"][0] != res["linear_ar"][1]  # シードごとにノイズが変わる
+    assert (
+        res["linear_ar"][0] != res["linear_ar"][1]
+    )  # シードごとにノイズが変わる
 
 
 def test_epochs_to_within():
     from medrnn.experiments import epochs_to_within
+
     assert epochs_to_within([1.0, 0.5, 0.104, 0.1, 0.2], 0.05) == 3
     assert epochs_to_within([1.0, 0.5, 0.104, 0.1, 0.2], 0.0) == 4
     with pytest.raises(ValueError, match="空"):
@@ -58,6 +77,7 @@ def test_epochs_to_within():
 
 def test_validation_study_runs_full_and_early_stopped_training():
     from medrnn.experiments import validation_study
+
     recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=8, batch_size=16))
     study = validation_study(recipe, seed=0, patience=3)
     # 訓練部分 160 点 → 学習用 128 点(118 窓)と検証用 32 点(22 窓)
@@ -72,6 +92,7 @@ def test_validation_study_runs_full_and_early_stopped_training():
 def test_baseline_predictions_match_the_mses():
     from medrnn.evaluation import mse
     from medrnn.experiments import baseline_predictions
+
     data = prepare_data(RNN_RECIPE)
     preds = baseline_predictions(data)
     target = data.y_test[:, 0].numpy()
@@ -86,17 +107,20 @@ def test_seed_offset_shifts_the_data_noise(monkeypatch):
     shifted = prepare_data(RNN_RECIPE).series
     assert not np.array_equal(base, shifted)
     monkeypatch.setenv("MEDRNN_SEED_OFFSET", "0")
-    other = prepare_data(replace(RNN_RECIPE, sine=replace(RNN_RECIPE.sine,
-                                                          seed=100)))
+    other = prepare_data(
+        replace(RNN_RECIPE, sine=replace(RNN_RECIPE.sine, seed=100))
+    )
     np.testing.assert_array_equal(shifted, other.series)
 
 
 def test_validation_study_keeps_the_test_predictions():
     from medrnn.evaluation import mse
     from medrnn.experiments import validation_study
+
     recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=4, batch_size=16))
     study = validation_study(recipe, seed=0, patience=2)
     assert study.test_pred_full.shape == study.test_target.shape == (30,)
     assert study.test_mse_full == mse(study.test_pred_full, study.test_target)
-    assert study.test_mse_early == mse(study.test_pred_early,
-                                       study.test_target)
+    assert study.test_mse_early == mse(
+        study.test_pred_early, study.test_target
+    )

@@ -1,8 +1,9 @@
 """glucose_sim(UVA/Padova モデルの本書版)のテスト。
 
 いちばん大事なのは、simglucose 自身の T1DPatient と同じ血糖の軌跡になること。
-simglucose の __init__ は gym を、各モジュールは pkg_resources を import するので、
-テストの中だけ、その 2 つを小さな代役(スタブ)で置き換えて読み込む。
+simglucose の __init__ は gym を、各モジュールは pkg_resources を
+import するので、テストの中だけ、その 2 つを小さな代役(スタブ)で
+置き換えて読み込む。
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import types
 
 import numpy as np
 import pytest
+
 from medrnn import glucose_sim as gs
 
 HAS_SIMGLUCOSE = importlib.util.find_spec("simglucose") is not None
 needs_simglucose = pytest.mark.skipif(
-    not HAS_SIMGLUCOSE, reason="simglucose がありません: " + gs.INSTALL_HINT)
+    not HAS_SIMGLUCOSE, reason="simglucose がありません: " + gs.INSTALL_HINT
+)
 
 N_MIN = 240  # 比べる長さ [min](4 時間)
 MEAL_AT, MEAL_G = 30, 60.0  # 30 分目に 60 g の食事
@@ -34,7 +37,9 @@ def _scenario(patient: gs.VirtualPatient) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _simglucose_patient_class() -> type:
-    """gym と pkg_resources の代役を入れてから simglucose の T1DPatient を読む。"""
+    """gym と pkg_resources の代役を入れてから
+    simglucose の T1DPatient を読む。
+    """
     pytest.importorskip("pandas")  # simglucose が使う(このテストだけ)
     folder = str(gs.simglucose_dir())
     gym = types.ModuleType("gym")
@@ -43,19 +48,26 @@ def _simglucose_patient_class() -> type:
     registration.register = lambda *args, **kwargs: None  # 何もしない
     gym.envs, envs.registration = envs, registration
     pkg_resources = types.ModuleType("pkg_resources")
-    pkg_resources.resource_filename = (
-        lambda package, path: os.path.join(folder, path))
-    stubs = {"gym": gym, "gym.envs": envs,
-             "gym.envs.registration": registration,
-             "pkg_resources": pkg_resources}
+    pkg_resources.resource_filename = lambda package, path: os.path.join(
+        folder, path
+    )
+    stubs = {
+        "gym": gym,
+        "gym.envs": envs,
+        "gym.envs.registration": registration,
+        "pkg_resources": pkg_resources,
+    }
     for name, module in stubs.items():
         sys.modules.setdefault(name, module)
     from simglucose.patient.t1dpatient import Action, T1DPatient
+
     return T1DPatient, Action
 
 
 def _simglucose_trajectory(name: str) -> np.ndarray:
-    """simglucose の T1DPatient で同じシナリオを 1 分ずつ進めた血糖 [mg/dL]。"""
+    """simglucose の T1DPatient で同じシナリオを
+    1 分ずつ進めた血糖 [mg/dL]。
+    """
     T1DPatient, Action = _simglucose_patient_class()
     reference = T1DPatient.withName(name)
     meals, insulin = _scenario(gs.load_patient(name))
@@ -69,7 +81,8 @@ def _simglucose_trajectory(name: str) -> np.ndarray:
 @needs_simglucose
 @pytest.mark.parametrize("name", ["adult#001", "adolescent#003"])
 def test_matches_simglucose_one_patient(name: str) -> None:
-    # 1 人・1 分ごと: simglucose と同じ積分の手順なので、ほぼ丸め誤差の範囲で一致する
+    # 1 人・1 分ごと: simglucose と同じ積分の手順なので、
+    # ほぼ丸め誤差の範囲で一致する
     patient = gs.load_patient(name)
     ours = gs.simulate([patient], *_scenario(patient))[0]
     reference = _simglucose_trajectory(name)
@@ -160,8 +173,9 @@ def test_bad_inputs_raise() -> None:
     with pytest.raises(ValueError, match="n_days"):
         gs.random_meals(0, gs.MealPlan(), np.random.default_rng(0))
     with pytest.raises(ValueError, match="0 以上"):
-        gs.basal_bolus(patient, np.array([-5.0]), 0.0,
-                       np.random.default_rng(0))
+        gs.basal_bolus(
+            patient, np.array([-5.0]), 0.0, np.random.default_rng(0)
+        )
     with pytest.raises(ValueError, match="同じ長さ"):
         gs.MealPlan(hours=(7.0,), carbs_g=(40.0, 50.0))
 
@@ -188,7 +202,8 @@ def test_scenario_is_seeded_and_causal() -> None:
 
 
 def test_simglucose_dir_error_is_clear(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="requirements-data.txt"):
         gs.simglucose_dir()

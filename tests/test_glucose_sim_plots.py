@@ -1,15 +1,21 @@
-"""glucose_sim_plots のテスト: Figure を返し、警告(日本語の字形の欠けなど)を出さない。"""
+"""glucose_sim_plots のテスト。
+
+Figure を返し、警告(日本語の字形の欠けなど)を出さない。
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
-from medrnn import glucose_sim_plots as plots
 from helpers import render_strict
+from matplotlib.figure import Figure
+
+from medrnn import glucose_sim_plots as plots
 from medrnn.plotting import setup_japanese_font
 
-_render = render_strict  # PNG と PDF に描き、警告(字形の欠けなど)をエラーにする
+_render = (
+    render_strict  # PNG と PDF に描き、警告(字形の欠けなど)をエラーにする
+)
 
 
 def test_plots_return_figures() -> None:
@@ -20,13 +26,21 @@ def test_plots_return_figures() -> None:
     carbs[10] = 60.0
     insulin = np.full(48, 0.05)
     insulin[10] += 6.0
-    figs = [plots.plot_simulated_day(t, glucose, glucose + 3, carbs, insulin),
-            plots.plot_forecasts(t, glucose, {"線形・血糖のみ": glucose + 1},
-                                 np.array([t[10]])),
-            plots.plot_error_curves(np.arange(3.0),
-                                    {"線形・血糖のみ": np.ones(3),
-                                     "線形・血糖 + 食事 + インスリン": np.ones(3)},
-                                    "予測先 [min]", vline=0)]
+    figs = [
+        plots.plot_simulated_day(t, glucose, glucose + 3, carbs, insulin),
+        plots.plot_forecasts(
+            t, glucose, {"線形・血糖のみ": glucose + 1}, np.array([t[10]])
+        ),
+        plots.plot_error_curves(
+            np.arange(3.0),
+            {
+                "線形・血糖のみ": np.ones(3),
+                "線形・血糖 + 食事 + インスリン": np.ones(3),
+            },
+            "予測先 [min]",
+            vline=0,
+        ),
+    ]
     for fig in figs:
         assert isinstance(fig, Figure)
         assert all(ax.get_ylabel() for ax in fig.axes)  # 縦軸に単位つきの名前
@@ -36,5 +50,6 @@ def test_plots_return_figures() -> None:
 
 def test_lengths_must_match() -> None:
     with pytest.raises(ValueError, match="長さ"):
-        plots.plot_forecasts(np.arange(3.0), np.arange(3.0),
-                             {"線形": np.arange(2.0)})
+        plots.plot_forecasts(
+            np.arange(3.0), np.arange(3.0), {"線形": np.arange(2.0)}
+        )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from medrnn import glucose_sim_tasks as tasks
 from medrnn.evaluation import LinearAR
 from medrnn.training import TrainConfig
 
-SPLIT = tasks.PatientSplit(train=("adult#001", "adult#002"),
-                           val=("adult#003",), test=("adult#004",))
+SPLIT = tasks.PatientSplit(
+    train=("adult#001", "adult#002"), val=("adult#003",), test=("adult#004",)
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +28,9 @@ def test_cohort_shapes_and_units(cohort: tasks.Cohort) -> None:
     assert cohort.features().shape == (10, n, 3)
     assert 30 < cohort.glucose.min() and cohort.glucose.max() < 400  # mg/dL
     # 5 分ごとの合計は、1 分ごとの食事の合計と同じ(取りこぼしがない)
-    np.testing.assert_allclose(cohort.carbs.sum(axis=1),
-                               cohort.meals_g.sum(axis=1))
+    np.testing.assert_allclose(
+        cohort.carbs.sum(axis=1), cohort.meals_g.sum(axis=1)
+    )
     assert np.all(cohort.insulin > 0)  # 基礎インスリンが常に入る [U/5 分]
 
 
@@ -52,11 +55,13 @@ def test_windows_and_targets() -> None:
 
 def test_split_has_no_shared_patient(cohort: tasks.Cohort) -> None:
     with pytest.raises(ValueError, match="2 つの区間"):
-        tasks.PatientSplit(train=("adult#001",), val=("adult#001",),
-                           test=("adult#002",))
+        tasks.PatientSplit(
+            train=("adult#001",), val=("adult#001",), test=("adult#002",)
+        )
     with pytest.raises(ValueError, match="いない患者"):
-        tasks.PatientSplit(train=("child#001",), val=("adult#001",),
-                           test=("adult#002",)).rows(cohort.names)
+        tasks.PatientSplit(
+            train=("child#001",), val=("adult#001",), test=("adult#002",)
+        ).rows(cohort.names)
     data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
     seen = {seg: set(data.rows[seg]) for seg in tasks.SEGMENTS}
     assert seen["train"] == {0, 1} and seen["val"] == {2}
@@ -70,25 +75,32 @@ def test_prepare_forecast_uses_train_statistics(cohort: tasks.Cohort) -> None:
     np.testing.assert_allclose(data.scaler.mean, train_features.mean(axis=0))
     assert data.X["train"].shape[1:] == (12, 3)
     # 変化 0 を予測すると持続予測になり、正解に戻すと CGM 値に一致する
-    np.testing.assert_allclose(data.to_mg(np.zeros(len(data.y["test"])),
-                                          "test"), data.last_mg["test"])
+    np.testing.assert_allclose(
+        data.to_mg(np.zeros(len(data.y["test"])), "test"), data.last_mg["test"]
+    )
     back = data.to_mg(data.y["test"][:, 0].numpy(), "test")
     np.testing.assert_allclose(back, data.target_mg["test"], atol=1e-3)
     strided = tasks.prepare_forecast(
-        cohort, SPLIT, tasks.ForecastConfig(12, 6, "multi", train_stride=2))
+        cohort, SPLIT, tasks.ForecastConfig(12, 6, "multi", train_stride=2)
+    )
     per_patient = len(data.X["train"]) // 2  # 訓練の 2 人は同じ長さ
     assert len(strided.X["train"]) == 2 * ((per_patient + 1) // 2)
-    torch.testing.assert_close(strided.X["test"], data.X["test"])  # テストは全部
+    torch.testing.assert_close(
+        strided.X["test"], data.X["test"]
+    )  # テストは全部
     glucose_only = tasks.prepare_forecast(
-        cohort, SPLIT, tasks.ForecastConfig(12, 6, "glucose"))
+        cohort, SPLIT, tasks.ForecastConfig(12, 6, "glucose")
+    )
     assert glucose_only.X["train"].shape[2] == 1
-    torch.testing.assert_close(glucose_only.X["test"][..., 0],
-                               data.X["test"][..., 0])
+    torch.testing.assert_close(
+        glucose_only.X["test"][..., 0], data.X["test"][..., 0]
+    )
 
 
 def test_recurrent_features_rescale_and_add_step(cohort: tasks.Cohort) -> None:
-    data = tasks.prepare_forecast(cohort, SPLIT,
-                                  tasks.ForecastConfig(12, 6, "multi"))
+    data = tasks.prepare_forecast(
+        cohort, SPLIT, tasks.ForecastConfig(12, 6, "multi")
+    )
     feats = tasks.recurrent_features(data)
     assert set(feats) == set(tasks.SEGMENTS)
     for seg in tasks.SEGMENTS:
@@ -106,8 +118,9 @@ def test_recurrent_features_rescale_and_add_step(cohort: tasks.Cohort) -> None:
     ratio = float((step * diff).sum() / (diff * diff).sum())
     torch.testing.assert_close(step, diff * ratio)
     assert 0.8 < float(step.std()) < 1.2
-    glucose = tasks.prepare_forecast(cohort, SPLIT,
-                                     tasks.ForecastConfig(12, 6, "glucose"))
+    glucose = tasks.prepare_forecast(
+        cohort, SPLIT, tasks.ForecastConfig(12, 6, "glucose")
+    )
     assert tasks.recurrent_features(glucose)["test"].shape[2] == 2
 
 
@@ -127,18 +140,30 @@ def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
     data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
     base = tasks.baseline_predictions(data)
     assert set(base) == {"持続予測", "線形"}
-    run = tasks.train_forecaster("gru", data, seed=0,
-                                 train=TrainConfig(epochs=2, batch_size=128,
-                                                   lr=1e-2), hidden_size=8)
-    for seg, pred in (("train", run.train_pred_mg), ("val", run.val_pred_mg),
-                      ("test", run.test_pred_mg)):
+    run = tasks.train_forecaster(
+        "gru",
+        data,
+        seed=0,
+        train=TrainConfig(epochs=2, batch_size=128, lr=1e-2),
+        hidden_size=8,
+    )
+    for seg, pred in (
+        ("train", run.train_pred_mg),
+        ("val", run.val_pred_mg),
+        ("test", run.test_pred_mg),
+    ):
         assert pred.shape == data.target_mg[seg].shape
         assert np.all(np.isfinite(pred))
     assert run.history.train_loss[-1] < run.history.train_loss[0] * 1.5
     assert run.model.recurrent.input_size == 4  # 変化のチャネルを足した入力
-    raw = tasks.train_forecaster("gru", data, seed=0, rescale=False,
-                                 train=TrainConfig(epochs=1, batch_size=128,
-                                                   lr=1e-2), hidden_size=8)
+    raw = tasks.train_forecaster(
+        "gru",
+        data,
+        seed=0,
+        rescale=False,
+        train=TrainConfig(epochs=1, batch_size=128, lr=1e-2),
+        hidden_size=8,
+    )
     assert raw.model.recurrent.input_size == 3
 
 
@@ -148,9 +173,11 @@ def test_meal_offsets_and_bins(cohort: tasks.Cohort) -> None:
     origin = np.array([meal_min - 10, meal_min, meal_min + 30]) // 5
     offsets = tasks.minutes_from_meal(cohort, rows, origin)
     np.testing.assert_allclose(offsets, origin * 5 - meal_min)
-    out = tasks.rmse_by_bin(np.array([-5.0, 5.0, 6.0]),
-                            np.array([1.0, 3.0, 4.0]),
-                            np.array([-10, 0, 10, 20]))
+    out = tasks.rmse_by_bin(
+        np.array([-5.0, 5.0, 6.0]),
+        np.array([1.0, 3.0, 4.0]),
+        np.array([-10, 0, 10, 20]),
+    )
     np.testing.assert_allclose(out[:2], [1.0, np.sqrt(12.5)])
     assert np.isnan(out[2])  # 空の区間は NaN
     with pytest.raises(ValueError, match="同じ形状"):
@@ -170,8 +197,11 @@ def test_bad_configs_raise() -> None:
 
 def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
     out = tasks.horizon_rmse(cohort, SPLIT, seq_len=12, horizons=(3, 6))
-    assert list(out) == ["持続予測", "線形・血糖のみ",
-                         "線形・血糖 + 食事 + インスリン"]
+    assert list(out) == [
+        "持続予測",
+        "線形・血糖のみ",
+        "線形・血糖 + 食事 + インスリン",
+    ]
     for values in out.values():
         assert values.shape == (2,) and np.all(values > 0)
     assert out["持続予測"][1] > out["持続予測"][0]  # 遠い先ほど外れる
@@ -189,8 +219,13 @@ def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
 def test_training_uses_the_given_device(cohort: tasks.Cohort) -> None:
     data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
     device = torch.device("cpu")
-    run = tasks.train_forecaster("gru", data, seed=0, device=device,
-                                 train=TrainConfig(epochs=1, batch_size=256),
-                                 hidden_size=4)
+    run = tasks.train_forecaster(
+        "gru",
+        data,
+        seed=0,
+        device=device,
+        train=TrainConfig(epochs=1, batch_size=256),
+        hidden_size=4,
+    )
     assert next(run.model.parameters()).device == device
     assert isinstance(run.test_pred_mg, np.ndarray)

@@ -10,8 +10,12 @@ import pytest
 import torch
 from torch import nn
 
-from medrnn.gradients import (input_gradient_norms, saturated_fraction,
-                              scale_recurrent_weights, sgd_update_norms)
+from medrnn.gradients import (
+    input_gradient_norms,
+    saturated_fraction,
+    scale_recurrent_weights,
+    sgd_update_norms,
+)
 from medrnn.models.nets import ModelConfig, RecurrentRegressor
 from medrnn.models.scratch import ScratchRecurrent
 
@@ -27,7 +31,8 @@ def small_rnn(seed: int = 0, hidden_size: int = 8) -> RecurrentRegressor:
 def batch(seq_len: int = 20, n: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     """乱数の入力と正解。"""
     g = torch.Generator().manual_seed(1)
-    return torch.randn(n, seq_len, 1, generator=g), torch.randn(n, 1, generator=g)
+    x = torch.randn(n, seq_len, 1, generator=g)
+    return x, torch.randn(n, 1, generator=g)
 
 
 def test_one_norm_per_time_step() -> None:
@@ -44,8 +49,9 @@ def test_matches_autograd_by_hand() -> None:
     x_leaf = x.clone().requires_grad_()
     MSE(model(x_leaf), y).backward()
     expected = x_leaf.grad.norm(dim=(0, 2)).numpy()
-    np.testing.assert_allclose(input_gradient_norms(model, x, y, MSE),
-                               expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        input_gradient_norms(model, x, y, MSE), expected, rtol=1e-6
+    )
 
 
 def test_does_not_touch_parameter_grads() -> None:
@@ -61,7 +67,8 @@ def test_small_recurrent_weights_make_gradients_vanish() -> None:
     scale_recurrent_weights(model, 0.3)
     norms = input_gradient_norms(model, x, y, MSE)
     assert norms[0] < 1e-6 * norms[-1]
-    assert np.all(np.diff(np.log(norms[:-1] + 1e-300)) > 0)  # 損失に近いほど大きい
+    # 損失に近いほど大きい
+    assert np.all(np.diff(np.log(norms[:-1] + 1e-300)) > 0)
 
 
 def test_large_recurrent_weights_make_gradients_explode() -> None:
@@ -73,7 +80,10 @@ def test_large_recurrent_weights_make_gradients_explode() -> None:
 
 
 def test_works_with_scratch_model() -> None:
-    """スクラッチの多層 GRU にも使える(最後の時刻の出力 1 つを予測とみなす)。"""
+    """スクラッチの多層 GRU にも使える。
+
+    最後の時刻の出力 1 つを予測とみなす。
+    """
     model = ScratchRecurrent("gru", 1, 4, num_layers=2)
     x, y = batch(seq_len=5)
     norms = input_gradient_norms(lambda z: model(z)[0][:, -1, :1], x, y, MSE)
@@ -97,11 +107,13 @@ def test_clipping_bounds_the_update() -> None:
     for model in (plain_model, clipped_model):
         scale_recurrent_weights(model, 5.0)
     plain = sgd_update_norms(plain_model, x, y, steps=5, lr=0.1, loss_fn=MSE)
-    clipped = sgd_update_norms(clipped_model, x, y, steps=5, lr=0.1,
-                               max_norm=0.5, loss_fn=MSE)
+    clipped = sgd_update_norms(
+        clipped_model, x, y, steps=5, lr=0.1, max_norm=0.5, loss_fn=MSE
+    )
     assert plain.grad_norm[0] == pytest.approx(clipped.grad_norm[0])
-    np.testing.assert_allclose(plain.update_norm,
-                               0.1 * np.array(plain.grad_norm), rtol=1e-4)
+    np.testing.assert_allclose(
+        plain.update_norm, 0.1 * np.array(plain.grad_norm), rtol=1e-4
+    )
     assert max(clipped.update_norm) <= 0.1 * 0.5 * (1 + 1e-4)
     assert len(plain.loss) == len(clipped.loss) == 5
 
@@ -127,13 +139,17 @@ def test_gradient_and_step_plots_return_figures() -> None:
     """勾配の図と更新量の図は Figure を返し、縦軸は対数。"""
     from matplotlib.figure import Figure
 
-    from medrnn.plotting import (figure_row, plot_gradient_by_distance,
-                                 plot_step_curves)
+    from medrnn.plotting import (
+        figure_row,
+        plot_gradient_by_distance,
+        plot_step_curves,
+    )
 
     fig, axes = figure_row(2)
     plot_gradient_by_distance({"a": np.array([1e-6, 1e-3, 1.0])}, ax=axes[0])
-    plot_step_curves({"b": [3.0, 2.0, 1.0]}, ax=axes[1], hline=1.5,
-                     hline_label="上限")
+    plot_step_curves(
+        {"b": [3.0, 2.0, 1.0]}, ax=axes[1], hline=1.5, hline_label="上限"
+    )
     assert isinstance(fig, Figure)
     assert axes[0].get_yscale() == "log" and axes[1].get_yscale() == "log"
     with pytest.raises(ValueError, match="長さ 2 以上"):

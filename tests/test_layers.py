@@ -15,15 +15,45 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "code" / "medrnn"
 
 # 核: データと窓・分割・モデル・学習・評価と比較・図の道具・再現性
-CORE = {"core", "data", "models", "training", "evaluation", "plotting",
-        "repro", "notebook"}
+CORE = {
+    "core",
+    "data",
+    "models",
+    "training",
+    "evaluation",
+    "plotting",
+    "repro",
+    "notebook",
+}
 # 領域: 信号ごと(心電図・CGM・シミュレータ・バイタル)と第 1〜3 章の理論
-DOMAIN = {"ecg", "ecg_tasks", "ecg_plots", "cgm", "cgm_tasks", "cgm_plots",
-          "glucose_sim", "glucose_sim_tasks", "glucose_sim_plots", "vitals",
-          "vitals_tasks", "vitals_plots", "missing", "bptt", "gradients",
-          "longlag", "lstm_shapes", "experiments", "datasets"}
-LAYER = {**{m: 0 for m in CORE}, **{m: 1 for m in DOMAIN},
-         "chapters": 2, "__main__": 3, "__init__": 0}
+DOMAIN = {
+    "ecg",
+    "ecg_tasks",
+    "ecg_plots",
+    "cgm",
+    "cgm_tasks",
+    "cgm_plots",
+    "glucose_sim",
+    "glucose_sim_tasks",
+    "glucose_sim_plots",
+    "vitals",
+    "vitals_tasks",
+    "vitals_plots",
+    "missing",
+    "bptt",
+    "gradients",
+    "longlag",
+    "lstm_shapes",
+    "experiments",
+    "datasets",
+}
+LAYER = {
+    **{m: 0 for m in CORE},
+    **{m: 1 for m in DOMAIN},
+    "chapters": 2,
+    "__main__": 3,
+    "__init__": 0,
+}
 NAMES = {0: "核", 1: "領域", 2: "章", 3: "コマンドライン"}
 
 
@@ -34,13 +64,18 @@ def top_module(path: Path) -> str:
 
 
 def imported_modules(source: str, rel: Path) -> set[str]:
-    """ソース(パッケージの中の相対パス rel)が import する最上位のモジュール名。"""
+    """ソース(パッケージの中の相対パス rel)が import する
+    最上位のモジュール名。
+    """
     depth = len(rel.parts) - 1
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module and \
-                    node.module.startswith("medrnn."):
+            if (
+                node.level == 0
+                and node.module
+                and node.module.startswith("medrnn.")
+            ):
                 found.add(node.module.split(".")[1])
             elif node.level > 0:
                 if node.level - 1 < depth:  # 同じ下位パッケージの中
@@ -50,8 +85,11 @@ def imported_modules(source: str, rel: Path) -> set[str]:
                 else:
                     found.update(a.name for a in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names
-                         if a.name.startswith("medrnn."))
+            found.update(
+                a.name.split(".")[1]
+                for a in node.names
+                if a.name.startswith("medrnn.")
+            )
     return found
 
 
@@ -63,16 +101,21 @@ def test_every_module_has_a_layer():
     assert not unknown, f"層が決まっていないモジュール: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("path", SOURCES,
-                         ids=lambda p: p.relative_to(PACKAGE).as_posix())
+@pytest.mark.parametrize(
+    "path", SOURCES, ids=lambda p: p.relative_to(PACKAGE).as_posix()
+)
 def test_imports_point_down(path):
     here = LAYER[top_module(path)]
     rel = path.relative_to(PACKAGE)
-    upward = sorted(m for m in imported_modules(
-        path.read_text(encoding="utf-8"), rel)
-                    if m in LAYER and LAYER[m] > here)
-    assert not upward, (f"{path.relative_to(PACKAGE)}({NAMES[here]})が上の層を"
-                        f" import しています: {upward}")
+    upward = sorted(
+        m
+        for m in imported_modules(path.read_text(encoding="utf-8"), rel)
+        if m in LAYER and LAYER[m] > here
+    )
+    assert not upward, (
+        f"{path.relative_to(PACKAGE)}({NAMES[here]})が上の層を"
+        f" import しています: {upward}"
+    )
 
 
 def test_the_checker_sees_an_upward_import():
@@ -80,9 +123,12 @@ def test_the_checker_sees_an_upward_import():
     rel = Path("core/compare.py")
     source = (PACKAGE / rel).read_text(encoding="utf-8")
     assert "chapters" not in imported_modules(source, rel)
-    for extra in ("from ..chapters import vitals",
-                  "from medrnn.chapters.vitals import report",
-                  "import medrnn.chapters.cgm"):
+    for extra in (
+        "from ..chapters import vitals",
+        "from medrnn.chapters.vitals import report",
+        "import medrnn.chapters.cgm",
+    ):
         assert "chapters" in imported_modules(source + "\n" + extra, rel)
     assert "vitals_tasks" in imported_modules(
-        "from .vitals_tasks import x", Path("training.py"))
+        "from .vitals_tasks import x", Path("training.py")
+    )

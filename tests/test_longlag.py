@@ -55,7 +55,9 @@ def test_batches_are_reproducible() -> None:
 def test_memory_gate_bias_sets_forget_and_update_gates() -> None:
     """LSTM は f(4 つ中 2 番目)、GRU は z(3 つ中 2 番目)のバイアスが変わる。"""
     for kind, chunks in (("lstm", 4), ("gru", 3)):
-        model = build_lag_model(LagModel(kind, gate_bias=3.0), LagConfig(hidden_size=4))
+        model = build_lag_model(
+            LagModel(kind, gate_bias=3.0), LagConfig(hidden_size=4)
+        )
         b_ih = model.recurrent.bias_ih_l0.detach().reshape(chunks, 4)
         b_hh = model.recurrent.bias_hh_l0.detach().reshape(chunks, 4)
         assert torch.all(b_ih[1] == 3.0) and torch.all(b_hh[1] == 0.0)
@@ -96,8 +98,9 @@ def test_stack_and_unstack_round_trip() -> None:
         with torch.no_grad():
             out = stacked(x)  # (5, 3)
             for s, model in enumerate(models):
-                torch.testing.assert_close(out[:, s:s + 1],
-                                           model(x[:, :, s:s + 1]))
+                torch.testing.assert_close(
+                    out[:, s : s + 1], model(x[:, :, s : s + 1])
+                )
                 back = unstack_model(stacked, config, s, 3)
                 for p, q in zip(back.parameters(), model.parameters()):
                     torch.testing.assert_close(p, q)
@@ -106,8 +109,9 @@ def test_stack_and_unstack_round_trip() -> None:
         assert sum(int(m.sum()) for m in masks.values()) == 3 * n_single
 
 
-@pytest.mark.parametrize("spec", [LagModel("rnn"), LagModel("lstm", 3.0),
-                                  LagModel("gru")])
+@pytest.mark.parametrize(
+    "spec", [LagModel("rnn"), LagModel("lstm", 3.0), LagModel("gru")]
+)
 def test_stacked_training_equals_one_by_one(spec: LagModel) -> None:
     """まとめて学習しても、1 つずつ学習したのと丸め誤差の範囲で同じになる。"""
     config = LagConfig(steps=30, n_test=100, n_check=100)
@@ -127,8 +131,9 @@ def test_stacking_rejects_unsupported_models() -> None:
     other = RecurrentRegressor(ModelConfig(kind="rnn", hidden_size=5))
     with pytest.raises(ValueError, match="同じ設定"):
         stack_models([small, other])
-    deep = RecurrentRegressor(ModelConfig(kind="rnn", hidden_size=4,
-                                          num_layers=2))
+    deep = RecurrentRegressor(
+        ModelConfig(kind="rnn", hidden_size=4, num_layers=2)
+    )
     with pytest.raises(ValueError, match="1 段"):
         stack_models([deep, deep])
 
@@ -150,7 +155,8 @@ def test_sweep_table_and_summaries() -> None:
     table = {"m": np.array([[1.0, 0.95], [0.92, 0.5], [1.0, 1.0]])}
     fake = LagSweep([5, 10, 20], [0, 1], table, {}, 0.0)
     assert solved_counts(fake, "m") == [2, 1, 2]
-    assert longest_reliable_lag(fake, "m") == 5  # 10 で 1 本失敗したので 5 まで
+    # 10 で 1 本失敗したので 5 まで
+    assert longest_reliable_lag(fake, "m") == 5
     assert longest_reliable_lag(fake, "m", threshold=0.99) is None
 
 
@@ -163,13 +169,15 @@ def test_init_models_use_the_same_seed() -> None:
 
 def test_clipping_experiment_records_both_runs() -> None:
     """クリッピングありの更新量は lr × max_norm を超えない。"""
-    result = clipping_experiment(lag=5, seeds=[0], lr=0.3, max_norm=1.0,
-                                 steps=4, batch_size=16)
+    result = clipping_experiment(
+        lag=5, seeds=[0], lr=0.3, max_norm=1.0, steps=4, batch_size=16
+    )
     traces = result.traces
     assert set(traces) == set(result.models) == {"plain", "clipped"}
     assert max(traces["clipped"][0].update_norm) <= 0.3 * (1 + 1e-4)
     assert traces["plain"][0].grad_norm[0] == pytest.approx(
-        traces["clipped"][0].grad_norm[0])
+        traces["clipped"][0].grad_norm[0]
+    )
     assert result.x.shape == (16, 6, 1) and result.y.shape == (16, 1)
 
 
@@ -183,8 +191,15 @@ def test_stacked_clipping_equals_one_by_one() -> None:
     from medrnn.gradients import sgd_update_norms
     from medrnn.repro import set_seed
 
-    result = clipping_experiment(lag=5, seeds=[0, 1], lr=0.3, max_norm=0.05,
-                                 steps=5, scale=1.0, batch_size=16)
+    result = clipping_experiment(
+        lag=5,
+        seeds=[0, 1],
+        lr=0.3,
+        max_norm=0.05,
+        steps=5,
+        scale=1.0,
+        batch_size=16,
+    )
     for name, limit in (("plain", None), ("clipped", 0.05)):
         for i, seed in enumerate([0, 1]):
             set_seed(seed)
@@ -192,10 +207,12 @@ def test_stacked_clipping_equals_one_by_one() -> None:
             alone = sgd_update_norms(model, result.x, result.y, 5, 0.3, limit)
             together = result.traces[name][i]
             for key in ("loss", "grad_norm", "update_norm"):
-                np.testing.assert_allclose(getattr(together, key),
-                                           getattr(alone, key), rtol=1e-4)
-            for p, q in zip(result.models[name][i].parameters(),
-                            model.parameters()):
+                np.testing.assert_allclose(
+                    getattr(together, key), getattr(alone, key), rtol=1e-4
+                )
+            for p, q in zip(
+                result.models[name][i].parameters(), model.parameters()
+            ):
                 torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
 
 
@@ -219,7 +236,9 @@ def test_bad_inputs_raise_clear_errors() -> None:
     with pytest.raises(ValueError, match="check_every"):
         LagConfig(check_every=0)
     with pytest.raises(ValueError, match="kind"):
-        set_memory_gate_bias(build_lag_model(LagModel("rnn"), FAST), "rnn", 1.0)
+        set_memory_gate_bias(
+            build_lag_model(LagModel("rnn"), FAST), "rnn", 1.0
+        )
     with pytest.raises(ValueError, match="lags"):
         lag_sweep({"RNN": LagModel("rnn")}, [], [0])
 

@@ -1,11 +1,13 @@
-"""medrnn.lstm_shapes のテスト: 形状、output と h_n の関係、パラメータ数、式との一致。"""
+"""medrnn.lstm_shapes のテスト。
+
+形状、output と h_n の関係、パラメータ数、式との一致。
+"""
 
 import pytest
-from helpers import render_strict
 import torch
+from helpers import render_strict
 from torch import nn
 
-from medrnn.notebook import rows_to_markdown
 from medrnn.lstm_shapes import (
     LSTMShapeCase,
     expected_parameter_count,
@@ -15,13 +17,20 @@ from medrnn.lstm_shapes import (
     run_lstm,
     shape_rows,
 )
+from medrnn.notebook import rows_to_markdown
 
 B, T, I, H = 3, 5, 2, 4  # 小さな設定で速く
 
 
 def small(num_layers: int = 1, bidirectional: bool = False) -> LSTMShapeCase:
-    return LSTMShapeCase(input_size=I, hidden_size=H, num_layers=num_layers,
-                         bidirectional=bidirectional, batch_size=B, seq_len=T)
+    return LSTMShapeCase(
+        input_size=I,
+        hidden_size=H,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_size=B,
+        seq_len=T,
+    )
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -39,9 +48,14 @@ def test_shape_rows_match_run():
     cases = [small(n, b) for b in (False, True) for n in (1, 2)]
     rows = shape_rows(cases)
     assert len(rows) == 4
-    assert rows[3] == {"num_layers": "2", "bidirectional": "True",
-                       "input": str((B, T, I)), "output": str((B, T, 2 * H)),
-                       "h_n": str((4, B, H)), "c_n": str((4, B, H))}
+    assert rows[3] == {
+        "num_layers": "2",
+        "bidirectional": "True",
+        "input": str((B, T, I)),
+        "output": str((B, T, 2 * H)),
+        "h_n": str((4, B, H)),
+        "c_n": str((4, B, H)),
+    }
 
 
 @pytest.mark.parametrize("num_layers", [1, 2, 3])
@@ -69,16 +83,29 @@ def test_relation_rows_flags_only_the_backward_mismatch():
     assert rows[2]["bidirectional"] == "True"
 
 
-@pytest.mark.parametrize("input_size,hidden_size,num_layers,bidirectional",
-                         [(1, 50, 1, False), (1, 50, 2, False),
-                          (1, 50, 2, True), (4, 16, 3, True), (7, 3, 1, True)])
-def test_parameter_count_formula(input_size, hidden_size, num_layers,
-                                 bidirectional):
-    lstm = nn.LSTM(input_size, hidden_size, num_layers,
-                   bidirectional=bidirectional)
+@pytest.mark.parametrize(
+    "input_size,hidden_size,num_layers,bidirectional",
+    [
+        (1, 50, 1, False),
+        (1, 50, 2, False),
+        (1, 50, 2, True),
+        (4, 16, 3, True),
+        (7, 3, 1, True),
+    ],
+)
+def test_parameter_count_formula(
+    input_size, hidden_size, num_layers, bidirectional
+):
+    lstm = nn.LSTM(
+        input_size, hidden_size, num_layers, bidirectional=bidirectional
+    )
     counted = sum(p.numel() for p in lstm.parameters())
-    assert expected_parameter_count(input_size, hidden_size, num_layers,
-                                    bidirectional) == counted
+    assert (
+        expected_parameter_count(
+            input_size, hidden_size, num_layers, bidirectional
+        )
+        == counted
+    )
     if num_layers == 1 and not bidirectional:
         H_, I_ = hidden_size, input_size
         assert counted == 4 * (H_ * (I_ + H_) + 2 * H_)
@@ -92,11 +119,17 @@ def test_chapter_lstm_has_31000_parameters():
 def test_parameter_rows_lists_weights_with_4h_rows():
     rows = parameter_rows(run_lstm(small(2)).lstm)
     names = [r["名前"] for r in rows]
-    assert names[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
-                         "bias_hh_l0"]
+    assert names[:4] == [
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "bias_ih_l0",
+        "bias_hh_l0",
+    ]
     assert rows[0]["形状"] == str((4 * H, I))
     assert rows[4]["形状"] == str((4 * H, H))  # 2 層目の入力は下の層の h
-    assert sum(int(r["要素数"]) for r in rows) == expected_parameter_count(I, H, 2)
+    assert sum(int(r["要素数"]) for r in rows) == expected_parameter_count(
+        I, H, 2
+    )
 
 
 def test_run_lstm_is_deterministic_and_keeps_global_rng():
@@ -109,14 +142,25 @@ def test_run_lstm_is_deterministic_and_keeps_global_rng():
 
 def test_rows_to_markdown():
     text = rows_to_markdown([{"a": "1", "b": "2"}, {"a": "3", "b": "4"}])
-    assert text.splitlines() == ["| a | b |", "|---|---|", "| 1 | 2 |",
-                                 "| 3 | 4 |"]
+    assert text.splitlines() == [
+        "| a | b |",
+        "|---|---|",
+        "| 1 | 2 |",
+        "| 3 | 4 |",
+    ]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"hidden_size": 0}, {"num_layers": -1}, {"input_size": 1.5},
-    {"batch_size": True}, {"seq_len": 0}, {"bidirectional": 1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"hidden_size": 0},
+        {"num_layers": -1},
+        {"input_size": 1.5},
+        {"batch_size": True},
+        {"seq_len": 0},
+        {"bidirectional": 1},
+    ],
+)
 def test_bad_case_raises(kwargs):
     with pytest.raises(ValueError, match="にしてください"):
         LSTMShapeCase(**kwargs)
@@ -169,8 +213,9 @@ def test_plot_gradient_descent_renders_and_checks_shapes(japanese_font):
 
     w = np.linspace(-2, 4, 50)
     w_k = 1 + 0.5 ** np.arange(5) * -3
-    fig = plot_gradient_descent(w, (w - 1) ** 2,
-                                {"η = 0.25": (w_k, (w_k - 1) ** 2)})
+    fig = plot_gradient_descent(
+        w, (w - 1) ** 2, {"η = 0.25": (w_k, (w_k - 1) ** 2)}
+    )
     assert fig.axes[0].get_xlabel() == "パラメータ w"
     assert len(fig.axes[0].lines) == 2
     _render_strict(fig)

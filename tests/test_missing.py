@@ -1,4 +1,6 @@
-"""medrnn.missing: 欠測のマスク、埋め方、経過時間、未来の値が混ざらないこと。"""
+"""medrnn.missing: 欠測のマスク、埋め方、経過時間、
+未来の値が混ざらないこと。
+"""
 
 import numpy as np
 import pytest
@@ -13,16 +15,41 @@ FILL = np.array([0.0])
 
 
 def test_previous_and_next_observed():
-    assert missing.previous_observed(MASK)[:, 0].tolist() == [0, 0, 0, 3, 3, 5, 5]
+    assert missing.previous_observed(MASK)[:, 0].tolist() == [
+        0,
+        0,
+        0,
+        3,
+        3,
+        5,
+        5,
+    ]
     assert missing.next_observed(MASK)[:, 0].tolist() == [0, 3, 3, 3, 5, 5, 7]
 
 
 def test_locf_and_mean_fill():
-    assert missing.locf(VALUES, MASK, FILL)[:, 0].tolist() == [1, 1, 1, 4, 4, 6, 6]
-    assert missing.mean_fill(VALUES, MASK, np.array([9.0]))[:, 0].tolist() == \
-        [1, 9, 9, 4, 9, 6, 9]
+    assert missing.locf(VALUES, MASK, FILL)[:, 0].tolist() == [
+        1,
+        1,
+        1,
+        4,
+        4,
+        6,
+        6,
+    ]
+    assert missing.mean_fill(VALUES, MASK, np.array([9.0]))[:, 0].tolist() == [
+        1,
+        9,
+        9,
+        4,
+        9,
+        6,
+        9,
+    ]
     late = np.array([[NAN], [2.0]])  # 最初の観測より前は fill
-    assert missing.locf(late, np.isfinite(late), np.array([7.0]))[:, 0].tolist() == [7, 2]
+    assert missing.locf(late, np.isfinite(late), np.array([7.0]))[
+        :, 0
+    ].tolist() == [7, 2]
 
 
 def test_time_since_observed_hand_made():
@@ -30,7 +57,8 @@ def test_time_since_observed_hand_made():
     np.testing.assert_allclose(delta, [0, 0.5, 1.0, 0, 0.5, 0, 0.5])
     first_missing = np.array([[False], [False], [True]])
     np.testing.assert_allclose(
-        missing.time_since_observed(first_missing, 2.0)[:, 0], [2, 4, 0])
+        missing.time_since_observed(first_missing, 2.0)[:, 0], [2, 4, 0]
+    )
 
 
 def test_interpolate_causal_uses_only_values_up_to_window_end():
@@ -49,14 +77,20 @@ def test_no_future_leakage_in_causal_imputations():
     changed = values.copy()
     changed[50:] += 100.0  # 最後の窓より後の値だけを大きく変える
     for strategy in ("mean", "locf", "interp", "mask_delta"):
-        a = missing.impute_windows(strategy, values, mask, ends, 10,
-                                   np.zeros(2), 0.5)
-        b = missing.impute_windows(strategy, changed, mask, ends, 10,
-                                   np.zeros(2), 0.5)
+        a = missing.impute_windows(
+            strategy, values, mask, ends, 10, np.zeros(2), 0.5
+        )
+        b = missing.impute_windows(
+            strategy, changed, mask, ends, 10, np.zeros(2), 0.5
+        )
         np.testing.assert_array_equal(a, b, err_msg=strategy)
     # 全体で補間する方法は未来の値が混ざる(だから比較用)
-    a = missing.impute_windows("leaky", values, mask, ends, 10, np.zeros(2), 0.5)
-    b = missing.impute_windows("leaky", changed, mask, ends, 10, np.zeros(2), 0.5)
+    a = missing.impute_windows(
+        "leaky", values, mask, ends, 10, np.zeros(2), 0.5
+    )
+    b = missing.impute_windows(
+        "leaky", changed, mask, ends, 10, np.zeros(2), 0.5
+    )
     assert not np.array_equal(a, b)
 
 
@@ -67,13 +101,16 @@ def test_observed_values_are_kept_by_every_strategy():
     ends = np.arange(4, 40)
     pos = missing.window_positions(ends, 5)
     for strategy in missing.STRATEGIES:
-        out = missing.impute_windows(strategy, values, mask, ends, 5,
-                                     np.zeros(3), 1.0)[..., :3]
+        out = missing.impute_windows(
+            strategy, values, mask, ends, 5, np.zeros(3), 1.0
+        )[..., :3]
         np.testing.assert_allclose(out[mask[pos]], values[pos][mask[pos]])
 
 
 def test_mask_delta_features_shape_and_range():
-    feats = missing.mask_delta_features(VALUES, MASK, FILL, 1.0, delta_cap_s=1.5)
+    feats = missing.mask_delta_features(
+        VALUES, MASK, FILL, 1.0, delta_cap_s=1.5
+    )
     assert feats.shape == (7, 3)
     np.testing.assert_array_equal(feats[:, 1], MASK[:, 0].astype(float))
     assert feats[:, 2].max() <= 1.0
@@ -93,19 +130,37 @@ def test_mask_generators_rates_and_seeds():
     assert runs.mean() > 10  # 塊になっている
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: missing.mcar_mask((3, 1), 1.0, np.random.default_rng()), "rate"),
-    (lambda: missing.block_mask((3, 1), 0.5, 0.5, np.random.default_rng()),
-     "mean_block"),
-    (lambda: missing.locf(VALUES, MASK[:, 0], FILL), "mask"),
-    (lambda: missing.locf(VALUES[:3], MASK, FILL), "形状"),
-    (lambda: missing.locf(np.full((2, 1), NAN), np.ones((2, 1), bool), FILL),
-     "NaN"),
-    (lambda: missing.time_since_observed(MASK, 0.0), "step_s"),
-    (lambda: missing.impute_windows("zero", VALUES, MASK, np.array([3]), 2,
-                                    FILL, 1.0), "strategy"),
-    (lambda: missing.window_positions(np.array([1]), 5), "seq_len"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: missing.mcar_mask((3, 1), 1.0, np.random.default_rng()),
+            "rate",
+        ),
+        (
+            lambda: missing.block_mask(
+                (3, 1), 0.5, 0.5, np.random.default_rng()
+            ),
+            "mean_block",
+        ),
+        (lambda: missing.locf(VALUES, MASK[:, 0], FILL), "mask"),
+        (lambda: missing.locf(VALUES[:3], MASK, FILL), "形状"),
+        (
+            lambda: missing.locf(
+                np.full((2, 1), NAN), np.ones((2, 1), bool), FILL
+            ),
+            "NaN",
+        ),
+        (lambda: missing.time_since_observed(MASK, 0.0), "step_s"),
+        (
+            lambda: missing.impute_windows(
+                "zero", VALUES, MASK, np.array([3]), 2, FILL, 1.0
+            ),
+            "strategy",
+        ),
+        (lambda: missing.window_positions(np.array([1]), 5), "seq_len"),
+    ],
+)
 def test_bad_input_raises_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()

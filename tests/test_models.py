@@ -1,13 +1,21 @@
 import pytest
 import torch
 
-from medrnn.models.nets import LSTM_MODEL, RNN_MODEL, ModelConfig, RecurrentRegressor, count_parameters
+from medrnn.models.nets import (
+    LSTM_MODEL,
+    RNN_MODEL,
+    ModelConfig,
+    RecurrentRegressor,
+    count_parameters,
+)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_output_shape(kind, num_layers):
-    model = RecurrentRegressor(ModelConfig(kind=kind, hidden_size=8, num_layers=num_layers))
+    model = RecurrentRegressor(
+        ModelConfig(kind=kind, hidden_size=8, num_layers=num_layers)
+    )
     assert model(torch.randn(5, 10, 1)).shape == (5, 1)
 
 
@@ -29,12 +37,15 @@ def test_parameter_counts_match_the_formulas():
     assert count_parameters(lstm) == layer1 + layer2 + 50 + 1
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    ({"kind": "transformer"}, "kind"),
-    ({"hidden_size": 0}, "hidden_size"),
-    ({"num_layers": 0}, "num_layers"),
-    ({"dropout": 1.0}, "dropout"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        ({"kind": "transformer"}, "kind"),
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"num_layers": 0}, "num_layers"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
+)
 def test_config_rejects_bad_values(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         ModelConfig(**kwargs)

@@ -2,8 +2,8 @@
 
 PDF がまだなければ、PDF を読む検査は理由つきで skip する。CI では
 ``MEDRNN_REQUIRE_PDF=1`` を付けて走らせ、PDF(と、数値を比べるための HTML)が
-ないことを失敗にする。章の題名は _toc.yml に並ぶファイルの最初の「# 」見出しから
-読むので、章が増えても検査は書き換えなくてよい。
+ないことを失敗にする。章の題名は _toc.yml に並ぶファイルの最初の「# 」見出し
+から読むので、章が増えても検査は書き換えなくてよい。
 
 PDF の文字は pdftotext で取り出し、NFKC で正規化して空白をすべて取り除いてから
 比べる(和文と欧文の間の空白や改行の入り方は、組版によって変わるため)。
@@ -44,9 +44,12 @@ def _missing(what: str) -> None:
 
 def _run(*command: str) -> str:
     if shutil.which(command[0]) is None:
-        pytest.fail(f"{command[0]} がありません(poppler-utils を入れてください)")
-    return subprocess.run(command, check=True, capture_output=True,
-                          text=True, encoding="utf-8").stdout
+        pytest.fail(
+            f"{command[0]} がありません(poppler-utils を入れてください)"
+        )
+    return subprocess.run(
+        command, check=True, capture_output=True, text=True, encoding="utf-8"
+    ).stdout
 
 
 def normalize(text: str) -> str:
@@ -56,13 +59,20 @@ def normalize(text: str) -> str:
 
 # --- 目次と章の題名 ----------------------------------------------------------
 
+
 def first_heading(markdown: str) -> str | None:
     """フロントマターとコードブロックを除いた、最初の「# 」見出しの文字列。"""
     lines = markdown.splitlines()
     if lines and lines[0].strip() == "---":
-        end = next((i for i, line in enumerate(lines[1:], 1)
-                    if line.strip() == "---"), 0)
-        lines = lines[end + 1:]
+        end = next(
+            (
+                i
+                for i, line in enumerate(lines[1:], 1)
+                if line.strip() == "---"
+            ),
+            0,
+        )
+        lines = lines[end + 1 :]
     fence = None
     for line in lines:
         stripped = line.strip()
@@ -88,19 +98,25 @@ def chapter_titles() -> list[tuple[str, str]]:
     titles = []
     for name in toc_files():
         path = ROOT / f"{name}.md"
-        assert path.is_file(), f"_toc.yml の {name} に対応する {path} がありません"
+        assert path.is_file(), (
+            f"_toc.yml の {name} に対応する {path} がありません"
+        )
         heading = first_heading(path.read_text(encoding="utf-8"))
         assert heading, f"{path} に「# 」で始まる見出しがありません"
         titles.append((name, plain_title(heading)))
     return titles
 
 
-# --- PDF を読む fixture -------------------------------------------------------
+# --- PDF を読む fixture ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pdf() -> Path:
     if not PDF.is_file():
-        _missing(f"{PDF.relative_to(ROOT)} がありません(先に make pdf を実行してください)")
+        _missing(
+            f"{PDF.relative_to(ROOT)} がありません"
+            "(先に make pdf を実行してください)"
+        )
     return PDF
 
 
@@ -118,7 +134,8 @@ def pdf_info(pdf: Path) -> dict[str, str]:
     return info
 
 
-# --- 検査 ---------------------------------------------------------------------
+# --- 検査 --------------------------------------------------------------------
+
 
 def test_toc_files_and_titles_are_readable() -> None:
     titles = chapter_titles()
@@ -128,18 +145,28 @@ def test_toc_files_and_titles_are_readable() -> None:
 
 def test_every_chapter_title_is_in_pdf(pdf_text: str) -> None:
     # 目次と本文の見出しで少なくとも 2 回(前書きも番号なしの章として出る)
-    missing = [f"{name}: {title}" for name, title in chapter_titles()
-               if pdf_text.count(normalize(title)) < 2]
-    assert not missing, "PDF の目次と見出しに見つからない章の題名: " + "; ".join(missing)
+    missing = [
+        f"{name}: {title}"
+        for name, title in chapter_titles()
+        if pdf_text.count(normalize(title)) < 2
+    ]
+    assert not missing, (
+        "PDF の目次と見出しに見つからない章の題名: " + "; ".join(missing)
+    )
 
 
 def test_chapter_numbers_are_not_doubled(pdf_text: str) -> None:
     doubled = re.findall(r"第(\d+)章第\1章|第(\d+)章\2\.", pdf_text)
     assert not doubled, f"章番号が二重になっています: {doubled[:5]}"
     # 見出しに手で番号を書くと、LaTeX の「第 N 章」と二重になる
-    numbered = [f"{name}: {title}" for name, title in chapter_titles()
-                if re.match(r"(第\s*\d+\s*章|\d+(\.\d+)*[.\s])", title)]
-    assert not numbered, "見出しに手で番号が書かれています: " + "; ".join(numbered)
+    numbered = [
+        f"{name}: {title}"
+        for name, title in chapter_titles()
+        if re.match(r"(第\s*\d+\s*章|\d+(\.\d+)*[.\s])", title)
+    ]
+    assert not numbered, "見出しに手で番号が書かれています: " + "; ".join(
+        numbered
+    )
     assert "第1章" in pdf_text
 
 
@@ -148,10 +175,16 @@ def test_fonts_are_embedded_and_japanese(pdf: Path) -> None:
     assert rows, "pdffonts がフォントを 1 つも見つけませんでした"
     # 列は後ろから ID、object、uni、sub、emb(型の名前に空白が入るため)
     not_embedded = [row for row in rows if row.split()[-5] != "yes"]
-    assert not not_embedded, "埋め込まれていないフォント:\n" + "\n".join(not_embedded)
+    assert not not_embedded, "埋め込まれていないフォント:\n" + "\n".join(
+        not_embedded
+    )
     names = " ".join(row.split()[0] for row in rows)
-    assert "HaranoAjiMincho" in names, "本文の和文フォント(原ノ味明朝)がありません"
-    assert "HaranoAjiGothic" in names, "見出しの和文フォント(原ノ味角ゴシック)がありません"
+    assert "HaranoAjiMincho" in names, (
+        "本文の和文フォント(原ノ味明朝)がありません"
+    )
+    assert "HaranoAjiGothic" in names, (
+        "見出しの和文フォント(原ノ味角ゴシック)がありません"
+    )
 
 
 def test_page_count_and_size_are_plausible(pdf_info: dict[str, str]) -> None:
@@ -159,24 +192,32 @@ def test_page_count_and_size_are_plausible(pdf_info: dict[str, str]) -> None:
     n_files = len(chapter_titles())
     # 表紙・目次と、ファイルごとに少なくとも 1 ページ。上限は暴走の検出用
     assert n_files + 2 <= pages <= 1000, f"ページ数 {pages} は不自然です"
-    assert pdf_info["Page size"].startswith("595.28 x 841.89"), pdf_info["Page size"]
+    assert pdf_info["Page size"].startswith("595.28 x 841.89"), pdf_info[
+        "Page size"
+    ]
 
 
 def test_no_missing_glyphs_in_logs(pdf: Path) -> None:
     assert LATEX_LOG.is_file(), f"{LATEX_LOG} がありません"
     latex_log = LATEX_LOG.read_text(encoding="utf-8", errors="replace")
-    assert "Missing character" not in latex_log, "欧文フォントにない文字があります"
+    assert "Missing character" not in latex_log, (
+        "欧文フォントにない文字があります"
+    )
     if BUILD_LOG.is_file():
         build_log = BUILD_LOG.read_text(encoding="utf-8", errors="replace")
-        assert "No character mapping available" not in build_log, \
-            "和文フォントにない文字があります(_build/pdf-build.log を見てください)"
+        assert "No character mapping available" not in build_log, (
+            "和文フォントにない文字があります"
+            "(_build/pdf-build.log を見てください)"
+        )
 
 
 def test_notebook_figures_are_vector(pdf: Path) -> None:
     tex = TEX.read_text(encoding="utf-8")
     # myst-nb の出力は内容のハッシュ(16 進 64 文字)の名前で書き出される
-    figures = re.findall(r"\\sphinxincludegraphics(?:\[[^\]]*\])?\{\{([0-9a-f]{64})\}(\.\w+)\}",
-                         tex)
+    figures = re.findall(
+        r"\\sphinxincludegraphics(?:\[[^\]]*\])?\{\{([0-9a-f]{64})\}(\.\w+)\}",
+        tex,
+    )
     raster = sorted({name + ext for name, ext in figures if ext != ".pdf"})
     assert not raster, f"ベクター(PDF)でない図があります: {raster}"
 
@@ -213,7 +254,10 @@ def html_glued_values() -> list[str]:
     pages = [HTML_DIR / f"{name}.html" for name, _ in chapter_titles()]
     absent = [str(p.relative_to(ROOT)) for p in pages if not p.is_file()]
     if absent:
-        _missing(f"HTML がありません({', '.join(absent)})。先に make html を実行してください")
+        _missing(
+            f"HTML がありません({', '.join(absent)})。"
+            "先に make html を実行してください"
+        )
     values: list[str] = []
     for page in pages:
         parser = _PastedText()
@@ -222,18 +266,37 @@ def html_glued_values() -> list[str]:
     return values
 
 
-_TEX_UNESCAPE = [(r"\sphinxhyphen{}", "-"), (r"\textendash{}", "–"),
-                 (r"\textasciitilde{}", "~"), (r"\textasciicircum{}", "^"),
-                 (r"\textbackslash{}", "\\"), ("{[}", "["), ("{]}", "]"),
-                 (r"\_", "_"), (r"\%", "%"), (r"\&", "&"), (r"\#", "#"),
-                 (r"\$", "$"), (r"\{", "{"), (r"\}", "}")]
+_TEX_UNESCAPE = [
+    (r"\sphinxhyphen{}", "-"),
+    (r"\textendash{}", "–"),
+    (r"\textasciitilde{}", "~"),
+    (r"\textasciicircum{}", "^"),
+    (r"\textbackslash{}", "\\"),
+    ("{[}", "["),
+    ("{]}", "]"),
+    (r"\_", "_"),
+    (r"\%", "%"),
+    (r"\&", "&"),
+    (r"\#", "#"),
+    (r"\$", "$"),
+    (r"\{", "{"),
+    (r"\}", "}"),
+]
 
 
 def latex_glued_values(tex: str) -> list[str]:
-    """book.tex の \\DUrole{pasted-text}{...} の中身を、エスケープを戻して順に返す。"""
+    """book.tex の \\DUrole{pasted-text}{...} の中身を、
+    エスケープを戻して順に返す。
+    """
     values = []
-    for raw in re.findall(r"\\DUrole\{pasted-text\}\{((?:[^{}]|\{[^{}]*\})*)\}", tex):
-        raw = re.sub(r"\\texorpdfstring\{(?:[^{}]|\{[^{}]*\})*\}\{([^{}]*)\}", r"\1", raw)
+    for raw in re.findall(
+        r"\\DUrole\{pasted-text\}\{((?:[^{}]|\{[^{}]*\})*)\}", tex
+    ):
+        raw = re.sub(
+            r"\\texorpdfstring\{(?:[^{}]|\{[^{}]*\})*\}\{([^{}]*)\}",
+            r"\1",
+            raw,
+        )
         for escaped, plain in _TEX_UNESCAPE:
             raw = raw.replace(escaped, plain)
         values.append(raw)
@@ -243,25 +306,40 @@ def latex_glued_values(tex: str) -> list[str]:
 def test_glued_values_are_identical_in_html_and_pdf(pdf_text: str) -> None:
     newest_html = max(p.stat().st_mtime for p in HTML_DIR.rglob("*.html"))
     if PDF.stat().st_mtime < newest_html:
-        _missing("PDF が HTML より古いので比べられません。make pdf で作り直してください")
+        _missing(
+            "PDF が HTML より古いので比べられません。"
+            "make pdf で作り直してください"
+        )
     html_values = html_glued_values()
     if not html_values:
         pytest.skip("HTML に {glue:text} の値がありません")
-    # 1. LaTeX に書き出された値が、HTML と同じ値の同じ回数(同じ実行キャッシュ)。
+    # 1. LaTeX に書き出された値が、HTML と同じ値の同じ回数
+    #    (同じ実行キャッシュ)。
     #    脚注の位置が HTML と LaTeX で違うので、順番ではなく多重集合で比べる。
     tex_values = latex_glued_values(TEX.read_text(encoding="utf-8"))
     html_norm = [normalize(v) for v in html_values]
-    html_count, tex_count = Counter(html_norm), Counter(normalize(v) for v in tex_values)
+    html_count, tex_count = (
+        Counter(html_norm),
+        Counter(normalize(v) for v in tex_values),
+    )
     assert html_count == tex_count, (
         "HTML と PDF で違う glue の値:HTML だけ "
-        f"{dict(html_count - tex_count)}、PDF だけ {dict(tex_count - html_count)}")
+        f"{dict(html_count - tex_count)}、"
+        f"PDF だけ {dict(tex_count - html_count)}"
+    )
     # 2. 読者が見る PDF の文字にも、HTML に n 回出る値が少なくとも n 回出る
-    short = {v: html_norm.count(v) for v in set(html_norm)
-             if v and pdf_text.count(v) < html_norm.count(v)}
-    assert not short, f"PDF の文字に見つからない glue の値(値: HTML での回数): {short}"
+    short = {
+        v: html_norm.count(v)
+        for v in set(html_norm)
+        if v and pdf_text.count(v) < html_norm.count(v)
+    }
+    assert not short, (
+        f"PDF の文字に見つからない glue の値(値: HTML での回数): {short}"
+    )
 
 
-# --- 拡張 book/_ext/medrnn_latex.py(PDF がなくても走る) -----------------------
+# --- 拡張 book/_ext/medrnn_latex.py(PDF がなくても走る) ----------------------
+
 
 def test_fix_text_maps_symbols_to_math() -> None:
     out = medrnn_latex.fix_text("σ ⊙ C\u0303 ‖∂L‖ μV Scott\u00a0M.")
@@ -302,4 +380,6 @@ def test_backmatter_goes_before_the_bibliography_document() -> None:
     kinds = [type(node).__name__ for node in document.children]
     assert kinds == ["start_of_file", "raw", "start_of_file"]
     assert r"\setcounter{secnumdepth}{-1}" in document[1].astext()
-    assert isinstance(document[1], nodes.raw) and document[1]["format"] == "latex"
+    assert (
+        isinstance(document[1], nodes.raw) and document[1]["format"] == "latex"
+    )

@@ -1,4 +1,3 @@
-
 import matplotlib
 import numpy as np
 import pytest
@@ -13,7 +12,9 @@ def _font():
     plotting.setup_japanese_font()
 
 
-_render = render_strict  # ウェブ用(PNG)と印刷用(PDF)の両方で描き、警告をエラーにする
+_render = (
+    render_strict  # ウェブ用(PNG)と印刷用(PDF)の両方で描き、警告をエラーにする
+)
 
 
 def test_japanese_font_is_available():
@@ -22,14 +23,25 @@ def test_japanese_font_is_available():
     assert matplotlib.rcParams["pdf.fonttype"] == 42
 
 
-@pytest.mark.parametrize("make", [
-    lambda: plotting.plot_series(np.arange(10.0), np.arange(10.0), n_train=8),
-    lambda: plotting.plot_series(np.arange(10.0), np.arange(10.0)),
-    lambda: plotting.plot_loss_curve([1.0, 0.5], [1.1, 0.6], logy=True, floor=0.04),
-    lambda: plotting.plot_predictions(np.arange(5.0), np.ones(5), np.zeros(5), truth=np.ones(5)),
-    lambda: plotting.plot_activations(np.linspace(-5, 5, 50)),
-    lambda: plotting.plot_bars(["線形 AR", "RNN"], [0.05, 0.06], [0.01, 0.01], floor=0.04),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: plotting.plot_series(
+            np.arange(10.0), np.arange(10.0), n_train=8
+        ),
+        lambda: plotting.plot_series(np.arange(10.0), np.arange(10.0)),
+        lambda: plotting.plot_loss_curve(
+            [1.0, 0.5], [1.1, 0.6], logy=True, floor=0.04
+        ),
+        lambda: plotting.plot_predictions(
+            np.arange(5.0), np.ones(5), np.zeros(5), truth=np.ones(5)
+        ),
+        lambda: plotting.plot_activations(np.linspace(-5, 5, 50)),
+        lambda: plotting.plot_bars(
+            ["線形 AR", "RNN"], [0.05, 0.06], [0.01, 0.01], floor=0.04
+        ),
+    ],
+)
 def test_plots_return_figures_that_render_without_warnings(make):
     fig = make()
     assert isinstance(fig, Figure)
@@ -39,7 +51,9 @@ def test_plots_return_figures_that_render_without_warnings(make):
 
 def test_missing_glyph_is_detected():
     """このテスト群の検査が本当に欠けたグリフを捕まえられることを確かめる。"""
-    fig = plotting.plot_series(np.arange(3.0), np.arange(3.0), xlabel="\U00013000")
+    fig = plotting.plot_series(
+        np.arange(3.0), np.arange(3.0), xlabel="\U00013000"
+    )
     with pytest.raises(UserWarning):
         _render(fig)
 

@@ -15,7 +15,9 @@ def test_set_seed_fixes_random_numpy_and_torch():
     assert a == b
 
 
-@pytest.mark.parametrize("bad, exc", [(-1, ValueError), (1.5, TypeError), ("0", TypeError)])
+@pytest.mark.parametrize(
+    "bad, exc", [(-1, ValueError), (1.5, TypeError), ("0", TypeError)]
+)
 def test_set_seed_rejects_bad_seed(bad, exc):
     with pytest.raises(exc, match="seed"):
         set_seed(bad)

@@ -1,4 +1,6 @@
-"""スクラッチのセルが nn.RNN・nn.LSTM・nn.GRU と同じ計算をすることを確かめる。"""
+"""スクラッチのセルが nn.RNN・nn.LSTM・nn.GRU と
+同じ計算をすることを確かめる。
+"""
 
 from __future__ import annotations
 
@@ -9,10 +11,16 @@ from torch import nn
 from torch.func import functional_call
 from torch.testing import assert_close
 
-from medrnn.models.scratch import (GRUCellScratch, LSTMCellScratch,
-                                   RNNCellScratch, ScratchRecurrent,
-                                   equality_gaps, from_torch, run_cell,
-                                   trace_lstm)
+from medrnn.models.scratch import (
+    GRUCellScratch,
+    LSTMCellScratch,
+    RNNCellScratch,
+    ScratchRecurrent,
+    equality_gaps,
+    from_torch,
+    run_cell,
+    trace_lstm,
+)
 
 BATCH, SEQ_LEN, INPUT_SIZE, HIDDEN_SIZE = 4, 7, 3, 5
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -28,7 +36,7 @@ def scalar_loss(output: torch.Tensor, state) -> torch.Tensor:
     """出力と最終状態の両方に依存するスカラー(勾配を比べるため)。"""
     states = state if isinstance(state, tuple) else (state,)
     weights = torch.linspace(-1, 1, output.numel()).reshape(output.shape)
-    return (weights * output).sum() + sum((s ** 2).sum() for s in states)
+    return (weights * output).sum() + sum((s**2).sum() for s in states)
 
 
 def input_and_state_grads(x, state) -> list[torch.Tensor]:
@@ -50,8 +58,9 @@ def test_scratch_equals_torch(kind: str, num_layers: int) -> None:
     """nn の重みを写すと、出力・最終状態・すべての勾配が一致する。"""
     torch.manual_seed(0)
     torch_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-    reference = torch_cls(INPUT_SIZE, HIDDEN_SIZE, num_layers=num_layers,
-                          batch_first=True)
+    reference = torch_cls(
+        INPUT_SIZE, HIDDEN_SIZE, num_layers=num_layers, batch_first=True
+    )
     scratch = from_torch(reference)  # 重みをそっくり写す
     x = torch.randn(BATCH, SEQ_LEN, INPUT_SIZE)
     state = random_state(kind, num_layers)
@@ -63,12 +72,12 @@ def test_scratch_equals_torch(kind: str, num_layers: int) -> None:
     assert_close(last_scr, last_ref)  # 最終状態 h_n(LSTM は c_n も)
     scalar_loss(out_ref, last_ref).backward()
     scalar_loss(out_scr, last_scr).backward()
-    assert_close(input_and_state_grads(x_scr, s_scr),
-                 input_and_state_grads(x_ref, s_ref))  # 入力と初期状態の勾配
+    grads_scr = input_and_state_grads(x_scr, s_scr)  # 入力と初期状態の勾配
+    assert_close(grads_scr, input_and_state_grads(x_ref, s_ref))
     for k, cell in enumerate(scratch.cells):  # 全パラメータの勾配
         for name in WEIGHT_NAMES:
-            assert_close(getattr(cell, name).grad,
-                         getattr(reference, f"{name}_l{k}").grad)
+            grad_scr = getattr(cell, name).grad
+            assert_close(grad_scr, getattr(reference, f"{name}_l{k}").grad)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
@@ -76,8 +85,9 @@ def test_default_zero_state_matches_torch(kind: str) -> None:
     """初期状態を渡さないとき、両方とも 0 から始める。"""
     torch.manual_seed(1)
     torch_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-    reference = torch_cls(INPUT_SIZE, HIDDEN_SIZE, num_layers=2,
-                          batch_first=True)
+    reference = torch_cls(
+        INPUT_SIZE, HIDDEN_SIZE, num_layers=2, batch_first=True
+    )
     x = torch.randn(BATCH, SEQ_LEN, INPUT_SIZE)
     out_ref, last_ref = reference(x)
     out_scr, last_scr = from_torch(reference)(x)
@@ -104,12 +114,17 @@ def test_gradcheck_float64(kind: str, num_layers: int) -> None:
 
 def test_cells_have_pytorch_shapes() -> None:
     """ゲートの数だけ重みが縦に積まれている(RNN 1、LSTM 4、GRU 3)。"""
-    for cls, chunks in ((RNNCellScratch, 1), (LSTMCellScratch, 4),
-                        (GRUCellScratch, 3)):
+    for cls, chunks in (
+        (RNNCellScratch, 1),
+        (LSTMCellScratch, 4),
+        (GRUCellScratch, 3),
+    ):
         cell = cls(INPUT_SIZE, HIDDEN_SIZE)
         assert cell.weight_ih.shape == (chunks * HIDDEN_SIZE, INPUT_SIZE)
         assert cell.weight_hh.shape == (chunks * HIDDEN_SIZE, HIDDEN_SIZE)
-        assert cell.bias_ih.shape == cell.bias_hh.shape == (chunks * HIDDEN_SIZE,)
+        assert (
+            cell.bias_ih.shape == cell.bias_hh.shape == (chunks * HIDDEN_SIZE,)
+        )
 
 
 def test_run_cell_shapes() -> None:
@@ -124,7 +139,10 @@ def test_run_cell_shapes() -> None:
 
 
 def test_gru_reset_gate_is_applied_after_the_matrix_product() -> None:
-    """PyTorch の GRU は r ⊙ (W_hn h + b_hn)。b_hn があると Cho らの形と値が違う。"""
+    """PyTorch の GRU は r ⊙ (W_hn h + b_hn)。
+
+    b_hn があると Cho らの形と値が違う。
+    """
     torch.manual_seed(3)
     cell = GRUCellScratch(1, 2)
     x, h = torch.randn(3, 1), torch.randn(3, 2)
@@ -132,7 +150,9 @@ def test_gru_reset_gate_is_applied_after_the_matrix_product() -> None:
     reference.load_state_dict(cell.state_dict())
     assert_close(cell(x, h), reference(x, h))
     with torch.no_grad():  # Cho らの形: W_hn (r ⊙ h) + b_hn で計算してみる
-        ax_r, ax_z, ax_n = (x @ cell.weight_ih.T + cell.bias_ih).chunk(3, dim=1)
+        ax_r, ax_z, ax_n = (x @ cell.weight_ih.T + cell.bias_ih).chunk(
+            3, dim=1
+        )
         ah_r, ah_z, _ = (h @ cell.weight_hh.T + cell.bias_hh).chunk(3, dim=1)
         r, z = torch.sigmoid(ax_r + ah_r), torch.sigmoid(ax_z + ah_z)
         W_hn, b_hn = cell.weight_hh[4:], cell.bias_hh[4:]
@@ -180,8 +200,9 @@ def test_bad_inputs_raise_clear_errors() -> None:
 def test_equality_gaps_are_rounding_errors(layer) -> None:
     """equality_gaps は 3 種類の差を返し、どれも丸め誤差の大きさ。"""
     torch.manual_seed(5)
-    gaps = equality_gaps(layer(1, 8, num_layers=2, batch_first=True),
-                         torch.randn(3, 12, 1))
+    gaps = equality_gaps(
+        layer(1, 8, num_layers=2, batch_first=True), torch.randn(3, 12, 1)
+    )
     assert set(gaps) == {"output", "state", "grad_relative"}
     assert all(0 <= value < 1e-5 for value in gaps.values())
 
@@ -193,7 +214,10 @@ def test_plot_gate_traces_returns_figure() -> None:
     from medrnn.plotting import plot_gate_traces
 
     t = np.arange(20.0)
-    traces = {"f": np.full((20, 4), 0.5), "C": np.linspace(-2, 2, 80).reshape(20, 4)}
+    traces = {
+        "f": np.full((20, 4), 0.5),
+        "C": np.linspace(-2, 2, 80).reshape(20, 4),
+    }
     fig = plot_gate_traces(t, np.sin(t), traces, units=[0, 2])
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     with pytest.raises(ValueError, match="長さ"):

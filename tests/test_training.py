@@ -1,14 +1,21 @@
 import pytest
 import torch
 from torch import nn
-
-from medrnn.data import make_noisy_sine, make_windows, split_ordered, RNN_SINE
-from medrnn.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
-from medrnn import training
-from medrnn.repro import set_seed
-from medrnn.training import (History, TrainConfig, epoch_order, evaluate_loss, fit,
-                             fit_early_stopping, fit_with_dataloader)
 from torch.utils.data import DataLoader, TensorDataset
+
+from medrnn import training
+from medrnn.data import RNN_SINE, make_noisy_sine, make_windows, split_ordered
+from medrnn.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
+from medrnn.repro import set_seed
+from medrnn.training import (
+    History,
+    TrainConfig,
+    epoch_order,
+    evaluate_loss,
+    fit,
+    fit_early_stopping,
+    fit_with_dataloader,
+)
 
 
 def _windows():
@@ -21,7 +28,9 @@ def test_epoch_order_matches_dataloader_shuffling():
     X = torch.arange(37.0).reshape(37, 1, 1)
     loader = DataLoader(TensorDataset(X), batch_size=5, shuffle=True)
     set_seed(3)
-    expected = [torch.cat([b[0][:, 0, 0] for b in loader]).long() for _ in range(3)]
+    expected = [
+        torch.cat([b[0][:, 0, 0] for b in loader]).long() for _ in range(3)
+    ]
     set_seed(3)
     got = [epoch_order(37, shuffle=True) for _ in range(3)]
     for e, g in zip(expected, got):
@@ -66,19 +75,28 @@ def test_drop_last_skips_the_incomplete_batch(monkeypatch):
     model = RecurrentRegressor(RNN_MODEL)
     calls = []
     original = training.train_step
-    monkeypatch.setattr(training, "train_step",
-                        lambda *a: calls.append(len(a[2])) or original(*a))
+    monkeypatch.setattr(
+        training,
+        "train_step",
+        lambda *a: calls.append(len(a[2])) or original(*a),
+    )
     fit(model, X, y, TrainConfig(epochs=1, batch_size=16, drop_last=True))
     assert calls == [16] * 9
 
 
 def test_best_epoch_needs_validation_losses():
     with pytest.raises(ValueError, match="検証"):
-        History(train_loss=[1.0]).best_epoch
+        _ = History(train_loss=[1.0]).best_epoch
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"lr": 0.0}, "lr")])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr": 0.0}, "lr"),
+    ],
+)
 def test_train_config_rejects_bad_values(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         TrainConfig(**kwargs)
@@ -87,11 +105,23 @@ def test_train_config_rejects_bad_values(kwargs, msg):
 def test_fit_rejects_mismatched_shapes():
     model = RecurrentRegressor(RNN_MODEL)
     with pytest.raises(ValueError, match="X は形状"):
-        fit(model, torch.zeros(5, 10), torch.zeros(5, 1), TrainConfig(epochs=1))
+        fit(
+            model, torch.zeros(5, 10), torch.zeros(5, 1), TrainConfig(epochs=1)
+        )
     with pytest.raises(ValueError, match="y は形状"):
-        fit(model, torch.zeros(5, 10, 1), torch.zeros(4, 1), TrainConfig(epochs=1))
+        fit(
+            model,
+            torch.zeros(5, 10, 1),
+            torch.zeros(4, 1),
+            TrainConfig(epochs=1),
+        )
     with pytest.raises(ValueError, match="空"):
-        fit(model, torch.zeros(0, 10, 1), torch.zeros(0, 1), TrainConfig(epochs=1))
+        fit(
+            model,
+            torch.zeros(0, 10, 1),
+            torch.zeros(0, 1),
+            TrainConfig(epochs=1),
+        )
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():
@@ -117,15 +147,29 @@ def test_clear_grads_matches_optimizer_zero_grad():
     assert all(p.grad is None for p in model.parameters())
 
 
-@pytest.mark.parametrize("n, bs, drop_last, expected", [
-    (10, 4, False, [4, 4, 2]), (10, 4, True, [4, 4]), (8, 4, False, [4, 4]), (3, 4, False, [3])])
+@pytest.mark.parametrize(
+    "n, bs, drop_last, expected",
+    [
+        (10, 4, False, [4, 4, 2]),
+        (10, 4, True, [4, 4]),
+        (8, 4, False, [4, 4]),
+        (3, 4, False, [3]),
+    ],
+)
 def test_batch_sizes_follow_dataloader(n, bs, drop_last, expected):
     sizes = training.batch_sizes(n, bs, drop_last)
     assert sizes.tolist() == expected
-    loader = DataLoader(TensorDataset(torch.zeros(n)), batch_size=bs, drop_last=drop_last)
+    loader = DataLoader(
+        TensorDataset(torch.zeros(n)), batch_size=bs, drop_last=drop_last
+    )
     assert [len(b[0]) for b in loader] == expected
 
 
 def test_epoch_mean_weights_by_batch_size():
     losses = [torch.tensor(1.0), torch.tensor(4.0)]
-    assert training.epoch_mean(losses, torch.tensor([3.0, 1.0], dtype=torch.float64)) == 1.75
+    assert (
+        training.epoch_mean(
+            losses, torch.tensor([3.0, 1.0], dtype=torch.float64)
+        )
+        == 1.75
+    )

@@ -1,4 +1,6 @@
-"""medrnn.vitals_tasks: 窓と区間、標準化、欠測つきの窓、短い学習のスモークテスト。"""
+"""medrnn.vitals_tasks: 窓と区間、標準化、欠測つきの窓、
+短い学習のスモークテスト。
+"""
 
 import numpy as np
 import pytest
@@ -38,8 +40,9 @@ def test_prepare_windows_shapes_and_no_cross_segment_windows():
         e = data.ends[name]
         assert data.X[name].shape == (len(e), 8, 3)
         assert e.min() - 7 >= start and e.max() + 2 < stop
-    np.testing.assert_allclose(data.target_bpm("test"),
-                               s.values[data.ends["test"] + 2, 0], rtol=1e-5)
+    np.testing.assert_allclose(
+        data.target_bpm("test"), s.values[data.ends["test"] + 2, 0], rtol=1e-5
+    )
     # 標準化は訓練区間だけ: 訓練の入力の平均は 0 に近い
     assert abs(float(data.X["train"][..., 0].mean())) < 0.2
 
@@ -57,7 +60,7 @@ def test_missing_windows_drop_unknown_targets_and_add_features():
     mask = vt.MissingConfig("mcar", 0.5).make_mask(s.values.shape, 0.5, seed=0)
     data = vt.prepare_windows(s, CONFIG, (0, 1, 2), mask, "mask_delta")
     assert data.X["train"].shape[-1] == 9  # 値・マスク・経過時間 × 3
-    for name, e in data.ends.items():
+    for e in data.ends.values():
         assert mask[e + CONFIG.horizon, 0].all()
     assert torch.isfinite(data.X["test"]).all()
 
@@ -72,21 +75,37 @@ def test_linear_forecaster_recovers_linear_rule():
 def test_smoke_training_and_sweep():
     s = toy_series()
     data = vt.prepare_windows(s, CONFIG, (0,))
-    run = vt.train_model("gru", data, seed=0, train=FAST, hidden_size=4,
-                         patience=6)
+    run = vt.train_model(
+        "gru", data, seed=0, train=FAST, hidden_size=4, patience=6
+    )
     assert run.test_pred_bpm.shape == data.target_bpm("test").shape
     assert np.isfinite(run.test_rmse_bpm) and 1 <= run.epochs <= 3
     assert np.isfinite(run.val_rmse_bpm) and 1 <= run.best_epoch <= run.epochs
-    linear = vt.train_model("linear", data, seed=0, train=FAST,
-                            hidden_size=4, patience=6)
+    linear = vt.train_model(
+        "linear", data, seed=0, train=FAST, hidden_size=4, patience=6
+    )
     assert linear.epochs == linear.best_epoch == 0
-    np.testing.assert_allclose(  # 検証 RMSE は検証区間の正解で測っている
+    # 検証 RMSE は検証区間の正解で測っている
+    np.testing.assert_allclose(
         linear.val_rmse_bpm,
-        vt.rmse_bpm(data, LinearAR.fit(
-            data.X["train"], data.y["train"], ridge=vt.LINEAR_RIDGE).predict(data.X["val"]), "val"))
-    sweep = vt.missing_sweep(s, CONFIG, (vt.MissingConfig("block", 0.3, 2.0),),
-                             ("locf", "mask_delta"), ("linear",), (0, 1), FAST,
-                             patience=6)
+        vt.rmse_bpm(
+            data,
+            LinearAR.fit(
+                data.X["train"], data.y["train"], ridge=vt.LINEAR_RIDGE
+            ).predict(data.X["val"]),
+            "val",
+        ),
+    )
+    sweep = vt.missing_sweep(
+        s,
+        CONFIG,
+        (vt.MissingConfig("block", 0.3, 2.0),),
+        ("locf", "mask_delta"),
+        ("linear",),
+        (0, 1),
+        FAST,
+        patience=6,
+    )
     assert len(sweep) == 3  # 2 つの埋め方 + 持続予測
     assert all(len(v) == 2 for v in sweep.values())
     rows = vt.sweep_rows(sweep, "linear")
@@ -97,19 +116,30 @@ def test_patience_stops_training_and_is_passed_through():
     s = toy_series()
     data = vt.prepare_windows(s, CONFIG, (0,))
     long = TrainConfig(epochs=40, batch_size=64, lr=0.5)  # 大きすぎる学習率
-    run = vt.train_model("rnn", data, seed=0, train=long, hidden_size=4,
-                         patience=1)
+    run = vt.train_model(
+        "rnn", data, seed=0, train=long, hidden_size=4, patience=1
+    )
     assert run.epochs == run.best_epoch + 1 < 40  # 1 回改善しなければ止まる
 
 
 def test_validation_grid_reports_only_validation_numbers():
     s = toy_series()
-    candidates = ((FAST, 1), (TrainConfig(epochs=2, batch_size=32, lr=1e-2), 2))
+    candidates = (
+        (FAST, 1),
+        (TrainConfig(epochs=2, batch_size=32, lr=1e-2), 2),
+    )
     rows = vt.validation_grid(s, CONFIG, candidates, ("rnn",), (0,))
     assert [r["我慢"] for r in rows] == ["1", "2"]
-    assert set(rows[0]) == {"学習率", "バッチ", "最大エポック", "我慢",
-                            "心拍数だけ RNN", "心拍数 + 呼吸 + EDA RNN",
-                            "平均", "学習 [s]"}
+    assert set(rows[0]) == {
+        "学習率",
+        "バッチ",
+        "最大エポック",
+        "我慢",
+        "心拍数だけ RNN",
+        "心拍数 + 呼吸 + EDA RNN",
+        "平均",
+        "学習 [s]",
+    }
     assert all(np.isfinite(float(r["平均"])) for r in rows)
 
 
@@ -118,11 +148,13 @@ def test_windows_and_model_follow_the_requested_device():
     data = vt.prepare_windows(s, CONFIG, (0, 1, 2), device="meta")
     assert all(x.device.type == "meta" for x in data.X.values())
     cpu = vt.prepare_windows(s, CONFIG, (0, 1, 2), device=torch.device("cpu"))
-    run = vt.train_model("lstm", cpu, seed=0, train=FAST, hidden_size=4,
-                         patience=2)
+    run = vt.train_model(
+        "lstm", cpu, seed=0, train=FAST, hidden_size=4, patience=2
+    )
     assert np.isfinite(run.test_rmse_bpm)
-    np.testing.assert_allclose(vt.persistence_pred(cpu),
-                               cpu.X["test"][:, -1, 0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        vt.persistence_pred(cpu), cpu.X["test"][:, -1, 0].numpy(), rtol=1e-6
+    )
 
 
 def test_linear_ridge_is_an_argument_not_a_global():
@@ -133,11 +165,14 @@ def test_linear_ridge_is_an_argument_not_a_global():
     assert weak.val_rmse_bpm != strong.val_rmse_bpm
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: vt.VitalsForecastConfig(seq_len=0), "seq_len"),
-    (lambda: vt.MissingConfig("mnar", 0.1), "pattern"),
-    (lambda: vt.MissingConfig("mcar", 1.0), "rate"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: vt.VitalsForecastConfig(seq_len=0), "seq_len"),
+        (lambda: vt.MissingConfig("mnar", 0.1), "pattern"),
+        (lambda: vt.MissingConfig("mcar", 1.0), "rate"),
+    ],
+)
 def test_bad_config_raises_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -145,10 +180,14 @@ def test_bad_config_raises_clear_error(call, message):
 
 def test_sweep_rows_skip_settings_without_that_model():
     mcar, block = vt.MissingConfig("mcar", 0.5), vt.MissingConfig("block", 0.5)
-    sweep = {(mcar, "locf", "lstm"): [1.0, 2.0],
-             (mcar, "locf", "linear"): [1.5, 2.5],
-             (block, "locf", "linear"): [3.0, 3.0]}
-    assert [r["欠測"] for r in vt.sweep_rows(sweep, "lstm")] == ["ランダム 50%"]
+    sweep = {
+        (mcar, "locf", "lstm"): [1.0, 2.0],
+        (mcar, "locf", "linear"): [1.5, 2.5],
+        (block, "locf", "linear"): [3.0, 3.0],
+    }
+    assert [r["欠測"] for r in vt.sweep_rows(sweep, "lstm")] == [
+        "ランダム 50%"
+    ]
     assert len(vt.sweep_rows(sweep, "linear")) == 2
 
 

@@ -18,8 +18,11 @@ STAMP_NAME = "medrnn_package.sha256"
 def package_hash(package_dir: Path) -> str:
     """パッケージ内の全ファイル(.py と同梱データ。パスと中身)の SHA-256。"""
     digest = hashlib.sha256()
-    files = (p for p in package_dir.rglob("*")
-             if p.is_file() and "__pycache__" not in p.parts)
+    files = (
+        p
+        for p in package_dir.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
     for path in sorted(files):
         digest.update(path.relative_to(package_dir).as_posix().encode())
         digest.update(path.read_bytes())
@@ -40,9 +43,13 @@ def refresh_cache(cache_dir: Path, current: str) -> bool:
 
 def _on_builder_inited(app) -> None:
     package_dir = Path(app.srcdir) / "code" / "medrnn"
-    cache_dir = Path(app.config.nb_execution_cache_path or
-                     Path(app.outdir).parent / ".jupyter_cache")
-    app.medrnn_package_changed = refresh_cache(cache_dir, package_hash(package_dir))
+    cache_dir = Path(
+        app.config.nb_execution_cache_path
+        or Path(app.outdir).parent / ".jupyter_cache"
+    )
+    app.medrnn_package_changed = refresh_cache(
+        cache_dir, package_hash(package_dir)
+    )
 
 
 def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:

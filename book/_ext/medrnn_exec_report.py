@@ -12,13 +12,16 @@ from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 REPORT_NAME = "exec_times.json"
-# myst-nb の実行時間の表は状態を絵文字で書く。絵文字のフォントがない環境(多くの Linux や
-# 病院の端末)では豆腐(□)になるので、日本語の言葉に置き換える
+# myst-nb の実行時間の表は状態を絵文字で書く。絵文字のフォントがない環境
+# (多くの Linux や病院の端末)では豆腐(□)になるので、日本語の言葉に
+# 置き換える
 STATUS_WORDS = {"\u2705": "成功", "\u274c": "失敗"}
 
 
 class StatusWords(SphinxPostTransform):
-    """実行時間の表(myst-nb が優先度 8 で作る)の絵文字の状態を、言葉に置き換える。"""
+    """実行時間の表(myst-nb が優先度 8 で作る)の絵文字の状態を、
+    言葉に置き換える。
+    """
 
     default_priority = 20
 
@@ -26,7 +29,9 @@ class StatusWords(SphinxPostTransform):
         for text in list(self.document.findall(nodes.Text)):
             if str(text) in STATUS_WORDS:
                 new = nodes.Text(STATUS_WORDS[str(text)])
-                index = next(i for i, c in enumerate(text.parent.children) if c is text)
+                index = next(
+                    i for i, c in enumerate(text.parent.children) if c is text
+                )
                 text.parent.children[index] = new
                 new.parent = text.parent
 

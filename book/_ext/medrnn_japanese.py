@@ -15,7 +15,13 @@ from sphinx.transforms import SphinxTransform
 # ひらがな・カタカナ・漢字・全角の記号と句読点
 _CJK = r"\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _BREAK = re.compile(rf"(?<=[{_CJK}])\n(?=[{_CJK}])")
-_SKIP = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
+_SKIP = (
+    nodes.literal_block,
+    nodes.literal,
+    nodes.math,
+    nodes.math_block,
+    nodes.raw,
+)
 
 
 def join_japanese_lines(text: str) -> str:
@@ -43,8 +49,12 @@ def is_cjk_softbreak(parent: nodes.Element, index: int) -> bool:
         return False
     before = _neighbour_text(parent, index, -1)[-1:]
     after = _neighbour_text(parent, index, +1)[:1]
-    return bool(before and after and re.match(f"[{_CJK}]", before)
-                and re.match(f"[{_CJK}]", after))
+    return bool(
+        before
+        and after
+        and re.match(f"[{_CJK}]", before)
+        and re.match(f"[{_CJK}]", after)
+    )
 
 
 class JoinJapaneseLines(SphinxTransform):
@@ -59,7 +69,9 @@ class JoinJapaneseLines(SphinxTransform):
                 continue
             # Text は文字列として比較されるので、parent.index() は同じ文字列の
             # 別のノード(段落の前のほうの "\n")を返しうる。同一性で位置を探す。
-            index = next(i for i, child in enumerate(parent.children) if child is text)
+            index = next(
+                i for i, child in enumerate(parent.children) if child is text
+            )
             if is_cjk_softbreak(parent, index):
                 _replace_at(parent, index, "")
                 continue

@@ -52,34 +52,87 @@ MISSING_GLYPHS = {
 
 # 組み合わせ用の記号 → LaTeX のアクセント(直前の ASCII 英字に付ける)
 COMBINING_ACCENTS = {
-    "\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~",
-    "\u0304": "=", "\u0307": ".", "\u0308": '"',
+    "\u0300": "`",
+    "\u0301": "'",
+    "\u0302": "^",
+    "\u0303": "~",
+    "\u0304": "=",
+    "\u0307": ".",
+    "\u0308": '"',
 }
-_COMBINING_RE = re.compile("([A-Za-z])([%s])" % "".join(COMBINING_ACCENTS))
+_COMBINING_RE = re.compile(
+    "([A-Za-z])([{}])".format("".join(COMBINING_ACCENTS))
+)
 
 # 本文だけ:ギリシャ文字と数式の記号を、全角の和文の字形ではなく数式の字形で
-# 組む(μ は単位にも使うので立体の \textmu)。コードの中は等幅の和文の字形のまま。
+# 組む(μ は単位にも使うので立体の \textmu)。
+# コードの中は等幅の和文の字形のまま。
 _MATH_NAMES = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon",
-    "ζ": "zeta", "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa",
-    "λ": "lambda", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho",
-    "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi",
-    "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
-    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi",
-    "Ψ": "Psi", "Ω": "Omega",
-    "∂": "partial", "‖": "|", "≤": "leq", "≥": "geq", "≈": "approx",
-    "≠": "neq", "≡": "equiv", "∼": "sim", "∑": "sum", "∈": "in",
-    "∇": "nabla", "×": "times", "÷": "div", "≪": "ll", "≫": "gg",
-    "∝": "propto", "←": "leftarrow", "↔": "leftrightarrow",
-    "⇒": "Rightarrow", "↑": "uparrow", "↓": "downarrow",
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "ι": "iota",
+    "κ": "kappa",
+    "λ": "lambda",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "υ": "upsilon",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+    "Γ": "Gamma",
+    "Δ": "Delta",
+    "Θ": "Theta",
+    "Λ": "Lambda",
+    "Ξ": "Xi",
+    "Π": "Pi",
+    "Σ": "Sigma",
+    "Φ": "Phi",
+    "Ψ": "Psi",
+    "Ω": "Omega",
+    "∂": "partial",
+    "‖": "|",
+    "≤": "leq",
+    "≥": "geq",
+    "≈": "approx",
+    "≠": "neq",
+    "≡": "equiv",
+    "∼": "sim",
+    "∑": "sum",
+    "∈": "in",
+    "∇": "nabla",
+    "×": "times",
+    "÷": "div",
+    "≪": "ll",
+    "≫": "gg",
+    "∝": "propto",
+    "←": "leftarrow",
+    "↔": "leftrightarrow",
+    "⇒": "Rightarrow",
+    "↑": "uparrow",
+    "↓": "downarrow",
 }
-TEXT_SYMBOLS = {ch: r"\(\%s\)" % name for ch, name in _MATH_NAMES.items()}
+TEXT_SYMBOLS = {ch: rf"\(\{name}\)" for ch, name in _MATH_NAMES.items()}
 TEXT_SYMBOLS["−"] = r"\(-\)"
 TEXT_SYMBOLS["μ"] = TEXT_SYMBOLS["µ"] = r"\textmu{}"
 TEXT_SYMBOLS.update(MISSING_GLYPHS)
 # 見出しに入っても PDF のしおりには元の文字が出るように \texorpdfstring で包む
-_TEXT_MAP = str.maketrans({ch: r"\texorpdfstring{%s}{%s}" % (latex, ch)
-                           for ch, latex in TEXT_SYMBOLS.items()})
+_TEXT_MAP = str.maketrans(
+    {
+        ch: rf"\texorpdfstring{{{latex}}}{{{ch}}}"
+        for ch, latex in TEXT_SYMBOLS.items()
+    }
+)
 # ノーブレークスペース(pybtex が名前と頭文字の間に入れる)は upLaTeX では
 # 全角の空白になってしまうので、LaTeX の ~ にする(コードでは普通の空白)。
 _TEXT_MAP[0xA0] = "~"
@@ -87,19 +140,23 @@ _CODE_MAP = str.maketrans({**MISSING_GLYPHS, "\u00a0": " "})
 
 # 上付き・下付きの数字(²など)。Sphinx も数式に置き換えるが、見出しに入ると
 # PDF のしおりで警告が出るので、ここで \texorpdfstring つきにしておく。
-_SCRIPT_DIGITS = {**{ch: ("sp", str(d)) for d, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
-                  **{ch: ("sb", str(d)) for d, ch in enumerate("₀₁₂₃₄₅₆₇₈₉")}}
-_SCRIPT_RE = re.compile("([%s])" % "".join(_SCRIPT_DIGITS))
+_SCRIPT_DIGITS = {
+    **{ch: ("sp", str(d)) for d, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+    **{ch: ("sb", str(d)) for d, ch in enumerate("₀₁₂₃₄₅₆₇₈₉")},
+}
+_SCRIPT_RE = re.compile("([{}])".format("".join(_SCRIPT_DIGITS)))
 
 
 def _script_digit(ch: str) -> str:
     command, digit = _SCRIPT_DIGITS[ch]
-    return r"\texorpdfstring{\(\%s{\text{%s}}\)}{%s}" % (command, digit, ch)
+    return rf"\texorpdfstring{{\(\{command}{{\text{{{digit}}}}}\)}}{{{ch}}}"
 
 
 def _accents(latex: str) -> str:
     return _COMBINING_RE.sub(
-        lambda m: r"\%s{%s}" % (COMBINING_ACCENTS[m.group(2)], m.group(1)), latex)
+        lambda m: rf"\{COMBINING_ACCENTS[m.group(2)]}{{{m.group(1)}}}",
+        latex,
+    )
 
 
 def fix_text(latex: str) -> str:
@@ -108,7 +165,9 @@ def fix_text(latex: str) -> str:
 
 
 def fix_code(latex: str) -> str:
-    """コード用(Pygments の出力):字形のない記号とアクセントだけを置き換える。"""
+    """コード用(Pygments の出力):
+    字形のない記号とアクセントだけを置き換える。
+    """
     return _accents(latex.translate(_CODE_MAP))
 
 
@@ -137,9 +196,12 @@ class MedrnnLaTeXTranslator(LaTeXTranslator):
     def escape(self, s: str) -> str:
         if self._in_uri:
             return super().escape(s)
-        return "".join(_script_digit(part) if part in _SCRIPT_DIGITS
-                       else fix_text(super(MedrnnLaTeXTranslator, self).escape(part))
-                       for part in _SCRIPT_RE.split(s))
+        return "".join(
+            _script_digit(part)
+            if part in _SCRIPT_DIGITS
+            else fix_text(super(MedrnnLaTeXTranslator, self).escape(part))
+            for part in _SCRIPT_RE.split(s)
+        )
 
     def encode_uri(self, text: str) -> str:
         # URL の中の文字は置き換えない(リンク先が変わってしまう)
@@ -156,31 +218,36 @@ def preface_start(title: str) -> str:
     title は LaTeX 用にエスケープ済みの見出し。
     """
     lines = [
-        r"\chapter*{%s}" % title,
-        r"\addcontentsline{toc}{chapter}{%s}" % title,
-        r"\markboth{%s}{%s}" % (title, title),
-        r"\edef%s{\the\value{secnumdepth}}" % SAVED,
+        rf"\chapter*{{{title}}}",
+        rf"\addcontentsline{{toc}}{{chapter}}{{{title}}}",
+        rf"\markboth{{{title}}}{{{title}}}",
+        rf"\edef{SAVED}{{\the\value{{secnumdepth}}}}",
         r"\setcounter{secnumdepth}{-1}",
     ]
-    lines += [r"\let\medrnnSaved%s\%s" % (name, name) for name in LEVELS]
-    lines += [r"\let\%s\medrnnSaved%s" % (upper, lower)
-              for upper, lower in zip(LEVELS, LEVELS[1:])]
+    lines += [rf"\let\medrnnSaved{name}\{name}" for name in LEVELS]
+    lines += [
+        rf"\let\{upper}\medrnnSaved{lower}"
+        for upper, lower in zip(LEVELS, LEVELS[1:])
+    ]
     return "\n".join(lines)
 
 
 def preface_end() -> str:
     """preface_start で変えたものを元に戻す LaTeX(最初の章の直前に置く)。"""
-    lines = [r"\setcounter{secnumdepth}{%s}" % SAVED]
-    lines += [r"\let\%s\medrnnSaved%s" % (name, name) for name in LEVELS]
+    lines = [rf"\setcounter{{secnumdepth}}{{{SAVED}}}"]
+    lines += [rf"\let\{name}\medrnnSaved{name}" for name in LEVELS]
     return "\n".join(lines)
 
 
-# 参考文献の章(と、それより後ろ)は番号なしの章にする。柱(ヘッダー・フッター)にも
-# 「第 N 章」を出さない(Sphinx の \chaptermark は番号を無条件に付けるため)。
-BACKMATTER = "\n".join([
-    r"\setcounter{secnumdepth}{-1}",
-    r"\renewcommand{\chaptermark}[1]{\markboth{#1}{#1}}",
-])
+# 参考文献の章(と、それより後ろ)は番号なしの章にする。
+# 柱(ヘッダー・フッター)にも「第 N 章」を出さない
+# (Sphinx の \chaptermark は番号を無条件に付けるため)。
+BACKMATTER = "\n".join(
+    [
+        r"\setcounter{secnumdepth}{-1}",
+        r"\renewcommand{\chaptermark}[1]{\markboth{#1}{#1}}",
+    ]
+)
 
 
 def _insert_before(node: nodes.Node, latex: str) -> None:
@@ -189,7 +256,9 @@ def _insert_before(node: nodes.Node, latex: str) -> None:
 
 
 def bibliography_docnames(env) -> set[str]:
-    """{bibliography} ディレクティブを持つ文書(sphinxcontrib-bibtex の記録から)。"""
+    """{bibliography} ディレクティブを持つ文書
+    (sphinxcontrib-bibtex の記録から)。
+    """
     try:
         domain = env.get_domain("cite")
     except Exception:  # sphinxcontrib-bibtex を使っていない
@@ -210,8 +279,11 @@ def _on_doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
         return
     _mark_backmatter(doctree, bibliography_docnames(app.env))
     section = next(iter(doctree.findall(nodes.section)), None)
-    if section is None or not section.children or \
-            not isinstance(section[0], nodes.title):
+    if (
+        section is None
+        or not section.children
+        or not isinstance(section[0], nodes.title)
+    ):
         return
     title = fix_text(escape(section[0].astext(), app.config.latex_engine))
     section.insert(1, nodes.raw("", preface_start(title), format="latex"))

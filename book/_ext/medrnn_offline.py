@@ -1,20 +1,23 @@
 """ウェブ版をインターネットなしで読めるようにする Sphinx 拡張。
 
-MathJax を CDN から読む代わりに、PyPI のパッケージ django-static-mathjax に入っている
-MathJax 3 を ``_build/html/mathjax/`` に写す。Jupyter Book 1 は ``_static/`` の下の .js を
-全ページに読み込ませてしまうので、``_static/`` の外に置く。
+MathJax を CDN から読む代わりに、PyPI のパッケージ django-static-mathjax に
+入っている MathJax 3 を ``_build/html/mathjax/`` に写す。Jupyter Book 1 は
+``_static/`` の下の .js を全ページに読み込ませてしまうので、``_static/`` の
+外に置く。
 
-また、Jupyter Book が必ず入れる sphinx-thebe は、各ページに unpkg.com の thebe の URL を
-書いたスクリプトを差し込む(起動ボタンを押したときにだけ読みに行く)。本書は thebe の
-起動ボタンを使わないので、その 2 つのスクリプトをページから外し、外部の URL が
-ページに一切残らないようにする(tests/test_site.py が確かめる)。
+また、Jupyter Book が必ず入れる sphinx-thebe は、各ページに unpkg.com の
+thebe の URL を書いたスクリプトを差し込む(起動ボタンを押したときにだけ
+読みに行く)。本書は thebe の起動ボタンを使わないので、その 2 つのスクリプトを
+ページから外し、外部の URL がページに一切残らないようにする
+(tests/test_site.py が確かめる)。
 
 日本語の検索:``html_search_language: ja`` では、索引を作るときだけ Sphinx の
-TinySegmenter(``sphinx.search.ja.DefaultSplitter``)が文を単語に分け、ブラウザ側は
-検索語を空白と記号でしか分けない(sphinx-doc/sphinx#13395)。そのため「隠れ状態」と
-入れても、索引の「隠れ」「状態」と合わず、本文が見つからない。ここでは Sphinx の
-``js_splitter_code`` の仕組みを使い、同じ TinySegmenter のモデルと手順を JavaScript で
-書いた分割関数を ``language_data.js`` に入れる(1 文字の語は索引と同じく捨てる)。
+TinySegmenter(``sphinx.search.ja.DefaultSplitter``)が文を単語に分け、
+ブラウザ側は検索語を空白と記号でしか分けない(sphinx-doc/sphinx#13395)。
+そのため「隠れ状態」と入れても、索引の「隠れ」「状態」と合わず、本文が
+見つからない。ここでは Sphinx の ``js_splitter_code`` の仕組みを使い、同じ
+TinySegmenter のモデルと手順を JavaScript で書いた分割関数を
+``language_data.js`` に入れる(1 文字の語は索引と同じく捨てる)。
 """
 
 from __future__ import annotations
@@ -29,24 +32,45 @@ from sphinx.search.ja import DefaultSplitter, SearchJapanese
 
 MATHJAX_DIR = "mathjax"  # 出力先(_build/html の下)
 MATHJAX_ENTRY = "tex-mml-chtml.js"
-# 本のページで使う部分だけを写す。読み上げ(MathJax のメニューの「Accessibility」で
-# explorer を有効にしたとき)の規則は英語(en)と点字(nemeth)と共通部分(base)だけ。
+# 本のページで使う部分だけを写す。読み上げ(MathJax のメニューの
+# 「Accessibility」で explorer を有効にしたとき)の規則は英語(en)と
+# 点字(nemeth)と共通部分(base)だけ。
 # ないと MathJax は mathjax/sre/mathmaps/*.json を読みに行って 404 になる。
-SRE_MATHMAPS = ("sre/mathmaps/base.json", "sre/mathmaps/en.json", "sre/mathmaps/nemeth.json")
-MATHJAX_PARTS = (MATHJAX_ENTRY, "output/chtml", "input/tex", "input/mml", "a11y", "ui",
-                 *SRE_MATHMAPS)
+SRE_MATHMAPS = (
+    "sre/mathmaps/base.json",
+    "sre/mathmaps/en.json",
+    "sre/mathmaps/nemeth.json",
+)
+MATHJAX_PARTS = (
+    MATHJAX_ENTRY,
+    "output/chtml",
+    "input/tex",
+    "input/mml",
+    "a11y",
+    "ui",
+    *SRE_MATHMAPS,
+)
 
 
 def mathjax_source() -> Path:
     """django-static-mathjax が入れた MathJax 3 (es5) のフォルダ。"""
     spec = importlib.util.find_spec("mathjax")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("MathJax が見つかりません: pip install django-static-mathjax")
-    return Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
+        raise RuntimeError(
+            "MathJax が見つかりません: pip install django-static-mathjax"
+        )
+    return (
+        Path(list(spec.submodule_search_locations)[0])
+        / "static"
+        / "mathjax"
+        / "es5"
+    )
 
 
 def copy_mathjax(outdir: Path) -> Path:
-    """MathJax の必要な部分を outdir/mathjax に写し、入口の .js のパスを返す。"""
+    """MathJax の必要な部分を outdir/mathjax に写し、
+    入口の .js のパスを返す。
+    """
     src, dst = mathjax_source(), outdir / MATHJAX_DIR
     for part in MATHJAX_PARTS:
         if (src / part).is_dir():
@@ -68,14 +92,20 @@ def thebe_enabled(app) -> bool:
     """sphinx-book-theme の起動ボタンで thebe を使う設定になっているか。"""
     launch = (app.config.html_theme_options or {}).get("launch_buttons") or {}
     thebe_config = getattr(app.config, "thebe_config", None)
-    always_load = isinstance(thebe_config, dict) and thebe_config.get("always_load") is True
+    always_load = (
+        isinstance(thebe_config, dict)
+        and thebe_config.get("always_load") is True
+    )
     return bool(launch.get("thebe")) or always_load
 
 
-def _on_html_page_context(app, pagename, templatename, context, doctree) -> None:
+def _on_html_page_context(
+    app, pagename, templatename, context, doctree
+) -> None:
     if "script_files" in context and not thebe_enabled(app):
-        context["script_files"] = [js for js in context["script_files"]
-                                   if not is_thebe_script(js)]
+        context["script_files"] = [
+            js for js in context["script_files"] if not is_thebe_script(js)
+        ]
 
 
 # Python 版(sphinx/search/ja.py の DefaultSplitter.split)と 1 行ずつ同じ手順。
@@ -120,27 +150,41 @@ var splitQuery = (function () {
   // 索引に入らない語(1 文字の語、文字も数字も含まない記号)は検索語にしない
   return (query) => segment(query).filter((w) => w.length > 1 && /[\p{L}\p{N}]/u.test(w));
 })();
-"""
+"""  # noqa: E501 (JavaScript の式は 1 行のまま埋め込む)
 
 
 def japanese_splitter_js() -> str:
-    """Sphinx の TinySegmenter のモデルを埋め込んだ、検索語の分割関数(JavaScript)。"""
-    model = {name[:-2]: value for name, value in vars(DefaultSplitter).items()
-             if re.fullmatch(r"[A-Z]+[0-9]?__", name)}
-    patterns = [[pattern.pattern, value] for pattern, value in DefaultSplitter.patterns_.items()]
-    return (_SPLITTER_JS.replace("__MODEL__", json.dumps(model, ensure_ascii=False))
-            .replace("__PATTERNS__", json.dumps(patterns, ensure_ascii=False)))
+    """Sphinx の TinySegmenter のモデルを埋め込んだ、
+    検索語の分割関数(JavaScript)。
+    """
+    model = {
+        name[:-2]: value
+        for name, value in vars(DefaultSplitter).items()
+        if re.fullmatch(r"[A-Z]+[0-9]?__", name)
+    }
+    patterns = [
+        [pattern.pattern, value]
+        for pattern, value in DefaultSplitter.patterns_.items()
+    ]
+    return _SPLITTER_JS.replace(
+        "__MODEL__", json.dumps(model, ensure_ascii=False)
+    ).replace("__PATTERNS__", json.dumps(patterns, ensure_ascii=False))
 
 
 def split_like_the_browser(text: str) -> list[str]:
     """ブラウザの分割関数が返すはずの語(テストで JavaScript 版と比べる)。"""
     words = [word.strip() for word in DefaultSplitter({}).split(text)]
-    return [word for word in words
-            if len(word) > 1 and any(ch.isalpha() or ch.isdigit() for ch in word)]
+    return [
+        word
+        for word in words
+        if len(word) > 1 and any(ch.isalpha() or ch.isdigit() for ch in word)
+    ]
 
 
 class JapaneseSearch(SearchJapanese):
-    """索引は Sphinx の日本語の検索と同じ。ブラウザの検索語も同じ規則で分ける。"""
+    """索引は Sphinx の日本語の検索と同じ。
+    ブラウザの検索語も同じ規則で分ける。
+    """
 
     js_splitter_code = japanese_splitter_js()
 
@@ -155,5 +199,6 @@ def setup(app) -> dict:
     app.config.mathjax_path = f"../{MATHJAX_DIR}/{MATHJAX_ENTRY}"
     app.connect("build-finished", _on_build_finished)
     app.connect("html-page-context", _on_html_page_context)
-    app.add_search_language(JapaneseSearch)  # html_search_language: ja のときに使われる
+    # html_search_language: ja のときに使われる
+    app.add_search_language(JapaneseSearch)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -25,12 +25,21 @@ def _non_negative(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """引数の定義(全章で共通)。"""
     parser = argparse.ArgumentParser(
-        prog="python -m medrnn", description="本書の各章の実験を再現する")
+        prog="python -m medrnn", description="本書の各章の実験を再現する"
+    )
     parser.add_argument("chapter", choices=CHAPTERS, help="章")
-    parser.add_argument("--seed", type=_non_negative, default=0,
-                        help="本文の 1 回の学習のシード(既定 0)")
-    parser.add_argument("--seeds", type=_non_negative, default=5,
-                        help="比較に使うシードの数(既定 5。0 で比較を省略)")
+    parser.add_argument(
+        "--seed",
+        type=_non_negative,
+        default=0,
+        help="本文の 1 回の学習のシード(既定 0)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=_non_negative,
+        default=5,
+        help="比較に使うシードの数(既定 5。0 で比較を省略)",
+    )
     return parser
 
 

@@ -19,28 +19,42 @@ from torch import nn
 
 
 def _check_rnn(rnn: nn.Module) -> None:
-    """本モジュールが扱える nn.RNN(1 層・一方向・tanh・バイアスあり)か確かめる。"""
+    """本モジュールが扱える nn.RNN(1 層・一方向・tanh・バイアスあり)か
+    確かめる。
+    """
     if not isinstance(rnn, nn.RNN):
-        raise ValueError(f"rnn は torch.nn.RNN にしてください(受け取った型: {type(rnn).__name__})")
+        raise ValueError(
+            "rnn は torch.nn.RNN にしてください"
+            f"(受け取った型: {type(rnn).__name__})"
+        )
     if rnn.num_layers != 1 or rnn.bidirectional:
-        raise ValueError("1 層・一方向の nn.RNN にしてください"
-                         f"(num_layers={rnn.num_layers}, bidirectional={rnn.bidirectional})")
+        raise ValueError(
+            "1 層・一方向の nn.RNN にしてください"
+            f"(num_layers={rnn.num_layers}, bidirectional={rnn.bidirectional})"
+        )
     if rnn.nonlinearity != "tanh" or not rnn.bias:
-        raise ValueError("活性化関数 tanh・バイアスありの nn.RNN にしてください"
-                         f"(nonlinearity={rnn.nonlinearity!r}, bias={rnn.bias})")
+        raise ValueError(
+            "活性化関数 tanh・バイアスありの nn.RNN にしてください"
+            f"(nonlinearity={rnn.nonlinearity!r}, bias={rnn.bias})"
+        )
     if not rnn.batch_first:
         raise ValueError("batch_first=True の nn.RNN にしてください")
 
 
-def _check_last_dim(name: str, tensor: torch.Tensor, ndim: int, size: int) -> None:
+def _check_last_dim(
+    name: str, tensor: torch.Tensor, ndim: int, size: int
+) -> None:
     """テンソルの次元数と最後の軸の大きさを確かめる。"""
     if tensor.ndim != ndim or tensor.shape[-1] != size:
-        raise ValueError(f"{name} は {ndim} 次元で最後の軸が {size} の形状にしてください"
-                         f"(受け取った形状: {tuple(tensor.shape)})")
+        raise ValueError(
+            f"{name} は {ndim} 次元で最後の軸が {size} の形状にしてください"
+            f"(受け取った形状: {tuple(tensor.shape)})"
+        )
 
 
-def manual_rnn_step(rnn: nn.RNN, x_t: torch.Tensor,
-                    h_prev: torch.Tensor) -> torch.Tensor:
+def manual_rnn_step(
+    rnn: nn.RNN, x_t: torch.Tensor, h_prev: torch.Tensor
+) -> torch.Tensor:
     """nn.RNN の重みで 1 時刻分の更新 h_t = tanh(...) を手で計算する。
 
     Parameters
@@ -66,8 +80,9 @@ def manual_rnn_step(rnn: nn.RNN, x_t: torch.Tensor,
     return torch.tanh(h_prev @ W_hh.T + x_t @ W_xh.T + b_h)  # (B, H)
 
 
-def manual_rnn_forward(rnn: nn.RNN, x: torch.Tensor,
-                       h0: torch.Tensor | None = None) -> list[torch.Tensor]:
+def manual_rnn_forward(
+    rnn: nn.RNN, x: torch.Tensor, h0: torch.Tensor | None = None
+) -> list[torch.Tensor]:
     """manual_rnn_step を時刻の順に繰り返し、h_0 から h_T までを返す。
 
     Parameters
@@ -80,7 +95,8 @@ def manual_rnn_forward(rnn: nn.RNN, x: torch.Tensor,
     Returns
     -------
     list[torch.Tensor]
-        長さ seq_len + 1 のリスト [h_0, h_1, ..., h_T]。各形状 (batch, hidden_size)
+        長さ seq_len + 1 のリスト [h_0, h_1, ..., h_T]。
+        各形状 (batch, hidden_size)
     """
     _check_last_dim("x", x, 3, rnn.input_size)
     if h0 is None:
@@ -92,23 +108,32 @@ def manual_rnn_forward(rnn: nn.RNN, x: torch.Tensor,
 
 
 def step_shape_table(rnn: nn.RNN, batch_size: int) -> str:
-    """1 時刻分の計算に出てくるテンソルの形状を、実際に計算して Markdown の表にする。"""
+    """1 時刻分の計算に出てくるテンソルの形状を、実際に計算して
+    Markdown の表にする。
+    """
     _check_rnn(rnn)
     if batch_size < 1:
-        raise ValueError(f"batch_size は 1 以上にしてください(受け取った値: {batch_size})")
-    W_hh = rnn.weight_hh_l0
+        raise ValueError(
+            f"batch_size は 1 以上にしてください(受け取った値: {batch_size})"
+        )
+    W_xh = rnn.get_parameter("weight_ih_l0")
+    W_hh = rnn.get_parameter("weight_hh_l0")
+    b_ih = rnn.get_parameter("bias_ih_l0")
+    b_hh = rnn.get_parameter("bias_hh_l0")
     x_t = W_hh.new_zeros(batch_size, rnn.input_size)  # (B, I)
     h_prev = W_hh.new_zeros(batch_size, rnn.hidden_size)  # (B, H)
     with torch.no_grad():
         rows = {
             "x_t": x_t,
             "h_prev": h_prev,
-            "rnn.weight_ih_l0": rnn.weight_ih_l0,
-            "rnn.weight_hh_l0": rnn.weight_hh_l0,
-            "rnn.bias_ih_l0 + rnn.bias_hh_l0": rnn.bias_ih_l0 + rnn.bias_hh_l0,
-            "x_t @ W_xh.T": x_t @ rnn.weight_ih_l0.T,
-            "h_prev @ W_hh.T": h_prev @ rnn.weight_hh_l0.T,
-            "manual_rnn_step(rnn, x_t, h_prev)": manual_rnn_step(rnn, x_t, h_prev),
+            "rnn.weight_ih_l0": W_xh,
+            "rnn.weight_hh_l0": W_hh,
+            "rnn.bias_ih_l0 + rnn.bias_hh_l0": b_ih + b_hh,
+            "x_t @ W_xh.T": x_t @ W_xh.T,
+            "h_prev @ W_hh.T": h_prev @ W_hh.T,
+            "manual_rnn_step(rnn, x_t, h_prev)": manual_rnn_step(
+                rnn, x_t, h_prev
+            ),
         }
     lines = ["| コード上の式 | 形状 |", "|---|---|"]
     lines += [f"| `{name}` | `{tuple(v.shape)}` |" for name, v in rows.items()]
@@ -119,14 +144,17 @@ def step_shape_table(rnn: nn.RNN, batch_size: int) -> str:
 class BPTTTrace:
     """損失を最後の時刻に置いたときの順伝播と逆伝播の記録。"""
 
-    states: torch.Tensor  # 隠れ状態 h_0..h_T。形状 (seq_len+1, batch, hidden_size)
+    # 隠れ状態 h_0..h_T。形状 (seq_len+1, batch, hidden_size)
+    states: torch.Tensor
     state_grads: torch.Tensor  # ∂L/∂h_t(t=0..T)。形状は states と同じ
     loss: float  # 損失 L の値
 
 
-def hidden_state_grads(rnn: nn.RNN, head: nn.Linear, x: torch.Tensor,
-                       target: torch.Tensor) -> BPTTTrace:
-    """L = MSE(head(h_T), target) について、各時刻の ∂L/∂h_t を autograd で求める。
+def hidden_state_grads(
+    rnn: nn.RNN, head: nn.Linear, x: torch.Tensor, target: torch.Tensor
+) -> BPTTTrace:
+    """L = MSE(head(h_T), target) について、各時刻の ∂L/∂h_t を
+    autograd で求める。
 
     Parameters
     ----------
@@ -143,8 +171,9 @@ def hidden_state_grads(rnn: nn.RNN, head: nn.Linear, x: torch.Tensor,
     states = manual_rnn_forward(rnn, x, h0)
     loss = nn.functional.mse_loss(head(states[-1]), target)
     grads = torch.autograd.grad(loss, states)  # 各 h_t に届いた勾配の合計
-    return BPTTTrace(torch.stack(states).detach(), torch.stack(grads),
-                     loss.item())
+    return BPTTTrace(
+        torch.stack(states).detach(), torch.stack(grads), loss.item()
+    )
 
 
 def whh_grad_terms(trace: BPTTTrace) -> torch.Tensor:
@@ -163,8 +192,9 @@ def whh_grad_terms(trace: BPTTTrace) -> torch.Tensor:
     return delta.mT @ h[:-1]  # (T, H, B) @ (T, B, H) → (T, H, H)
 
 
-def autograd_whh_grad(rnn: nn.RNN, head: nn.Linear, x: torch.Tensor,
-                      target: torch.Tensor) -> torch.Tensor:
+def autograd_whh_grad(
+    rnn: nn.RNN, head: nn.Linear, x: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     """nn.RNN 自身の順伝播と backward で求めた ∂L/∂W_hh(比較用)。"""
     _check_rnn(rnn)
     output, _ = rnn(x)  # (B, T, H)
@@ -190,8 +220,10 @@ def jacobian_norms_over_time(rnn: nn.RNN, x: torch.Tensor) -> torch.Tensor:
     """
     _check_rnn(rnn)
     if x.ndim != 3 or x.shape[0] != 1:
-        raise ValueError("x は系列 1 本、形状 (1, seq_len, input_size) に"
-                         f"してください(受け取った形状: {tuple(x.shape)})")
+        raise ValueError(
+            "x は系列 1 本、形状 (1, seq_len, input_size) に"
+            f"してください(受け取った形状: {tuple(x.shape)})"
+        )
     with torch.no_grad():
         states = manual_rnn_forward(rnn, x)
         W_hh = rnn.weight_hh_l0
@@ -203,8 +235,9 @@ def jacobian_norms_over_time(rnn: nn.RNN, x: torch.Tensor) -> torch.Tensor:
     return torch.stack(norms)
 
 
-def make_scaled_rnn(hidden_size: int, scale: float, seed: int = 0,
-                    input_size: int = 1) -> nn.RNN:
+def make_scaled_rnn(
+    hidden_size: int, scale: float, seed: int = 0, input_size: int = 1
+) -> nn.RNN:
     """W_hh = scale × (ランダムな直交行列)、バイアス 0 の nn.RNN を作る。
 
     直交行列はベクトルの長さを変えないので、W_hh の特異値はすべて scale に
@@ -212,25 +245,34 @@ def make_scaled_rnn(hidden_size: int, scale: float, seed: int = 0,
     乱数は seed で固定し、ノートブック全体の乱数の流れには影響させない。
     """
     if not scale > 0:
-        raise ValueError(f"scale は正の値にしてください(受け取った値: {scale})")
+        raise ValueError(
+            f"scale は正の値にしてください(受け取った値: {scale})"
+        )
     if hidden_size < 1:
-        raise ValueError(f"hidden_size は 1 以上にしてください(受け取った値: {hidden_size})")
+        raise ValueError(
+            f"hidden_size は 1 以上にしてください(受け取った値: {hidden_size})"
+        )
     with torch.random.fork_rng(devices=[]):  # 外の乱数状態を守る
         torch.manual_seed(seed)
         rnn = nn.RNN(input_size, hidden_size, batch_first=True)
         q, _ = torch.linalg.qr(torch.randn(hidden_size, hidden_size))
     with torch.no_grad():
-        rnn.weight_hh_l0.copy_(scale * q)
-        rnn.bias_ih_l0.zero_()
-        rnn.bias_hh_l0.zero_()
+        rnn.get_parameter("weight_hh_l0").copy_(scale * q)
+        rnn.get_parameter("bias_ih_l0").zero_()
+        rnn.get_parameter("bias_hh_l0").zero_()
     return rnn
 
 
-def make_tiny_rnn(hidden_size: int = 3, seed: int = 0,
-                  input_size: int = 1) -> tuple[nn.RNN, nn.Linear]:
-    """手で追える大きさの RNN 層と出力層(output_size=1)を、シードを固定して作る。"""
+def make_tiny_rnn(
+    hidden_size: int = 3, seed: int = 0, input_size: int = 1
+) -> tuple[nn.RNN, nn.Linear]:
+    """手で追える大きさの RNN 層と出力層(output_size=1)を、
+    シードを固定して作る。
+    """
     if hidden_size < 1:
-        raise ValueError(f"hidden_size は 1 以上にしてください(受け取った値: {hidden_size})")
+        raise ValueError(
+            f"hidden_size は 1 以上にしてください(受け取った値: {hidden_size})"
+        )
     with torch.random.fork_rng(devices=[]):  # 外の乱数状態を守る
         torch.manual_seed(seed)
         rnn = nn.RNN(input_size, hidden_size, batch_first=True)
@@ -239,14 +281,18 @@ def make_tiny_rnn(hidden_size: int = 3, seed: int = 0,
 
 
 def bptt_table(trace: BPTTTrace) -> str:
-    """時刻ごとの ‖∂L/∂h_t‖ と ∂L/∂W_hh への寄与の大きさを Markdown の表にする。
+    """時刻ごとの ‖∂L/∂h_t‖ と ∂L/∂W_hh への寄与の大きさを
+    Markdown の表にする。
 
     ノルムはどちらもフロベニウスノルム(全要素の二乗和の平方根)。
     """
     grad_norms = trace.state_grads.flatten(1).norm(dim=1)  # (T+1,)
     term_norms = whh_grad_terms(trace).flatten(1).norm(dim=1)  # (T,)
-    lines = ["| 時刻 $t$ | $\\lVert \\partial L / \\partial h_t \\rVert$ "
-             "| 時刻 $t$ の $W_{hh}$ への寄与の大きさ |", "|---:|---:|---:|"]
+    lines = [
+        "| 時刻 $t$ | $\\lVert \\partial L / \\partial h_t \\rVert$ "
+        "| 時刻 $t$ の $W_{hh}$ への寄与の大きさ |",
+        "|---:|---:|---:|",
+    ]
     for t, g in enumerate(grad_norms.tolist()):
         term = "−" if t == 0 else f"{term_norms[t - 1].item():.3e}"
         lines.append(f"| {t} | {g:.3e} | {term} |")

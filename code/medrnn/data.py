@@ -15,7 +15,10 @@ import torch
 
 @dataclass(frozen=True)
 class SineConfig:
-    """ノイズ付きサイン波の設定。時刻は ``linspace(t_start, t_stop, n_points)``。"""
+    """ノイズ付きサイン波の設定。
+
+    時刻は ``linspace(t_start, t_stop, n_points)``。
+    """
 
     n_points: int = 200  # データ点の数
     t_start: float = 0.0  # 最初の時刻
@@ -25,23 +28,34 @@ class SineConfig:
 
     def __post_init__(self) -> None:
         if self.n_points < 2:
-            raise ValueError(f"n_points は 2 以上にしてください(受け取った値: {self.n_points})")
+            raise ValueError(
+                "n_points は 2 以上にしてください"
+                f"(受け取った値: {self.n_points})"
+            )
         if not self.t_stop > self.t_start:
-            raise ValueError("t_stop は t_start より大きくしてください"
-                             f"(t_start={self.t_start}, t_stop={self.t_stop})")
+            raise ValueError(
+                "t_stop は t_start より大きくしてください"
+                f"(t_start={self.t_start}, t_stop={self.t_stop})"
+            )
         if not (math.isfinite(self.noise_std) and self.noise_std >= 0):
-            raise ValueError(f"noise_std は 0 以上の有限値にしてください(受け取った値: {self.noise_std})")
+            raise ValueError(
+                "noise_std は 0 以上の有限値にしてください"
+                f"(受け取った値: {self.noise_std})"
+            )
         if self.seed < 0:
-            raise ValueError(f"seed は 0 以上にしてください(受け取った値: {self.seed})")
+            raise ValueError(
+                f"seed は 0 以上にしてください(受け取った値: {self.seed})"
+            )
 
     @property
     def noise_variance(self) -> float:
         """ノイズの分散 σ²。一歩先予測の MSE の理論的な下限(ノイズフロア)。"""
-        return self.noise_std ** 2
+        return self.noise_std**2
 
 
 RNN_SINE = SineConfig()  # RNN の章: 0〜10π を 200 点
-LSTM_SINE = SineConfig(n_points=1000, t_stop=99.9)  # LSTM の章: 0〜99.9 を 0.1 刻み
+# LSTM の章: 0〜99.9 を 0.1 刻み
+LSTM_SINE = SineConfig(n_points=1000, t_stop=99.9)
 
 
 def make_noisy_sine(config: SineConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -64,15 +78,18 @@ def _check_series(series: np.ndarray) -> np.ndarray:
     """1 次元で有限値だけの系列かを確かめて NumPy 配列で返す。"""
     arr = np.asarray(series)
     if arr.ndim != 1:
-        raise ValueError(f"系列は 1 次元にしてください(受け取った形状: {arr.shape})")
+        raise ValueError(
+            f"系列は 1 次元にしてください(受け取った形状: {arr.shape})"
+        )
     if not np.all(np.isfinite(arr)):
         bad = int(np.count_nonzero(~np.isfinite(arr)))
         raise ValueError(f"系列に NaN または無限大が {bad} 個含まれています")
     return arr
 
 
-def split_ordered(series: np.ndarray,
-                  train_ratio: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+def split_ordered(
+    series: np.ndarray, train_ratio: float = 0.8
+) -> tuple[np.ndarray, np.ndarray]:
     """時間順を保ったまま前半を訓練、後半をテストに分ける(シャッフルしない)。
 
     Parameters
@@ -84,15 +101,22 @@ def split_ordered(series: np.ndarray,
     """
     arr = _check_series(series)
     if not 0.0 < train_ratio < 1.0:
-        raise ValueError(f"train_ratio は 0 と 1 の間にしてください(受け取った値: {train_ratio})")
+        raise ValueError(
+            "train_ratio は 0 と 1 の間にしてください"
+            f"(受け取った値: {train_ratio})"
+        )
     n_train = int(len(arr) * train_ratio)
     if n_train == 0 or n_train == len(arr):
-        raise ValueError(f"長さ {len(arr)} の系列を割合 {train_ratio} で分けると片方が空になります")
+        raise ValueError(
+            f"長さ {len(arr)} の系列を割合 {train_ratio} で分けると"
+            "片方が空になります"
+        )
     return arr[:n_train], arr[n_train:]
 
 
-def make_windows(series: np.ndarray,
-                 seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+def make_windows(
+    series: np.ndarray, seq_len: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """長さ seq_len の窓と、その直後の 1 点(正解)の組をすべて作る。
 
     Returns
@@ -104,12 +128,17 @@ def make_windows(series: np.ndarray,
     """
     arr = _check_series(series).astype(np.float32)
     if not isinstance(seq_len, (int, np.integer)) or seq_len <= 0:
-        raise ValueError(f"seq_len は正の整数にしてください(受け取った値: {seq_len})")
+        raise ValueError(
+            f"seq_len は正の整数にしてください(受け取った値: {seq_len})"
+        )
     if len(arr) <= seq_len:
-        raise ValueError(f"系列の長さ {len(arr)} が窓の長さ {seq_len} 以下なので、"
-                         "窓を 1 つも作れません")
+        raise ValueError(
+            f"系列の長さ {len(arr)} が窓の長さ {seq_len} 以下なので、"
+            "窓を 1 つも作れません"
+        )
     windows = np.lib.stride_tricks.sliding_window_view(arr, seq_len + 1)
-    X = torch.from_numpy(windows[:, :seq_len].copy()).unsqueeze(-1)  # (N, T, 1)
+    # (N, T, 1)
+    X = torch.from_numpy(windows[:, :seq_len].copy()).unsqueeze(-1)
     y = torch.from_numpy(windows[:, seq_len:].copy())  # (N, 1)
     return X, y
 
@@ -122,11 +151,14 @@ class Standardizer:
     std: np.ndarray  # 列ごとの標準偏差。形状 (n_features,)
 
     @classmethod
-    def fit(cls, train: np.ndarray) -> "Standardizer":
+    def fit(cls, train: np.ndarray) -> Standardizer:
         """訓練データ(形状 (n, n_features))から統計量を求める。"""
         arr = np.asarray(train, dtype=np.float64)
         if arr.ndim != 2 or len(arr) < 2:
-            raise ValueError(f"train は形状 (n>=2, n_features) にしてください(受け取った形状: {arr.shape})")
+            raise ValueError(
+                "train は形状 (n>=2, n_features) にしてください"
+                f"(受け取った形状: {arr.shape})"
+            )
         if not np.all(np.isfinite(arr)):
             raise ValueError("train に NaN または無限大が含まれています")
         std = arr.std(axis=0)
@@ -143,8 +175,9 @@ class Standardizer:
         return np.asarray(z, dtype=np.float64) * self.std + self.mean
 
 
-def make_vitals_example(n_hours: int = 48,
-                        seed: int = 0) -> tuple[np.ndarray, list[str]]:
+def make_vitals_example(
+    n_hours: int = 48, seed: int = 0
+) -> tuple[np.ndarray, list[str]]:
     """単位の異なる 2 つの模擬バイタル(心拍数と体温)を 1 時間ごとに作る。
 
     Returns
@@ -155,10 +188,15 @@ def make_vitals_example(n_hours: int = 48,
         列の名前(単位つき)
     """
     if n_hours < 4:
-        raise ValueError(f"n_hours は 4 以上にしてください(受け取った値: {n_hours})")
+        raise ValueError(
+            f"n_hours は 4 以上にしてください(受け取った値: {n_hours})"
+        )
     rng = np.random.default_rng(seed)
     hours = np.arange(n_hours)
     day = np.sin(2 * np.pi * hours / 24)  # 日内変動
     heart_rate = 75 + 8 * day + rng.normal(0, 3, n_hours)
     temperature = 36.8 + 0.3 * day + rng.normal(0, 0.1, n_hours)
-    return np.column_stack([heart_rate, temperature]), ["心拍数 [bpm]", "体温 [℃]"]
+    return np.column_stack([heart_rate, temperature]), [
+        "心拍数 [bpm]",
+        "体温 [℃]",
+    ]

@@ -1,4 +1,5 @@
-"""心電図(ECG)のデータ: 同梱ファイルの読み込み、R 波の検出、拍の切り出し、ラベル。
+"""心電図(ECG)のデータ: 同梱ファイルの読み込み、R 波の検出、
+拍の切り出し、ラベル。
 
 データは MIT-BIH Arrhythmia Database の記録 208(誘導 MLII、360 Hz)の 5 分間
 (記録の 19:35〜24:35)で、SciPy 1.14 まで ``scipy/misc/ecg.dat`` として
@@ -28,7 +29,9 @@ ADC_GAIN = 200  # 1 mV に当たる A/D 変換の値の幅
 
 
 def file_sha256(path: str | Path) -> str:
-    """ファイルの SHA-256(16 進の文字列)。同梱データが壊れていないかの確認に使う。"""
+    """ファイルの SHA-256(16 進の文字列)。
+    同梱データが壊れていないかの確認に使う。
+    """
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -39,15 +42,19 @@ def decode_adc(raw: np.ndarray) -> np.ndarray:
     """
     arr = np.asarray(raw)
     if arr.ndim != 1:
-        raise ValueError(f"raw は 1 次元にしてください(受け取った形状: {arr.shape})")
+        raise ValueError(
+            f"raw は 1 次元にしてください(受け取った形状: {arr.shape})"
+        )
     if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError("raw は A/D 変換の整数値にしてください"
-                         f"(受け取った型: {arr.dtype})")
+        raise ValueError(
+            f"raw は A/D 変換の整数値にしてください(受け取った型: {arr.dtype})"
+        )
     return (arr.astype(np.int64) - ADC_ZERO) / ADC_GAIN
 
 
-def load_ecg(path: str | Path | None = None,
-             verify: bool = True) -> np.ndarray:
+def load_ecg(
+    path: str | Path | None = None, verify: bool = True
+) -> np.ndarray:
     """同梱の心電図(記録 208、誘導 MLII)を読み、電位 [mV] の配列を返す。
 
     Parameters
@@ -66,20 +73,25 @@ def load_ecg(path: str | Path | None = None,
     if not path.is_file():
         raise FileNotFoundError(f"心電図のファイルがありません: {path}")
     if verify and (digest := file_sha256(path)) != ECG_SHA256:
-        raise ValueError(f"{path} の SHA-256 が {digest} で、同梱データの "
-                         f"{ECG_SHA256} と違います(ファイルが壊れているか別物です)")
+        raise ValueError(
+            f"{path} の SHA-256 が {digest} で、同梱データの "
+            f"{ECG_SHA256} と違います(ファイルが壊れているか別物です)"
+        )
     with np.load(path, allow_pickle=False) as archive:
         if "ecg" not in archive.files:
-            raise ValueError(f"{path} に配列 'ecg' がありません"
-                             f"(あるのは {archive.files})")
+            raise ValueError(
+                f"{path} に配列 'ecg' がありません(あるのは {archive.files})"
+            )
         return decode_adc(archive["ecg"])
 
 
 def time_axis(n_samples: int, fs: float = ECG_FS) -> np.ndarray:
     """各サンプルの時刻 [s]。形状 (n_samples,)"""
     if n_samples < 0 or fs <= 0:
-        raise ValueError(f"n_samples は 0 以上、fs は正にしてください"
-                         f"(受け取った値: {n_samples}, {fs})")
+        raise ValueError(
+            f"n_samples は 0 以上、fs は正にしてください"
+            f"(受け取った値: {n_samples}, {fs})"
+        )
     return np.arange(n_samples) / fs
 
 
@@ -87,19 +99,26 @@ def _check_signal(x: np.ndarray, fs: float) -> np.ndarray:
     """1 次元・有限値・十分な長さの信号かを確かめる。"""
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"信号は 1 次元にしてください(受け取った形状: {arr.shape})")
+        raise ValueError(
+            f"信号は 1 次元にしてください(受け取った形状: {arr.shape})"
+        )
     if not fs > 0:
-        raise ValueError(f"fs は正の値 [Hz] にしてください(受け取った値: {fs})")
+        raise ValueError(
+            f"fs は正の値 [Hz] にしてください(受け取った値: {fs})"
+        )
     if len(arr) < 2 * fs:
-        raise ValueError(f"信号が短すぎます({len(arr)} 点。2 秒分 = "
-                         f"{int(2 * fs)} 点以上が必要です)")
+        raise ValueError(
+            f"信号が短すぎます({len(arr)} 点。2 秒分 = "
+            f"{int(2 * fs)} 点以上が必要です)"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError("信号に NaN または無限大が含まれています")
     return arr
 
 
-def bandpass(x: np.ndarray, fs: float, low_hz: float, high_hz: float,
-             order: int = 2) -> np.ndarray:
+def bandpass(
+    x: np.ndarray, fs: float, low_hz: float, high_hz: float, order: int = 2
+) -> np.ndarray:
     """バターワース帯域通過フィルタを前後 2 回かける(位相のずれが 0)。
 
     前向きと後ろ向きにかけるので、各時刻の値に「未来」の信号も混ざる。
@@ -107,22 +126,29 @@ def bandpass(x: np.ndarray, fs: float, low_hz: float, high_hz: float,
     """
     arr = _check_signal(x, fs)
     if not 0 < low_hz < high_hz < fs / 2:
-        raise ValueError(f"0 < low_hz < high_hz < fs/2 = {fs / 2} にしてください"
-                         f"(受け取った値: {low_hz}, {high_hz})")
-    sos = signal.butter(order, [low_hz, high_hz], btype="bandpass", fs=fs,
-                        output="sos")
+        raise ValueError(
+            f"0 < low_hz < high_hz < fs/2 = {fs / 2} にしてください"
+            f"(受け取った値: {low_hz}, {high_hz})"
+        )
+    sos = signal.butter(
+        order, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos"
+    )
     return signal.sosfiltfilt(sos, arr)
 
 
-def highpass(x: np.ndarray, fs: float, cutoff_hz: float,
-             order: int = 2) -> np.ndarray:
+def highpass(
+    x: np.ndarray, fs: float, cutoff_hz: float, order: int = 2
+) -> np.ndarray:
     """基線の揺れ(呼吸や体動によるゆっくりした変動)を除く高域通過フィルタ。"""
     arr = _check_signal(x, fs)
     if not 0 < cutoff_hz < fs / 2:
-        raise ValueError(f"0 < cutoff_hz < fs/2 = {fs / 2} にしてください"
-                         f"(受け取った値: {cutoff_hz})")
-    sos = signal.butter(order, cutoff_hz, btype="highpass", fs=fs,
-                        output="sos")
+        raise ValueError(
+            f"0 < cutoff_hz < fs/2 = {fs / 2} にしてください"
+            f"(受け取った値: {cutoff_hz})"
+        )
+    sos = signal.butter(
+        order, cutoff_hz, btype="highpass", fs=fs, output="sos"
+    )
     return signal.sosfiltfilt(sos, arr)
 
 
@@ -138,17 +164,25 @@ class PeakConfig:
 
     def __post_init__(self) -> None:
         if not 0 < self.low_hz < self.high_hz:
-            raise ValueError(f"0 < low_hz < high_hz にしてください"
-                             f"(受け取った値: {self.low_hz}, {self.high_hz})")
+            raise ValueError(
+                f"0 < low_hz < high_hz にしてください"
+                f"(受け取った値: {self.low_hz}, {self.high_hz})"
+            )
         if not self.min_distance_s > 0:
-            raise ValueError(f"min_distance_s は正にしてください"
-                             f"(受け取った値: {self.min_distance_s})")
+            raise ValueError(
+                f"min_distance_s は正にしてください"
+                f"(受け取った値: {self.min_distance_s})"
+            )
         if not 0 < self.height_fraction < 1:
-            raise ValueError(f"height_fraction は 0 と 1 の間にしてください"
-                             f"(受け取った値: {self.height_fraction})")
+            raise ValueError(
+                f"height_fraction は 0 と 1 の間にしてください"
+                f"(受け取った値: {self.height_fraction})"
+            )
         if not 50 <= self.height_percentile <= 100:
-            raise ValueError(f"height_percentile は 50 以上 100 以下にしてください"
-                             f"(受け取った値: {self.height_percentile})")
+            raise ValueError(
+                f"height_percentile は 50 以上 100 以下にしてください"
+                f"(受け取った値: {self.height_percentile})"
+            )
 
 
 def qrs_envelope(x: np.ndarray, fs: float, config: PeakConfig) -> np.ndarray:
@@ -156,8 +190,9 @@ def qrs_envelope(x: np.ndarray, fs: float, config: PeakConfig) -> np.ndarray:
     return np.abs(bandpass(x, fs, config.low_hz, config.high_hz))
 
 
-def detect_r_peaks(x: np.ndarray, fs: float = ECG_FS,
-                   config: PeakConfig = PeakConfig()) -> np.ndarray:
+def detect_r_peaks(
+    x: np.ndarray, fs: float = ECG_FS, config: PeakConfig = PeakConfig()
+) -> np.ndarray:
     """R 波(QRS 波)の位置を検出し、サンプル番号の配列を返す。
 
     帯域通過した信号の絶対値(包絡線)の山のうち、しきい値を超え、
@@ -166,7 +201,8 @@ def detect_r_peaks(x: np.ndarray, fs: float = ECG_FS,
     """
     envelope = qrs_envelope(x, fs, config)
     height = config.height_fraction * np.percentile(
-        envelope, config.height_percentile)
+        envelope, config.height_percentile
+    )
     distance = max(1, round(config.min_distance_s * fs))  # [サンプル]
     peaks, _ = signal.find_peaks(envelope, height=height, distance=distance)
     return peaks
@@ -176,10 +212,14 @@ def rr_intervals_ms(peaks: np.ndarray, fs: float = ECG_FS) -> np.ndarray:
     """隣り合う R 波の間隔(RR 間隔)[ms]。形状 (n_peaks - 1,)"""
     p = np.asarray(peaks)
     if p.ndim != 1 or len(p) < 2:
-        raise ValueError(f"peaks は 2 つ以上の位置を持つ 1 次元配列にしてください"
-                         f"(受け取った形状: {p.shape})")
+        raise ValueError(
+            f"peaks は 2 つ以上の位置を持つ 1 次元配列にしてください"
+            f"(受け取った形状: {p.shape})"
+        )
     if np.any(np.diff(p) <= 0):
-        raise ValueError("peaks は狭義の昇順(同じ位置の重複なし)にしてください")
+        raise ValueError(
+            "peaks は狭義の昇順(同じ位置の重複なし)にしてください"
+        )
     return np.diff(p) / fs * 1000.0
 
 
@@ -191,8 +231,13 @@ def heart_rate_bpm(rr_ms: np.ndarray) -> np.ndarray:
     return 60_000.0 / rr
 
 
-def extract_beats(x: np.ndarray, peaks: np.ndarray, fs: float,
-                  before_s: float, after_s: float) -> np.ndarray:
+def extract_beats(
+    x: np.ndarray,
+    peaks: np.ndarray,
+    fs: float,
+    before_s: float,
+    after_s: float,
+) -> np.ndarray:
     """各 R 波の before_s 秒前から after_s 秒後までを切り出す。
 
     Returns
@@ -203,18 +248,27 @@ def extract_beats(x: np.ndarray, peaks: np.ndarray, fs: float,
     arr = np.asarray(x, dtype=np.float64)
     n_before, n_after = round(before_s * fs), round(after_s * fs)
     if n_before < 0 or n_after < 1:
-        raise ValueError(f"before_s は 0 以上、after_s は正にしてください"
-                         f"(受け取った値: {before_s}, {after_s})")
+        raise ValueError(
+            f"before_s は 0 以上、after_s は正にしてください"
+            f"(受け取った値: {before_s}, {after_s})"
+        )
     p = np.asarray(peaks, dtype=np.int64)
     if len(p) and (p.min() < n_before or p.max() + n_after > len(arr)):
-        raise ValueError("信号の端にかかる拍があり、切り出せません"
-                         "(beats_inside で端の拍を除いてください)")
+        raise ValueError(
+            "信号の端にかかる拍があり、切り出せません"
+            "(beats_inside で端の拍を除いてください)"
+        )
     index = p[:, None] + np.arange(-n_before, n_after)[None, :]  # (n, L)
     return arr[index]
 
 
-def beats_inside(peaks: np.ndarray, n_samples: int, fs: float,
-                 before_s: float, after_s: float) -> np.ndarray:
+def beats_inside(
+    peaks: np.ndarray,
+    n_samples: int,
+    fs: float,
+    before_s: float,
+    after_s: float,
+) -> np.ndarray:
     """切り出し区間が信号の中に収まる拍なら True。形状 (n_peaks,)"""
     p = np.asarray(peaks)
     return (p >= round(before_s * fs)) & (p + round(after_s * fs) <= n_samples)
@@ -236,25 +290,40 @@ class LabelConfig:
 
     def __post_init__(self) -> None:
         if not 0 < self.min_rr_ms < self.max_rr_ms:
-            raise ValueError(f"0 < min_rr_ms < max_rr_ms にしてください(受け取った値:"
-                             f" {self.min_rr_ms}, {self.max_rr_ms})")
+            raise ValueError(
+                f"0 < min_rr_ms < max_rr_ms にしてください(受け取った値:"
+                f" {self.min_rr_ms}, {self.max_rr_ms})"
+            )
         if not -1 < self.corr_threshold < 1:
-            raise ValueError(f"corr_threshold は -1 と 1 の間にしてください"
-                             f"(受け取った値: {self.corr_threshold})")
+            raise ValueError(
+                f"corr_threshold は -1 と 1 の間にしてください"
+                f"(受け取った値: {self.corr_threshold})"
+            )
         if self.context_beats < 1:
-            raise ValueError(f"context_beats は 1 以上にしてください"
-                             f"(受け取った値: {self.context_beats})")
+            raise ValueError(
+                f"context_beats は 1 以上にしてください"
+                f"(受け取った値: {self.context_beats})"
+            )
         if not 0 < self.premature_ratio < 1 < self.pause_ratio:
-            raise ValueError("0 < premature_ratio < 1 < pause_ratio にしてください")
-        if (self.qrs_before_s < 0 or not self.qrs_after_s > 0
-                or not self.highpass_hz > 0):
-            raise ValueError("qrs_before_s は 0 以上、qrs_after_s と highpass_hz は"
-                             "正にしてください")
+            raise ValueError(
+                "0 < premature_ratio < 1 < pause_ratio にしてください"
+            )
+        if (
+            self.qrs_before_s < 0
+            or not self.qrs_after_s > 0
+            or not self.highpass_hz > 0
+        ):
+            raise ValueError(
+                "qrs_before_s は 0 以上、qrs_after_s と highpass_hz は"
+                "正にしてください"
+            )
 
 
 @dataclass(frozen=True)
 class BeatTable:
-    """検出した拍ごとの RR 間隔・形の指標・発見的ラベル。どれも形状 (n_beats,)"""
+    """検出した拍ごとの RR 間隔・形の指標・発見的ラベル。
+    どれも形状 (n_beats,)
+    """
 
     peaks: np.ndarray  # R 波の位置(サンプル番号)
     rr_prev_ms: np.ndarray  # 直前の拍からの RR [ms](最初の拍は NaN)
@@ -269,8 +338,9 @@ class BeatTable:
         return len(self.peaks)
 
 
-def rr_context(peaks: np.ndarray, fs: float,
-               config: LabelConfig) -> tuple[np.ndarray, ...]:
+def rr_context(
+    peaks: np.ndarray, fs: float, config: LabelConfig
+) -> tuple[np.ndarray, ...]:
     """拍ごとの直前・次の RR、基準 RR(直前 k 個の中央値)と、それらが使えるか。
 
     Returns
@@ -287,30 +357,40 @@ def rr_context(peaks: np.ndarray, fs: float,
     if len(rr) >= k + 2:
         # 拍 i の窓: rr[i-k-1 .. i]。先頭 k 個が基準、続く 2 個が直前・次の RR
         windows = np.lib.stride_tricks.sliding_window_view(rr, k + 2)
-        plausible = ((windows >= config.min_rr_ms)
-                     & (windows <= config.max_rr_ms))
-        rr_ref[k + 1:len(rr)] = np.median(windows[:, :k], axis=1)
-        ok[k + 1:len(rr)] = plausible.all(axis=1)
+        plausible = (windows >= config.min_rr_ms) & (
+            windows <= config.max_rr_ms
+        )
+        rr_ref[k + 1 : len(rr)] = np.median(windows[:, :k], axis=1)
+        ok[k + 1 : len(rr)] = plausible.all(axis=1)
     return rr_prev, rr_next, rr_ref, ok
 
 
-def template_correlation(beats: np.ndarray,
-                         template: np.ndarray) -> np.ndarray:
-    """各拍と鋳型のピアソン相関係数。beats: 形状 (n, L)、template: (L,) → (n,)"""
+def template_correlation(
+    beats: np.ndarray, template: np.ndarray
+) -> np.ndarray:
+    """各拍と鋳型のピアソン相関係数。
+    beats: 形状 (n, L)、template: (L,) → (n,)
+    """
     b = np.asarray(beats, dtype=np.float64)
     t = np.asarray(template, dtype=np.float64)
     if b.ndim != 2 or t.shape != (b.shape[1],):
-        raise ValueError(f"beats は (n, L)、template は (L,) にしてください"
-                         f"(受け取った形状: {b.shape}, {t.shape})")
+        raise ValueError(
+            f"beats は (n, L)、template は (L,) にしてください"
+            f"(受け取った形状: {b.shape}, {t.shape})"
+        )
     b = b - b.mean(axis=1, keepdims=True)
     t = t - t.mean()
     norms = np.linalg.norm(b, axis=1) * np.linalg.norm(t)
     return (b @ t) / np.where(norms > 0, norms, np.inf)
 
 
-def label_beats(x: np.ndarray, peaks: np.ndarray, fs: float = ECG_FS,
-                config: LabelConfig = LabelConfig(),
-                template_until: int | None = None) -> BeatTable:
+def label_beats(
+    x: np.ndarray,
+    peaks: np.ndarray,
+    fs: float = ECG_FS,
+    config: LabelConfig = LabelConfig(),
+    template_until: int | None = None,
+) -> BeatTable:
     """拍ごとに RR 間隔と形の指標を求め、発見的なラベルを付ける。
 
     鋳型は、template_until(サンプル番号)より前の使える拍の中央値。
@@ -325,12 +405,19 @@ def label_beats(x: np.ndarray, peaks: np.ndarray, fs: float = ECG_FS,
     until = len(hp) if template_until is None else template_until
     in_template = (usable & (peaks < until))[inside]
     if not in_template.any():
-        raise ValueError(f"template_until={until} より前に使える拍がありません")
+        raise ValueError(
+            f"template_until={until} より前に使える拍がありません"
+        )
     corr = np.full(len(peaks), np.nan)
     corr[inside] = template_correlation(
-        beats, np.median(beats[in_template], axis=0))
+        beats, np.median(beats[in_template], axis=0)
+    )
     abnormal = usable & (corr < config.corr_threshold)
-    premature = usable & (rr_prev < config.premature_ratio * rr_ref) & (
-        rr_next > config.pause_ratio * rr_ref)
-    return BeatTable(peaks, rr_prev, rr_next, rr_ref, corr, usable,
-                     abnormal, premature)
+    premature = (
+        usable
+        & (rr_prev < config.premature_ratio * rr_ref)
+        & (rr_next > config.pause_ratio * rr_ref)
+    )
+    return BeatTable(
+        peaks, rr_prev, rr_next, rr_ref, corr, usable, abnormal, premature
+    )

@@ -8,51 +8,77 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from .plotting import COLORS, _new_axes
 
 SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
-SEGMENT_COLORS = {"train": COLORS["blue"], "val": COLORS["green"],
-                  "test": COLORS["orange"]}
+SEGMENT_COLORS = {
+    "train": COLORS["blue"],
+    "val": COLORS["green"],
+    "test": COLORS["orange"],
+}
 CLASS_NAMES = ("正常", "形が違う")  # 0 と 1 のラベルの名前
 
 
-def _axes_list(axes: list[Axes] | None, n: int, figsize: tuple[float, float],
-               rows: bool = True) -> tuple[Figure, list[Axes]]:
+def _axes_list(
+    axes: list[Axes] | None,
+    n: int,
+    figsize: tuple[float, float],
+    rows: bool = True,
+) -> tuple[Figure, list[Axes]]:
     """n 枚のパネル(rows=True なら縦、False なら横に並べる)。"""
     if axes is not None:
         if len(axes) != n:
-            raise ValueError(f"axes は {n} 枚にしてください(受け取った数: {len(axes)})")
-        return axes[0].figure, list(axes)
+            raise ValueError(
+                f"axes は {n} 枚にしてください(受け取った数: {len(axes)})"
+            )
+        # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
+        return axes[0].figure, list(axes)  # type: ignore[return-value]
     fig = Figure(figsize=figsize, layout="constrained")
     shape = (n, 1) if rows else (1, n)
     return fig, list(np.atleast_1d(fig.subplots(*shape)))
 
 
-def plot_ecg_strips(t: np.ndarray, x: np.ndarray,
-                    windows: list[tuple[float, float]],
-                    peaks: np.ndarray | None = None,
-                    abnormal: np.ndarray | None = None,
-                    axes: list[Axes] | None = None) -> Figure:
-    """心電図の一部(windows の各区間 [s])を縦に並べ、検出した R 波に印を付ける。
+def plot_ecg_strips(
+    t: np.ndarray,
+    x: np.ndarray,
+    windows: list[tuple[float, float]],
+    peaks: np.ndarray | None = None,
+    abnormal: np.ndarray | None = None,
+    axes: list[Axes] | None = None,
+) -> Figure:
+    """心電図の一部(windows の各区間 [s])を縦に並べ、
+    検出した R 波に印を付ける。
 
     abnormal(peaks と同じ長さの bool)を渡すと、形が違う拍を別の印で描く。
     """
     fig, axes = _axes_list(axes, len(windows), (9, 2.3 * len(windows)))
     p = np.asarray([] if peaks is None else peaks, dtype=np.int64)
-    marks = (np.zeros(len(p), dtype=bool) if abnormal is None
-             else np.asarray(abnormal, dtype=bool))
+    marks = (
+        np.zeros(len(p), dtype=bool)
+        if abnormal is None
+        else np.asarray(abnormal, dtype=bool)
+    )
     for ax, (start, stop) in zip(axes, windows):
         inside = (t >= start) & (t <= stop)
         ax.plot(t[inside], x[inside], color=COLORS["black"], lw=0.8)
         shown = (t[p] >= start) & (t[p] <= stop)
         for flag, color, marker, name in (
-                (False, COLORS["blue"], "v", "R 波(検出)"),
-                (True, COLORS["red"], "x", "形が違う拍")):
+            (False, COLORS["blue"], "v", "R 波(検出)"),
+            (True, COLORS["red"], "x", "形が違う拍"),
+        ):
             sel = p[shown & (marks == flag)]
             if len(sel):
-                ax.plot(t[sel], x[sel], ls="", marker=marker, color=color,
-                        ms=6, label=name)
+                ax.plot(
+                    t[sel],
+                    x[sel],
+                    ls="",
+                    marker=marker,
+                    color=color,
+                    ms=6,
+                    label=name,
+                )
         ax.set(xlim=(start, stop), ylabel="電位 [mV]")
         if len(p):
             ax.legend(loc="upper right", fontsize="small")
@@ -60,9 +86,12 @@ def plot_ecg_strips(t: np.ndarray, x: np.ndarray,
     return fig
 
 
-def plot_rr_tachogram(t_beats: np.ndarray, rr_ms: np.ndarray,
-                      ylim: tuple[float, float] = (200.0, 1600.0),
-                      ax: Axes | None = None) -> Figure:
+def plot_rr_tachogram(
+    t_beats: np.ndarray,
+    rr_ms: np.ndarray,
+    ylim: tuple[float, float] = (200.0, 1600.0),
+    ax: Axes | None = None,
+) -> Figure:
     """RR 間隔 [ms] の時間変化(右の目盛りは心拍数 [bpm])。
 
     ylim を外れる値は上端・下端に三角の印で描く(雑音による拍の取りこぼしなど)。
@@ -70,14 +99,32 @@ def plot_rr_tachogram(t_beats: np.ndarray, rr_ms: np.ndarray,
     fig, ax = _new_axes(ax, (9, 3))
     rr = np.asarray(rr_ms, dtype=np.float64)
     ok = (rr >= ylim[0]) & (rr <= ylim[1])
-    ax.plot(t_beats[ok], rr[ok], ls="", marker=".", ms=4, color=COLORS["blue"],
-            label="RR 間隔")
+    ax.plot(
+        t_beats[ok],
+        rr[ok],
+        ls="",
+        marker=".",
+        ms=4,
+        color=COLORS["blue"],
+        label="RR 間隔",
+    )
     high, low = rr > ylim[1], rr < ylim[0]
     if high.any() or low.any():
-        ax.plot(t_beats[high], np.full(high.sum(), ylim[1]), ls="", marker="^",
-                color=COLORS["red"], label="目盛りの外(RR が長すぎる・短すぎる)")
-        ax.plot(t_beats[low], np.full(low.sum(), ylim[0]), ls="", marker="v",
-                color=COLORS["red"])
+        ax.plot(
+            t_beats[high],
+            np.full(high.sum(), ylim[1]),
+            ls="",
+            marker="^",
+            color=COLORS["red"],
+            label="目盛りの外(RR が長すぎる・短すぎる)",
+        )
+        ax.plot(
+            t_beats[low],
+            np.full(low.sum(), ylim[0]),
+            ls="",
+            marker="v",
+            color=COLORS["red"],
+        )
     ax.set(xlabel="時間 [s]", ylabel="RR 間隔 [ms]", ylim=ylim)
     bpm = ax.secondary_yaxis("right", functions=(_rr_to_bpm, _rr_to_bpm))
     bpm.set_ylabel("心拍数 [bpm]")
@@ -86,47 +133,67 @@ def plot_rr_tachogram(t_beats: np.ndarray, rr_ms: np.ndarray,
     return fig
 
 
-def _rr_to_bpm(values: np.ndarray) -> np.ndarray:
+def _rr_to_bpm(values: ArrayLike) -> np.ndarray:
     """RR [ms] ↔ 心拍数 [bpm](60000 / 値。自分自身が逆関数)。"""
     v = np.asarray(values, dtype=np.float64)
     with np.errstate(divide="ignore"):
         return np.where(v > 0, 60_000.0 / np.where(v > 0, v, 1.0), np.inf)
 
 
-def plot_corr_histogram(corr: np.ndarray, threshold: float,
-                        ax: Axes | None = None) -> Figure:
+def plot_corr_histogram(
+    corr: np.ndarray, threshold: float, ax: Axes | None = None
+) -> Figure:
     """鋳型との相関係数の分布と、ラベルを分けるしきい値。"""
     fig, ax = _new_axes(ax, (6.5, 3.2))
     c = np.asarray(corr, dtype=np.float64)
     c = c[np.isfinite(c)]
-    ax.hist(c, bins=np.linspace(-1, 1, 41), color=COLORS["sky"],
-            edgecolor=COLORS["blue"])
-    ax.axvline(threshold, color=COLORS["red"], ls="--",
-               label=f"しきい値 {threshold:g}")
+    ax.hist(
+        c,
+        # matplotlib の型では bins に配列を書けないが、実際は受け付ける
+        bins=np.linspace(-1, 1, 41),  # type: ignore[arg-type]
+        color=COLORS["sky"],
+        edgecolor=COLORS["blue"],
+    )
+    ax.axvline(
+        threshold,
+        color=COLORS["red"],
+        ls="--",
+        label=f"しきい値 {threshold:g}",
+    )
     ax.set(xlabel="鋳型との相関係数(単位なし)", ylabel="拍の数")
     ax.legend(loc="upper left")
     return fig
 
 
-def plot_beat_overlay(t_ms: np.ndarray, beats: np.ndarray,
-                      abnormal: np.ndarray,
-                      axes: list[Axes] | None = None) -> Figure:
+def plot_beat_overlay(
+    t_ms: np.ndarray,
+    beats: np.ndarray,
+    abnormal: np.ndarray,
+    axes: list[Axes] | None = None,
+) -> Figure:
     """正常な拍(左)と形が違う拍(右)を重ね描きし、中央値を太線で示す。
 
     beats: 形状 (n, len(t_ms)) [mV]、abnormal: 形状 (n,) の bool。
     """
     b, mask = np.asarray(beats), np.asarray(abnormal, dtype=bool)
     if b.shape != (len(mask), len(t_ms)):
-        raise ValueError(f"beats は形状 ({len(mask)}, {len(t_ms)}) にしてください"
-                         f"(受け取った形状: {b.shape})")
+        raise ValueError(
+            f"beats は形状 ({len(mask)}, {len(t_ms)}) にしてください"
+            f"(受け取った形状: {b.shape})"
+        )
     fig, axes = _axes_list(axes, 2, (9, 3.4), rows=False)
     colors = (COLORS["blue"], COLORS["red"])
     for ax, flag, color, name in zip(axes, (False, True), colors, CLASS_NAMES):
         group = b[mask == flag]
         ax.plot(t_ms, group.T, color=color, lw=0.5, alpha=0.15)
         if len(group):
-            ax.plot(t_ms, np.median(group, axis=0), color=COLORS["black"],
-                    lw=2, label="中央値")
+            ax.plot(
+                t_ms,
+                np.median(group, axis=0),
+                color=COLORS["black"],
+                lw=2,
+                label="中央値",
+            )
             ax.legend(loc="lower right", fontsize="small")
         ax.set(title=f"{name}({len(group)} 拍)", xlabel="R 波からの時間 [ms]")
     axes[0].set_ylabel("電位 [mV]")
@@ -134,54 +201,87 @@ def plot_beat_overlay(t_ms: np.ndarray, beats: np.ndarray,
     return fig
 
 
-def plot_time_split(t: np.ndarray, x: np.ndarray,
-                    bounds_s: dict[str, tuple[float, float]],
-                    ax: Axes | None = None) -> Figure:
+def plot_time_split(
+    t: np.ndarray,
+    x: np.ndarray,
+    bounds_s: dict[str, tuple[float, float]],
+    ax: Axes | None = None,
+) -> Figure:
     """記録全体と、訓練・検証・テストの区間(時間順)。"""
     fig, ax = _new_axes(ax, (9, 2.8))
     ax.plot(t, x, color=COLORS["black"], lw=0.3)
     for name, (start, stop) in bounds_s.items():
-        ax.axvspan(start, stop, color=SEGMENT_COLORS[name], alpha=0.15,
-                   label=f"{SEGMENT_NAMES[name]}({start:.0f}〜{stop:.0f} s)")
+        ax.axvspan(
+            start,
+            stop,
+            color=SEGMENT_COLORS[name],
+            alpha=0.15,
+            label=f"{SEGMENT_NAMES[name]}({start:.0f}〜{stop:.0f} s)",
+        )
     ax.set(xlabel="時間 [s]", ylabel="電位 [mV]", xlim=(t[0], t[-1]))
     ax.legend(loc="upper right", fontsize="small", ncols=3)
     return fig
 
 
-def plot_ecg_forecast(t: np.ndarray, actual: np.ndarray,
-                      predictions: dict[str, np.ndarray],
-                      ax: Axes | None = None) -> Figure:
+def plot_ecg_forecast(
+    t: np.ndarray,
+    actual: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    ax: Axes | None = None,
+) -> Figure:
     """テスト区間の実測の心電図と、各モデルの予測 [mV]。"""
     fig, ax = _new_axes(ax, (9, 3.4))
     ax.plot(t, actual, color=COLORS["black"], lw=2, label="実測")
-    styles = [(COLORS["orange"], ":"), (COLORS["blue"], "--"),
-              (COLORS["red"], "-"), (COLORS["green"], "-.")]
+    styles = [
+        (COLORS["orange"], ":"),
+        (COLORS["blue"], "--"),
+        (COLORS["red"], "-"),
+        (COLORS["green"], "-."),
+    ]
     for (name, pred), (color, ls) in zip(predictions.items(), styles):
         if len(pred) != len(t):
-            raise ValueError(f"{name!r} の長さ {len(pred)} が t の長さ "
-                             f"{len(t)} と違います")
+            raise ValueError(
+                f"{name!r} の長さ {len(pred)} が t の長さ {len(t)} と違います"
+            )
         ax.plot(t, pred, color=color, ls=ls, lw=1.3, label=name)
     ax.set(xlabel="時間 [s]", ylabel="電位 [mV]")
     ax.legend(loc="upper right", fontsize="small", ncols=len(predictions) + 1)
     return fig
 
 
-def plot_confusion_matrices(matrices: dict[str, np.ndarray],
-                            axes: list[Axes] | None = None) -> Figure:
+def plot_confusion_matrices(
+    matrices: dict[str, np.ndarray], axes: list[Axes] | None = None
+) -> Figure:
     """混同行列(行が正解、列が判定)を横に並べ、各マスに拍の数を書く。"""
-    fig, axes = _axes_list(axes, len(matrices), (3.3 * len(matrices), 3.3),
-                           rows=False)
+    fig, axes = _axes_list(
+        axes, len(matrices), (3.3 * len(matrices), 3.3), rows=False
+    )
     for ax, (title, m) in zip(axes, matrices.items()):
         m = np.asarray(m)
         if m.shape != (2, 2):
-            raise ValueError(f"{title!r} の混同行列は形状 (2, 2) にしてください"
-                             f"(受け取った形状: {m.shape})")
+            raise ValueError(
+                f"{title!r} の混同行列は形状 (2, 2) にしてください"
+                f"(受け取った形状: {m.shape})"
+            )
         ax.imshow(m, cmap="Blues", vmin=0, vmax=max(1, m.max()))
         for (i, j), count in np.ndenumerate(m):
-            ax.text(j, i, f"{count}", ha="center", va="center", fontsize=13,
-                    color="white" if count > m.max() / 2 else COLORS["black"])
-        ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=CLASS_NAMES,
-               yticklabels=CLASS_NAMES, xlabel="判定", ylabel="正解(発見的ラベル)",
-               title=title)
+            ax.text(
+                j,
+                i,
+                f"{count}",
+                ha="center",
+                va="center",
+                fontsize=13,
+                color="white" if count > m.max() / 2 else COLORS["black"],
+            )
+        ax.set(
+            xticks=[0, 1],
+            yticks=[0, 1],
+            xticklabels=CLASS_NAMES,
+            yticklabels=CLASS_NAMES,
+            xlabel="判定",
+            ylabel="正解(発見的ラベル)",
+            title=title,
+        )
         ax.grid(False)
     return fig

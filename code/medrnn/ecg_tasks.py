@@ -38,8 +38,10 @@ class TimeSplit:
 
     def __post_init__(self) -> None:
         if not (0 < self.train and 0 < self.val and self.train + self.val < 1):
-            raise ValueError("0 < train、0 < val、train + val < 1 にしてください"
-                             f"(受け取った値: {self.train}, {self.val})")
+            raise ValueError(
+                "0 < train、0 < val、train + val < 1 にしてください"
+                f"(受け取った値: {self.train}, {self.val})"
+            )
 
     def bounds(self, n: int) -> dict[str, tuple[int, int]]:
         """長さ n の系列での各区間 [start, stop)(サンプル番号)。"""
@@ -57,15 +59,22 @@ def downsample_mean(x: np.ndarray, factor: int) -> np.ndarray:
     """
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1 or factor < 1 or len(arr) < factor:
-        raise ValueError(f"1 次元で長さ factor 以上の x と、1 以上の factor に"
-                         f"してください(受け取った形状: {arr.shape}, factor={factor})")
+        raise ValueError(
+            f"1 次元で長さ factor 以上の x と、1 以上の factor に"
+            f"してください(受け取った形状: {arr.shape}, factor={factor})"
+        )
     n = len(arr) // factor
-    return arr[:n * factor].reshape(n, factor).mean(axis=1)
+    return arr[: n * factor].reshape(n, factor).mean(axis=1)
 
 
-def forecast_windows(series: np.ndarray, seq_len: int, horizon: int,
-                     start: int, stop: int,
-                     stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def forecast_windows(
+    series: np.ndarray,
+    seq_len: int,
+    horizon: int,
+    start: int,
+    stop: int,
+    stride: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
     """区間 [start, stop) の中だけで、入力窓と horizon 点先の正解を作る。
 
     Returns
@@ -76,11 +85,15 @@ def forecast_windows(series: np.ndarray, seq_len: int, horizon: int,
         各窓の正解のサンプル番号。形状 (N,)。どれも start 以上 stop 未満
     """
     if seq_len < 1 or horizon < 1 or stride < 1:
-        raise ValueError(f"seq_len・horizon・stride は 1 以上にしてください"
-                         f"(受け取った値: {seq_len}, {horizon}, {stride})")
+        raise ValueError(
+            f"seq_len・horizon・stride は 1 以上にしてください"
+            f"(受け取った値: {seq_len}, {horizon}, {stride})"
+        )
     if not 0 <= start < stop <= len(series):
-        raise ValueError(f"0 <= start < stop <= {len(series)} にしてください"
-                         f"(受け取った値: {start}, {stop})")
+        raise ValueError(
+            f"0 <= start < stop <= {len(series)} にしてください"
+            f"(受け取った値: {start}, {stop})"
+        )
     first = np.arange(start, stop - seq_len - horizon + 1, stride)  # 窓の先頭
     if len(first) == 0:
         raise ValueError(f"区間の長さ {stop - start} では窓を作れません")
@@ -101,8 +114,10 @@ class ForecastConfig:
     def __post_init__(self) -> None:
         for name in ("factor", "seq_len", "horizon", "train_stride"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} は 1 以上にしてください"
-                                 f"(受け取った値: {getattr(self, name)})")
+                raise ValueError(
+                    f"{name} は 1 以上にしてください"
+                    f"(受け取った値: {getattr(self, name)})"
+                )
 
     @property
     def fs(self) -> float:
@@ -136,9 +151,9 @@ class ForecastData:
         return self.series[self.target_index[segment]]
 
 
-def prepare_forecast(ecg_mv: np.ndarray,
-                     config: ForecastConfig = ForecastConfig()
-                     ) -> ForecastData:
+def prepare_forecast(
+    ecg_mv: np.ndarray, config: ForecastConfig = ForecastConfig()
+) -> ForecastData:
     """心電図を間引き、時間順の 3 区間それぞれの中だけで窓を作る。"""
     series = downsample_mean(ecg_mv, config.factor)
     bounds = config.split.bounds(len(series))
@@ -148,7 +163,8 @@ def prepare_forecast(ecg_mv: np.ndarray,
     for name in SEGMENTS:
         stride = config.train_stride if name == "train" else 1
         windows, index[name] = forecast_windows(
-            z, config.seq_len, config.horizon, *bounds[name], stride=stride)
+            z, config.seq_len, config.horizon, *bounds[name], stride=stride
+        )
         X[name] = torch.from_numpy(windows).unsqueeze(-1)  # (N, T, 1)
         y[name] = torch.from_numpy(z[index[name]]).unsqueeze(-1)  # (N, 1)
     return ForecastData(series, config.fs, bounds, scaler, X, y, index)
@@ -159,9 +175,11 @@ def forecast_baselines(data: ForecastData) -> dict[str, np.ndarray]:
     X_test = data.X["test"]
     mean = np.full(len(X_test), data.scaler.mean[0])
     ar = LinearAR.fit(data.X["train"], data.y["train"])
-    return {"訓練平均": mean,
-            "持続予測": data.to_mv(persistence_forecast(X_test)),
-            "線形 AR": data.to_mv(ar.predict(X_test))}
+    return {
+        "訓練平均": mean,
+        "持続予測": data.to_mv(persistence_forecast(X_test)),
+        "線形 AR": data.to_mv(ar.predict(X_test)),
+    }
 
 
 @dataclass
@@ -175,17 +193,23 @@ class ForecastRun:
     seconds: float  # 学習にかかった秒数
 
 
-def to_device(tensors: dict[str, torch.Tensor],
-              device: torch.device | None) -> dict[str, torch.Tensor]:
+def to_device(
+    tensors: dict[str, torch.Tensor], device: torch.device | None
+) -> dict[str, torch.Tensor]:
     """区間 → テンソルの辞書を device(None なら CPU)に移す。"""
     device = torch.device("cpu") if device is None else device
     return {name: t.to(device) for name, t in tensors.items()}
 
 
-def train_forecaster(kind: str, data: ForecastData, seed: int,
-                     train: TrainConfig, hidden_size: int = 32,
-                     patience: int = 3,
-                     device: torch.device | None = None) -> ForecastRun:
+def train_forecaster(
+    kind: str,
+    data: ForecastData,
+    seed: int,
+    train: TrainConfig,
+    hidden_size: int = 32,
+    patience: int = 3,
+    device: torch.device | None = None,
+) -> ForecastRun:
     """再帰型モデルを学習し(検証損失で早期終了)、テスト区間で評価する。
 
     device には configure_torch() が返すデバイスを渡す(None なら CPU)。
@@ -195,12 +219,19 @@ def train_forecaster(kind: str, data: ForecastData, seed: int,
     model = RecurrentRegressor(ModelConfig(kind=kind, hidden_size=hidden_size))
     model = model.to(X["train"].device)
     start = time.perf_counter()
-    history = fit_early_stopping(model, X["train"], y["train"], train,
-                                 val=(X["val"], y["val"]), patience=patience)
+    history = fit_early_stopping(
+        model,
+        X["train"],
+        y["train"],
+        train,
+        val=(X["val"], y["val"]),
+        patience=patience,
+    )
     seconds = time.perf_counter() - start
     pred = data.to_mv(predict(model, X["test"]))
-    return ForecastRun(model, history, pred,
-                       rmse(pred, data.targets_mv("test")), seconds)
+    return ForecastRun(
+        model, history, pred, rmse(pred, data.targets_mv("test")), seconds
+    )
 
 
 @dataclass(frozen=True)
@@ -215,15 +246,20 @@ class BeatTaskConfig:
 
     def __post_init__(self) -> None:
         if self.before_s < 0 or not self.after_s > 0:
-            raise ValueError(f"before_s は 0 以上、after_s は正にしてください"
-                             f"(受け取った値: {self.before_s}, {self.after_s})")
+            raise ValueError(
+                f"before_s は 0 以上、after_s は正にしてください"
+                f"(受け取った値: {self.before_s}, {self.after_s})"
+            )
         if self.factor < 1 or self.n_rr < 1:
-            raise ValueError(f"factor と n_rr は 1 以上にしてください"
-                             f"(受け取った値: {self.factor}, {self.n_rr})")
+            raise ValueError(
+                f"factor と n_rr は 1 以上にしてください"
+                f"(受け取った値: {self.factor}, {self.n_rr})"
+            )
 
 
-def beat_spans(table: BeatTable, config: BeatTaskConfig,
-               fs: float = ECG_FS) -> np.ndarray:
+def beat_spans(
+    table: BeatTable, config: BeatTaskConfig, fs: float = ECG_FS
+) -> np.ndarray:
     """各拍の入力が使う時間の範囲 [first, last](サンプル番号)。形状 (n, 2)
 
     波形の切り出し区間と、RR 入力に使う拍(n_rr 個前の拍から次の拍まで)の
@@ -237,8 +273,12 @@ def beat_spans(table: BeatTable, config: BeatTaskConfig,
     return spans
 
 
-def assign_beats(table: BeatTable, n_samples: int, config: BeatTaskConfig,
-                 fs: float = ECG_FS) -> dict[str, np.ndarray]:
+def assign_beats(
+    table: BeatTable,
+    n_samples: int,
+    config: BeatTaskConfig,
+    fs: float = ECG_FS,
+) -> dict[str, np.ndarray]:
     """ラベルを付けられる拍を、入力の範囲がまるごと収まる区間に割り当てる。
 
     Returns
@@ -254,25 +294,37 @@ def assign_beats(table: BeatTable, n_samples: int, config: BeatTaskConfig,
     return index
 
 
-def waveform_inputs(ecg_mv: np.ndarray, peaks: np.ndarray,
-                    config: BeatTaskConfig, fs: float = ECG_FS) -> np.ndarray:
+def waveform_inputs(
+    ecg_mv: np.ndarray,
+    peaks: np.ndarray,
+    config: BeatTaskConfig,
+    fs: float = ECG_FS,
+) -> np.ndarray:
     """拍の波形 [mV] を、各拍の中央値を引いて(基線合わせ)間引く。形状 (n, T)"""
     beats = extract_beats(ecg_mv, peaks, fs, config.before_s, config.after_s)
     beats = beats - np.median(beats, axis=1, keepdims=True)
     n = beats.shape[1] // config.factor
-    return beats[:, :n * config.factor].reshape(len(beats), n,
-                                                config.factor).mean(axis=2)
+    return (
+        beats[:, : n * config.factor]
+        .reshape(len(beats), n, config.factor)
+        .mean(axis=2)
+    )
 
 
-def rr_inputs(table: BeatTable, index: np.ndarray,
-              config: BeatTaskConfig) -> np.ndarray:
-    """直前 n_rr 個の RR と次の RR を時間順に並べた系列 [ms]。形状 (n, n_rr + 1)"""
+def rr_inputs(
+    table: BeatTable, index: np.ndarray, config: BeatTaskConfig
+) -> np.ndarray:
+    """直前 n_rr 個の RR と次の RR を時間順に並べた系列 [ms]。
+    形状 (n, n_rr + 1)
+    """
     rr = table.rr_next_ms[:-1]  # rr[j]: 拍 j から拍 j+1 までの間隔
     # 拍 i には rr[i-n_rr .. i-1](直前の n_rr 個)と rr[i](次)を使う
     idx = np.asarray(index)[:, None] + np.arange(-config.n_rr, 1)[None, :]
     if len(idx) and (idx.min() < 0 or idx.max() >= len(rr)):
-        raise ValueError("RR が足りない拍が含まれています"
-                         "(assign_beats の結果を渡してください)")
+        raise ValueError(
+            "RR が足りない拍が含まれています"
+            "(assign_beats の結果を渡してください)"
+        )
     return rr[idx]
 
 
@@ -285,30 +337,54 @@ class BeatData:
     y: dict[str, torch.Tensor]  # 区間 → 正解(形が違う拍なら 1)。形状 (N, 1)
 
 
-def _standardize_by_train(arrays: dict[str, np.ndarray]
-                          ) -> dict[str, torch.Tensor]:
-    """訓練区間の全要素の平均と標準偏差で標準化し、(N, T, 1) のテンソルにする。"""
+def _standardize_by_train(
+    arrays: dict[str, np.ndarray],
+) -> dict[str, torch.Tensor]:
+    """訓練区間の全要素の平均と標準偏差で標準化し、
+    (N, T, 1) のテンソルにする。
+    """
     mean, std = arrays["train"].mean(), arrays["train"].std()
-    return {name: torch.from_numpy(((a - mean) / std).astype(np.float32))
-            .unsqueeze(-1) for name, a in arrays.items()}
+    return {
+        name: torch.from_numpy(
+            ((a - mean) / std).astype(np.float32)
+        ).unsqueeze(-1)
+        for name, a in arrays.items()
+    }
 
 
-def prepare_beats(ecg_mv: np.ndarray, table: BeatTable,
-                  config: BeatTaskConfig = BeatTaskConfig()) -> BeatData:
+def prepare_beats(
+    ecg_mv: np.ndarray,
+    table: BeatTable,
+    config: BeatTaskConfig = BeatTaskConfig(),
+) -> BeatData:
     """拍を区間に分け、波形入力と RR 入力、正解ラベルを作る。"""
     index = assign_beats(table, len(ecg_mv), config)
     for name, rows in index.items():
         n_pos = int(table.abnormal[rows].sum())
         if n_pos in (0, len(rows)):
-            raise ValueError(f"{name} 区間に正解が 1 種類しかありません"
-                             f"({len(rows)} 拍中 {n_pos} 拍が異常)")
-    waveform = {name: waveform_inputs(ecg_mv, table.peaks[rows], config)
-                for name, rows in index.items()}
+            raise ValueError(
+                f"{name} 区間に正解が 1 種類しかありません"
+                f"({len(rows)} 拍中 {n_pos} 拍が異常)"
+            )
+    waveform = {
+        name: waveform_inputs(ecg_mv, table.peaks[rows], config)
+        for name, rows in index.items()
+    }
     rr = {name: rr_inputs(table, rows, config) for name, rows in index.items()}
-    y = {name: torch.from_numpy(table.abnormal[rows].astype(np.float32))
-         .unsqueeze(-1) for name, rows in index.items()}
-    return BeatData(index, {"waveform": _standardize_by_train(waveform),
-                            "rr": _standardize_by_train(rr)}, y)
+    y = {
+        name: torch.from_numpy(
+            table.abnormal[rows].astype(np.float32)
+        ).unsqueeze(-1)
+        for name, rows in index.items()
+    }
+    return BeatData(
+        index,
+        {
+            "waveform": _standardize_by_train(waveform),
+            "rr": _standardize_by_train(rr),
+        },
+        y,
+    )
 
 
 class LinearClassifier(nn.Module):
@@ -323,9 +399,11 @@ class LinearClassifier(nn.Module):
         return self.linear(x.flatten(start_dim=1))
 
 
-def make_classifier(kind: str, seq_len: int,
-                    hidden_size: int = 16) -> nn.Module:
-    """"linear" ならロジスティック回帰、"rnn"・"lstm"・"gru" なら再帰型モデル。
+def make_classifier(
+    kind: str, seq_len: int, hidden_size: int = 16
+) -> nn.Module:
+    """ "linear" ならロジスティック回帰、"rnn"・"lstm"・"gru" なら
+    再帰型モデル。
 
     再帰型モデルは回帰と同じ RecurrentRegressor で、最後の時刻の出力を
     「異常らしさ」のロジット(シグモイドに通す前の値)として使う。
@@ -336,28 +414,37 @@ def make_classifier(kind: str, seq_len: int,
 
 
 def weighted_bce(y: torch.Tensor) -> nn.BCEWithLogitsLoss:
-    """少ない方の正解(異常)に (正常の数 / 異常の数) 倍の重みを付けた交差エントロピー。
+    """少ない方の正解(異常)に (正常の数 / 異常の数) 倍の重みを付けた
+    交差エントロピー。
 
     クラスの数の偏りを打ち消し、しきい値 0(確率 0.5)で両方を同じ重さで扱う。
     """
     n_pos = float(y.sum())
     if n_pos in (0.0, float(len(y))):
         raise ValueError("y に 0 と 1 の両方が必要です")
-    return nn.BCEWithLogitsLoss(pos_weight=torch.tensor(
-        (len(y) - n_pos) / n_pos, device=y.device))
+    return nn.BCEWithLogitsLoss(
+        pos_weight=torch.tensor((len(y) - n_pos) / n_pos, device=y.device)
+    )
 
 
-def classifier_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
-                     loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                     config: TrainConfig) -> float:
-    """全データを 1 周学習し、サンプル平均の損失を返す(training.run_epoch の分類版)。"""
+def classifier_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+) -> float:
+    """全データを 1 周学習し、サンプル平均の損失を返す
+    (training.run_epoch の分類版)。
+    """
     model.train()
     order = epoch_order(len(X), config.shuffle).to(X.device)
     X_epoch, y_epoch = X[order], y[order]
     total = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, len(X), config.batch_size):
-        xb = X_epoch[start:start + config.batch_size]  # (B, T, 1)
-        yb = y_epoch[start:start + config.batch_size]  # (B, 1)
+        xb = X_epoch[start : start + config.batch_size]  # (B, T, 1)
+        yb = y_epoch[start : start + config.batch_size]  # (B, 1)
         loss = loss_fn(model(xb), yb)  # 予測はロジット(シグモイドの前)
         model.zero_grad(set_to_none=True)
         loss.backward()
@@ -366,21 +453,28 @@ def classifier_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
     return total.item() / len(X)
 
 
-def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                   config: TrainConfig,
-                   val: tuple[torch.Tensor, torch.Tensor]) -> History:
+def fit_classifier(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    val: tuple[torch.Tensor, torch.Tensor],
+) -> History:
     """重み付き交差エントロピーで学習し、検証損失が最小のエポックの重みに戻す。"""
     loss_fn, optimizer = weighted_bce(y), make_optimizer(model, config)
     history, best_state = History(), None
     for _ in range(config.epochs):
         history.train_loss.append(
-            classifier_epoch(model, optimizer, loss_fn, X, y, config))
+            classifier_epoch(model, optimizer, loss_fn, X, y, config)
+        )
         model.eval()
         with torch.inference_mode():
             history.val_loss.append(loss_fn(model(val[0]), val[1]).item())
         if history.val_loss[-1] <= min(history.val_loss):
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    model.load_state_dict(best_state)
+    # best_state が None のままなのは検証損失が最初から NaN のときだけで、
+    # そのときは torch が TypeError を出す(元の振る舞いのまま)
+    model.load_state_dict(best_state)  # type: ignore[arg-type]
     return history
 
 
@@ -405,24 +499,38 @@ class BinaryMetrics:
 
     @property
     def balanced_accuracy(self) -> float:
-        """バランス正解率 = (感度 + 特異度) / 2。クラスの数の偏りに左右されない。"""
+        """バランス正解率 = (感度 + 特異度) / 2。
+        クラスの数の偏りに左右されない。
+        """
         return (self.sensitivity + self.specificity) / 2
 
     def matrix(self) -> np.ndarray:
-        """混同行列。行が正解(正常, 異常)、列が判定(正常, 異常)。形状 (2, 2)"""
+        """混同行列。行が正解(正常, 異常)、列が判定(正常, 異常)。
+        形状 (2, 2)
+        """
         return np.array([[self.tn, self.fp], [self.fn, self.tp]])
 
 
 def binary_metrics(pred: np.ndarray, target: np.ndarray) -> BinaryMetrics:
-    """判定 pred と正解 target(どちらも 0/1 か bool。形状 (n,))から指標を作る。"""
+    """判定 pred と正解 target(どちらも 0/1 か bool。形状 (n,))から
+    指標を作る。
+    """
     p = np.asarray(pred).astype(bool).ravel()
     t = np.asarray(target).astype(bool).ravel()
     if p.shape != t.shape:
-        raise ValueError(f"pred {p.shape} と target {t.shape} の形状が違います")
+        raise ValueError(
+            f"pred {p.shape} と target {t.shape} の形状が違います"
+        )
     if t.all() or not t.any():
-        raise ValueError("target に正常と異常の両方が必要です(感度と特異度が定義できません)")
-    return BinaryMetrics(tp=int(np.sum(p & t)), fn=int(np.sum(~p & t)),
-                         fp=int(np.sum(p & ~t)), tn=int(np.sum(~p & ~t)))
+        raise ValueError(
+            "target に正常と異常の両方が必要です(感度と特異度が定義できません)"
+        )
+    return BinaryMetrics(
+        tp=int(np.sum(p & t)),
+        fn=int(np.sum(~p & t)),
+        fp=int(np.sum(p & ~t)),
+        tn=int(np.sum(~p & ~t)),
+    )
 
 
 @dataclass
@@ -434,10 +542,17 @@ class BeatRun:
     seconds: float
 
 
-def train_beat_classifier(kind: str, data: BeatData, inputs: str, seed: int,
-                          config: TrainConfig, hidden_size: int = 16,
-                          device: torch.device | None = None) -> BeatRun:
-    """分類器を訓練区間で学習し、テスト区間の拍を判定する(ロジット > 0 で異常)。
+def train_beat_classifier(
+    kind: str,
+    data: BeatData,
+    inputs: str,
+    seed: int,
+    config: TrainConfig,
+    hidden_size: int = 16,
+    device: torch.device | None = None,
+) -> BeatRun:
+    """分類器を訓練区間で学習し、テスト区間の拍を判定する
+    (ロジット > 0 で異常)。
 
     device には configure_torch() が返すデバイスを渡す(None なら CPU)。
     """
@@ -446,67 +561,103 @@ def train_beat_classifier(kind: str, data: BeatData, inputs: str, seed: int,
     model = make_classifier(kind, X["train"].shape[1], hidden_size)
     model = model.to(X["train"].device)
     start = time.perf_counter()
-    history = fit_classifier(model, X["train"], y["train"], config,
-                             val=(X["val"], y["val"]))
+    history = fit_classifier(
+        model, X["train"], y["train"], config, val=(X["val"], y["val"])
+    )
     seconds = time.perf_counter() - start
     logits = predict(model, X["test"])
-    return BeatRun(binary_metrics(logits > 0, data.y["test"].numpy()),
-                   history, seconds)
+    return BeatRun(
+        binary_metrics(logits > 0, data.y["test"].numpy()), history, seconds
+    )
 
 
-BEAT_MODELS = {"linear": "ロジスティック回帰", "rnn": "RNN", "lstm": "LSTM",
-               "gru": "GRU"}  # 拍の分類で比べるモデル → 表示名
+BEAT_MODELS = {
+    "linear": "ロジスティック回帰",
+    "rnn": "RNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+}  # 拍の分類で比べるモデル → 表示名
 BEAT_INPUTS = {"waveform": "拍の波形", "rr": "RR 間隔の系列"}  # 入力 → 表示名
 
 
-def compare_beat_classifiers(data: BeatData, seeds: list[int],
-                             config: TrainConfig,
-                             device: torch.device | None = None
-                             ) -> dict[tuple[str, str], list[BeatRun]]:
+def compare_beat_classifiers(
+    data: BeatData,
+    seeds: list[int],
+    config: TrainConfig,
+    device: torch.device | None = None,
+) -> dict[tuple[str, str], list[BeatRun]]:
     """入力 2 種類 × モデル 4 種類を、それぞれ複数のシードで学習・評価する。
 
     device には configure_torch() が返すデバイスを渡す(None なら CPU)。
     """
     if not seeds:
         raise ValueError("seeds が空です")
-    return {(inputs, kind): [train_beat_classifier(
-        kind, data, inputs, seed, config, device=device) for seed in seeds]
-        for inputs in BEAT_INPUTS for kind in BEAT_MODELS}
+    return {
+        (inputs, kind): [
+            train_beat_classifier(
+                kind, data, inputs, seed, config, device=device
+            )
+            for seed in seeds
+        ]
+        for inputs in BEAT_INPUTS
+        for kind in BEAT_MODELS
+    }
 
 
-def beat_summary_rows(runs: dict[tuple[str, str], list[BeatRun]]
-                      ) -> list[dict[str, str]]:
-    """表の行: 入力・モデルごとの感度・特異度・バランス正解率(平均 ± 標準偏差)。"""
+def beat_summary_rows(
+    runs: dict[tuple[str, str], list[BeatRun]],
+) -> list[dict[str, str]]:
+    """表の行: 入力・モデルごとの感度・特異度・バランス正解率
+    (平均 ± 標準偏差)。
+    """
     rows = []
     for (inputs, kind), group in runs.items():
         row = {"入力": BEAT_INPUTS[inputs], "モデル": BEAT_MODELS[kind]}
-        for name, attr in (("感度", "sensitivity"), ("特異度", "specificity"),
-                           ("バランス正解率", "balanced_accuracy")):
+        for name, attr in (
+            ("感度", "sensitivity"),
+            ("特異度", "specificity"),
+            ("バランス正解率", "balanced_accuracy"),
+        ):
             values = np.array([getattr(r.metrics, attr) for r in group])
             row[name] = f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
         rows.append(row)
     return rows
 
 
-def forecast_summary_rows(baselines: dict[str, np.ndarray],
-                          runs: dict[str, ForecastRun],
-                          target_mv: np.ndarray) -> list[dict[str, str]]:
+def forecast_summary_rows(
+    baselines: dict[str, np.ndarray],
+    runs: dict[str, ForecastRun],
+    target_mv: np.ndarray,
+) -> list[dict[str, str]]:
     """表の行: 予測法ごとのテスト RMSE [mV]・MSE [mV²]・学習時間 [s]。"""
     rows = []
-    for name, pred in {**baselines,
-                       **{k: r.test_pred_mv for k, r in runs.items()}}.items():
+    for name, pred in {
+        **baselines,
+        **{k: r.test_pred_mv for k, r in runs.items()},
+    }.items():
         error = rmse(pred, target_mv)
         seconds = f"{runs[name].seconds:.1f}" if name in runs else "—"
-        rows.append({"予測法": name, "RMSE [mV]": f"{error:.3f}",
-                     "MSE [mV²]": f"{error ** 2:.4f}", "学習 [s]": seconds})
+        rows.append(
+            {
+                "予測法": name,
+                "RMSE [mV]": f"{error:.3f}",
+                "MSE [mV²]": f"{error**2:.4f}",
+                "学習 [s]": seconds,
+            }
+        )
     return rows
 
 
-def near_events(times_s: np.ndarray, event_times_s: np.ndarray,
-                within_s: float) -> np.ndarray:
-    """各時刻から within_s 秒以内に出来事(拍など)があれば True。形状 (len(times_s),)"""
+def near_events(
+    times_s: np.ndarray, event_times_s: np.ndarray, within_s: float
+) -> np.ndarray:
+    """各時刻から within_s 秒以内に出来事(拍など)があれば True。
+    形状 (len(times_s),)
+    """
     if within_s < 0:
-        raise ValueError(f"within_s は 0 以上にしてください(受け取った値: {within_s})")
+        raise ValueError(
+            f"within_s は 0 以上にしてください(受け取った値: {within_s})"
+        )
     events = np.sort(np.asarray(event_times_s, dtype=np.float64))
     t = np.asarray(times_s, dtype=np.float64)
     if len(events) == 0:
@@ -515,4 +666,3 @@ def near_events(times_s: np.ndarray, event_times_s: np.ndarray,
     left = np.clip(right - 1, 0, len(events) - 1)  # 左右の近い出来事
     nearest = np.minimum(np.abs(t - events[left]), np.abs(t - events[right]))
     return nearest <= within_s
-

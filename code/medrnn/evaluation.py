@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,10 @@ def predict(model: nn.Module, X: torch.Tensor) -> np.ndarray:
 
 def mse(pred: np.ndarray, target: np.ndarray) -> float:
     """平均二乗誤差 (1/N) Σ (y_i - ŷ_i)²。"""
-    p, t = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    p, t = (
+        np.asarray(pred, dtype=np.float64),
+        np.asarray(target, dtype=np.float64),
+    )
     if p.shape != t.shape:
         raise ValueError(f"予測 {p.shape} と正解 {t.shape} の形状が違います")
     if p.size == 0:
@@ -54,20 +58,27 @@ class LinearAR:
     入力が複数のチャネルなら、全チャネル・全時刻の値を並べて使う(多変量の線形自己回帰)。
     """
 
-    coef: np.ndarray  # 係数。形状 (seq_len * input_size,)(時刻ごとにチャネルが並ぶ)
+    # 係数。形状 (seq_len * input_size,)(時刻ごとにチャネルが並ぶ)
+    coef: np.ndarray
     intercept: float  # 切片
 
     @classmethod
-    def fit(cls, X: torch.Tensor, y: torch.Tensor, ridge: float = 0.0) -> "LinearAR":
+    def fit(
+        cls, X: torch.Tensor, y: torch.Tensor, ridge: float = 0.0
+    ) -> LinearAR:
         """最小二乗法(閉じた形の解)で係数を求める。
 
-        ridge > 0 なら、係数(切片を除く)に ridge × 窓の数 のリッジ正則化をかける。
+        ridge > 0 なら、係数(切片を除く)に ridge × 窓の数 の
+        リッジ正則化をかける。
         """
         A = _flat_windows(X)  # (N, T * input_size)
         A = np.column_stack([A, np.ones(len(A))])  # 切片の列を足す
         b = y[:, 0].cpu().numpy().astype(np.float64)
         if len(A) < A.shape[1]:
-            raise ValueError(f"窓の数 {len(A)} が係数の数 {A.shape[1]} より少なく、解けません")
+            raise ValueError(
+                f"窓の数 {len(A)} が係数の数 {A.shape[1]} より少なく、"
+                "解けません"
+            )
         if ridge > 0:
             penalty = ridge * len(A) * np.eye(A.shape[1])
             penalty[-1, -1] = 0.0  # 切片には罰則をかけない
@@ -82,7 +93,9 @@ class LinearAR:
 
 
 def _flat_windows(X: torch.Tensor) -> np.ndarray:
-    """窓 (N, seq_len, input_size) を (N, seq_len * input_size) の float64 の配列にする。"""
+    """窓 (N, seq_len, input_size) を (N, seq_len * input_size) の
+    float64 の配列にする。
+    """
     return X.flatten(start_dim=1).cpu().numpy().astype(np.float64)
 
 
@@ -90,14 +103,18 @@ def mae(pred: np.ndarray, target: np.ndarray) -> float:
     """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|。"""
     p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
     if p.shape != t.shape or p.size == 0:
-        raise ValueError(f"予測 {p.shape} と正解 {t.shape} は同じ形状で、"
-                         "空でない配列にしてください")
+        raise ValueError(
+            f"予測 {p.shape} と正解 {t.shape} は同じ形状で、"
+            "空でない配列にしてください"
+        )
     return float(np.mean(np.abs(p - t)))
 
 
-def mean_std(values: list[float] | np.ndarray) -> tuple[float, float]:
+def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """平均と標準偏差(不偏、ddof=1)。"""
     arr = np.asarray(values, dtype=np.float64)
     if arr.size < 2:
-        raise ValueError(f"標準偏差には 2 つ以上の値が必要です(受け取った数: {arr.size})")
+        raise ValueError(
+            f"標準偏差には 2 つ以上の値が必要です(受け取った数: {arr.size})"
+        )
     return float(arr.mean()), float(arr.std(ddof=1))

@@ -12,8 +12,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .data import LSTM_SINE, RNN_SINE, SineConfig, make_noisy_sine, make_windows, split_ordered
-from .evaluation import LinearAR, mse, persistence_forecast, predict, window_mean_forecast
+from .data import (
+    LSTM_SINE,
+    RNN_SINE,
+    SineConfig,
+    make_noisy_sine,
+    make_windows,
+    split_ordered,
+)
+from .evaluation import (
+    LinearAR,
+    mse,
+    persistence_forecast,
+    predict,
+    window_mean_forecast,
+)
 from .models.nets import LSTM_MODEL, RNN_MODEL, ModelConfig, RecurrentRegressor
 from .repro import configure_torch, set_seed, shifted
 from .training import History, TrainConfig, fit, fit_early_stopping
@@ -30,8 +43,12 @@ class Recipe:
     train_ratio: float = 0.8  # 時間順に分けるときの訓練の割合
 
 
-RNN_RECIPE = Recipe(RNN_SINE, RNN_MODEL, TrainConfig(epochs=200, batch_size=16))
-LSTM_RECIPE = Recipe(LSTM_SINE, LSTM_MODEL, TrainConfig(epochs=50, batch_size=32))
+RNN_RECIPE = Recipe(
+    RNN_SINE, RNN_MODEL, TrainConfig(epochs=200, batch_size=16)
+)
+LSTM_RECIPE = Recipe(
+    LSTM_SINE, LSTM_MODEL, TrainConfig(epochs=50, batch_size=32)
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,7 @@ class SineData:
     @property
     def t_test_targets(self) -> np.ndarray:
         """テストの正解が観測された時刻。形状 (N_test,)"""
-        return self.t[self.n_train + self.X_test.shape[1]:]
+        return self.t[self.n_train + self.X_test.shape[1] :]
 
 
 def noisy_sine(sine: SineConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -88,12 +105,18 @@ def train_recipe(recipe: Recipe, data: SineData, seed: int) -> RunResult:
     set_seed(seed)
     model = RecurrentRegressor(recipe.model).to(device)
     start = time.perf_counter()
-    history = fit(model, data.X_train.to(device), data.y_train.to(device),
-                  recipe.train)
+    history = fit(
+        model, data.X_train.to(device), data.y_train.to(device), recipe.train
+    )
     seconds = time.perf_counter() - start
     pred = predict(model, data.X_test.to(device))
-    return RunResult(model.cpu(), history, pred,
-                     mse(pred, data.y_test[:, 0].numpy()), seconds)
+    return RunResult(
+        model.cpu(),
+        history,
+        pred,
+        mse(pred, data.y_test[:, 0].numpy()),
+        seconds,
+    )
 
 
 def baseline_predictions(data: SineData) -> dict[str, np.ndarray]:
@@ -105,25 +128,33 @@ def baseline_predictions(data: SineData) -> dict[str, np.ndarray]:
         名前 → 予測。各形状 (N_test,)
     """
     ar = LinearAR.fit(data.X_train, data.y_train)
-    return {"persistence": persistence_forecast(data.X_test),
-            "window_mean": window_mean_forecast(data.X_test),
-            "linear_ar": ar.predict(data.X_test)}
+    return {
+        "persistence": persistence_forecast(data.X_test),
+        "window_mean": window_mean_forecast(data.X_test),
+        "linear_ar": ar.predict(data.X_test),
+    }
 
 
 def baseline_mses(data: SineData) -> dict[str, float]:
     """単純な予測法のテスト MSE(線形 AR は訓練窓だけで当てはめる)。"""
     target = data.y_test[:, 0].numpy()
-    return {name: mse(pred, target)
-            for name, pred in baseline_predictions(data).items()}
+    return {
+        name: mse(pred, target)
+        for name, pred in baseline_predictions(data).items()
+    }
 
 
 CHAPTER_MODELS = {"rnn": RNN_MODEL, "lstm": LSTM_MODEL}  # 各章のモデル
 
 
-def compare_over_seeds(recipe: Recipe, seeds: list[int],
-                       models: dict[str, ModelConfig] | None = None,
-                       progress: bool = False) -> dict[str, list[float]]:
-    """シードごとにノイズと初期値を変え、各モデルと基準法のテスト MSE を集める。
+def compare_over_seeds(
+    recipe: Recipe,
+    seeds: list[int],
+    models: dict[str, ModelConfig] | None = None,
+    progress: bool = False,
+) -> dict[str, list[float]]:
+    """シードごとにノイズと初期値を変え、各モデルと基準法の
+    テスト MSE を集める。
 
     シード s では、データのノイズと学習の乱数の両方を s にする。
     モデルだけを取り替え、学習の設定(recipe.train)は共通にする。
@@ -131,7 +162,9 @@ def compare_over_seeds(recipe: Recipe, seeds: list[int],
     models = CHAPTER_MODELS if models is None else models
     results: dict[str, list[float]] = {}
     for seed in tqdm(seeds, desc="シード", disable=not progress):
-        data = prepare_data(replace(recipe, sine=replace(recipe.sine, seed=seed)))
+        data = prepare_data(
+            replace(recipe, sine=replace(recipe.sine, seed=seed))
+        )
         for name, value in baseline_mses(data).items():
             results.setdefault(name, []).append(value)
         for name, model in models.items():
@@ -141,11 +174,15 @@ def compare_over_seeds(recipe: Recipe, seeds: list[int],
 
 
 def epochs_to_within(losses: list[float], tolerance: float = 0.05) -> int:
-    """損失が最小値の (1 + tolerance) 倍以内に初めて入ったエポック(1 始まり)。"""
+    """損失が最小値の (1 + tolerance) 倍以内に初めて入ったエポック
+    (1 始まり)。
+    """
     if not losses:
         raise ValueError("損失の記録が空です")
     if tolerance < 0:
-        raise ValueError(f"tolerance は 0 以上にしてください(受け取った値: {tolerance})")
+        raise ValueError(
+            f"tolerance は 0 以上にしてください(受け取った値: {tolerance})"
+        )
     target = min(losses) * (1 + tolerance)
     return next(i for i, v in enumerate(losses, start=1) if v <= target)
 
@@ -162,24 +199,38 @@ class ValidationStudy:
     test_mse_early: float  # 早期終了したモデルのテスト MSE
     n_val_windows: int  # 検証用の窓の数
     test_pred_full: np.ndarray = field(  # 全エポックのモデルの予測 (N_test,)
-        default_factory=lambda: np.zeros(0))
+        default_factory=lambda: np.zeros(0)
+    )
     test_pred_early: np.ndarray = field(  # 早期終了したモデルの予測 (N_test,)
-        default_factory=lambda: np.zeros(0))
+        default_factory=lambda: np.zeros(0)
+    )
     test_target: np.ndarray = field(  # テストの正解 (N_test,)
-        default_factory=lambda: np.zeros(0))
+        default_factory=lambda: np.zeros(0)
+    )
 
 
-def validation_study(recipe: Recipe, seed: int = 0, val_ratio: float = 0.2,
-                     patience: int = 20,
-                     tolerance: float = 0.05) -> ValidationStudy:
-    """訓練部分の末尾 val_ratio を検証用にし、全エポック学習と早期終了を比べる。"""
+def validation_study(
+    recipe: Recipe,
+    seed: int = 0,
+    val_ratio: float = 0.2,
+    patience: int = 20,
+    tolerance: float = 0.05,
+) -> ValidationStudy:
+    """訓練部分の末尾 val_ratio を検証用にし、全エポック学習と
+    早期終了を比べる。
+    """
     _, series = noisy_sine(recipe.sine)
     train, test = split_ordered(series, recipe.train_ratio)
-    fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストには触れない
+    # テストには触れない
+    fit_part, val_part = split_ordered(train, 1 - val_ratio)
     device = configure_torch()
-    X_fit, y_fit = (v.to(device)
-                    for v in make_windows(fit_part, recipe.seq_len))
-    val = tuple(v.to(device) for v in make_windows(val_part, recipe.seq_len))
+    X_fit, y_fit = (
+        v.to(device) for v in make_windows(fit_part, recipe.seq_len)
+    )
+    X_val, y_val = (
+        v.to(device) for v in make_windows(val_part, recipe.seq_len)
+    )
+    val = (X_val, y_val)
     X_test, y_test = make_windows(test, recipe.seq_len)
     target = y_test[:, 0].numpy()
     runs = []
@@ -191,6 +242,15 @@ def validation_study(recipe: Recipe, seed: int = 0, val_ratio: float = 0.2,
         runs.append((history, predict(model, X_test.to(device))))
     (full, pred_full), (early, pred_early) = runs
     epoch = epochs_to_within(full.val_loss, tolerance)
-    return ValidationStudy(full, epoch, full.seconds[epoch - 1], early,
-                           mse(pred_full, target), mse(pred_early, target),
-                           len(val[0]), pred_full, pred_early, target)
+    return ValidationStudy(
+        full,
+        epoch,
+        full.seconds[epoch - 1],
+        early,
+        mse(pred_full, target),
+        mse(pred_early, target),
+        len(val[0]),
+        pred_full,
+        pred_early,
+        target,
+    )

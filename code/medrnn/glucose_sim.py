@@ -4,8 +4,9 @@
 (Xie 2018, MIT ライセンス)の ``simglucose/patient/t1dpatient.py`` と同じにし、
 仮想患者のパラメータは simglucose が同梱する CSV から読む。simglucose 自身は
 import しない(gym と pkg_resources が要るため)。違いは速さだけで、
-パラメータを 1 回だけ配列に読み、複数の患者をまとめて 1 つの連立微分方程式として
-解く(1 分ごとに scipy の ``ode``・dopri5 で積分するのは simglucose と同じ)。
+パラメータを 1 回だけ配列に読み、複数の患者をまとめて 1 つの連立微分方程式
+として解く(1 分ごとに scipy の ``ode``・dopri5 で積分するのは
+simglucose と同じ)。
 
 単位: 血糖 [mg/dL]、炭水化物 [g](食べる速さは [g/min])、インスリン [U/min]、
 時間 [min]。
@@ -25,8 +26,10 @@ from scipy.interpolate import CubicSpline
 STATE_SIZE = 13  # 状態の数(胃・腸・血糖・インスリン・皮下など)
 EAT_RATE = 5.0  # 食べる速さの上限 [g/min](simglucose と同じ)
 PATIENT_GROUPS = ("adolescent", "adult", "child")  # 仮想患者の群
-INSTALL_HINT = ("python -m pip install --no-deps -r requirements-data.txt "
-                "で simglucose を入れてください")
+INSTALL_HINT = (
+    "python -m pip install --no-deps -r requirements-data.txt "
+    "で simglucose を入れてください"
+)
 
 
 def simglucose_dir() -> Path:
@@ -36,8 +39,10 @@ def simglucose_dir() -> Path:
         raise FileNotFoundError("simglucose が見つかりません。" + INSTALL_HINT)
     folder = Path(next(iter(spec.submodule_search_locations)))
     if not (folder / "params" / "vpatient_params.csv").is_file():
-        raise FileNotFoundError(f"{folder} に params/vpatient_params.csv が"
-                                "ありません。" + INSTALL_HINT)
+        raise FileNotFoundError(
+            f"{folder} に params/vpatient_params.csv が"
+            "ありません。" + INSTALL_HINT
+        )
     return folder
 
 
@@ -59,8 +64,9 @@ class VirtualPatient:
     @property
     def init_state(self) -> np.ndarray:
         """初期状態(x0_1 〜 x0_13)。形状 (13,)"""
-        return np.array([self.params[f"x0_{k:2d}"]
-                         for k in range(1, STATE_SIZE + 1)])
+        return np.array(
+            [self.params[f"x0_{k:2d}"] for k in range(1, STATE_SIZE + 1)]
+        )
 
     @property
     def basal_rate(self) -> float:
@@ -76,8 +82,10 @@ class VirtualPatient:
 def patient_names(group: str | None = None) -> list[str]:
     """仮想患者の名前の一覧(group を渡すとその群だけ)。"""
     if group is not None and group not in PATIENT_GROUPS:
-        raise ValueError(f"group は {PATIENT_GROUPS} のどれかにしてください"
-                         f"(受け取った値: {group!r})")
+        raise ValueError(
+            f"group は {PATIENT_GROUPS} のどれかにしてください"
+            f"(受け取った値: {group!r})"
+        )
     names = list(_read_rows("vpatient_params.csv"))
     return [n for n in names if group is None or n.startswith(group + "#")]
 
@@ -86,8 +94,10 @@ def load_patient(name: str) -> VirtualPatient:
     """名前(例 "adult#001")から仮想患者のパラメータを読む。"""
     rows = _read_rows("vpatient_params.csv")
     if name not in rows:
-        raise ValueError(f"仮想患者 {name!r} はありません"
-                         f"(例: {', '.join(list(rows)[10:13])})")
+        raise ValueError(
+            f"仮想患者 {name!r} はありません"
+            f"(例: {', '.join(list(rows)[10:13])})"
+        )
     params = {k: float(v) for k, v in rows[name].items() if k != "Name"}
     quest = _read_rows("Quest.csv")[name]
     return VirtualPatient(name, params, float(quest["CR"]), float(quest["CF"]))
@@ -96,30 +106,75 @@ def load_patient(name: str) -> VirtualPatient:
 class _StackedParams:
     """P 人分のパラメータを、名前 → 形状 (P,) の配列にまとめたもの。"""
 
+    # __init__ で setattr する CSV の列のうち、式で使うもの(型の宣言だけ)
+    BW: np.ndarray
+    Fsnc: np.ndarray
+    Ib: np.ndarray
+    Km0: np.ndarray
+    Vg: np.ndarray
+    Vi: np.ndarray
+    Vm0: np.ndarray
+    Vmx: np.ndarray
+    b: np.ndarray
+    d: np.ndarray
+    f: np.ndarray
+    k1: np.ndarray
+    k2: np.ndarray
+    ka1: np.ndarray
+    ka2: np.ndarray
+    kabs: np.ndarray
+    kd: np.ndarray
+    ke1: np.ndarray
+    ke2: np.ndarray
+    ki: np.ndarray
+    kmax: np.ndarray
+    kmin: np.ndarray
+    kp1: np.ndarray
+    kp2: np.ndarray
+    kp3: np.ndarray
+    ksc: np.ndarray
+    m1: np.ndarray
+    m2: np.ndarray
+    m30: np.ndarray
+    m4: np.ndarray
+    p2u: np.ndarray
+
     def __init__(self, patients: list[VirtualPatient]) -> None:
         for key in patients[0].params:
             setattr(self, key, np.array([p.params[key] for p in patients]))
-        self.kgut_half = (self.kmax - self.kmin) / 2  # 胃から腸への速度の幅の半分
+        # 胃から腸への速度の幅の半分
+        self.kgut_half = (self.kmax - self.kmin) / 2
         self.m2_m4 = self.m2 + self.m4  # 血漿インスリンの消失
         self.m1_m30 = self.m1 + self.m30  # 肝臓のインスリンの消失
         self.ka1_kd = self.ka1 + self.kd  # 皮下インスリンの吸収と拡散
         self.to_pmol = 6000 / self.BW  # [U/min] → [pmol/kg/min]
 
 
-def _gut_rate(qsto: np.ndarray, dbar: np.ndarray,
-              p: _StackedParams) -> np.ndarray:
-    """胃から腸への速度 kgut [1/min]。胃の中身 qsto と食事量 dbar [mg] で変わる。"""
+def _gut_rate(
+    qsto: np.ndarray, dbar: np.ndarray, p: _StackedParams
+) -> np.ndarray:
+    """胃から腸への速度 kgut [1/min]。
+    胃の中身 qsto と食事量 dbar [mg] で変わる。
+    """
     safe = np.where(dbar > 0, dbar, 1.0)
     aa = 5 / (2 * safe * (1 - p.b))
     cc = 5 / (2 * safe * p.d)
-    kgut = p.kmin + p.kgut_half * (np.tanh(aa * (qsto - p.b * safe))
-                                   - np.tanh(cc * (qsto - p.d * safe)) + 2)
+    kgut = p.kmin + p.kgut_half * (
+        np.tanh(aa * (qsto - p.b * safe))
+        - np.tanh(cc * (qsto - p.d * safe))
+        + 2
+    )
     return np.where(dbar > 0, kgut, p.kmax)
 
 
-def uva_padova_rhs(t: float, x: np.ndarray, cho_mg: np.ndarray,
-                   insulin_pmol: np.ndarray, dbar: np.ndarray,
-                   p: _StackedParams) -> np.ndarray:
+def uva_padova_rhs(
+    t: float,
+    x: np.ndarray,
+    cho_mg: np.ndarray,
+    insulin_pmol: np.ndarray,
+    dbar: np.ndarray,
+    p: _StackedParams,
+) -> np.ndarray:
     """UVA/Padova モデルの右辺 dx/dt(P 人分を並べて一度に計算する)。
 
     x: 状態。形状 (13 * P,)(状態ごとに P 人分が並ぶ)。cho_mg: 食べる速さ
@@ -138,8 +193,8 @@ def uva_padova_rhs(t: float, x: np.ndarray, cho_mg: np.ndarray,
     dx[3] = egp + ra - p.Fsnc - renal - p.k1 * x[3] + p.k2 * x[4]  # 血漿の糖
     uid = (p.Vm0 + p.Vmx * x[6]) * x[4] / (p.Km0 + x[4])  # 組織の糖の利用
     dx[4] = -uid + p.k1 * x[3] - p.k2 * x[4]  # 組織の糖
-    dx[5] = (-p.m2_m4 * x[5] + p.m1 * x[9] + p.ka1 * x[10]
-             + p.ka2 * x[11])  # 血漿のインスリン
+    # 血漿のインスリン
+    dx[5] = -p.m2_m4 * x[5] + p.m1 * x[9] + p.ka1 * x[10] + p.ka2 * x[11]
     plasma_insulin = x[5] / p.Vi  # [pmol/L]
     dx[6] = -p.p2u * x[6] + p.p2u * (plasma_insulin - p.Ib)  # 糖利用への作用
     dx[7] = -p.ki * (x[7] - plasma_insulin)  # 糖産生への作用(遅れ 1)
@@ -153,23 +208,31 @@ def uva_padova_rhs(t: float, x: np.ndarray, cho_mg: np.ndarray,
     return dx.ravel()
 
 
-def _check_inputs(values: np.ndarray, name: str, n_patients: int
-                  ) -> np.ndarray:
-    """入力の配列を (P, n_min) の float にし、形と値(有限・0 以上)を確かめる。"""
+def _check_inputs(
+    values: np.ndarray, name: str, n_patients: int
+) -> np.ndarray:
+    """入力の配列を (P, n_min) の float にし、
+    形と値(有限・0 以上)を確かめる。
+    """
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] != n_patients or arr.shape[1] < 1:
-        raise ValueError(f"{name} は形状 ({n_patients}, n_min) にしてください"
-                         f"(受け取った形状: {np.shape(values)})")
+        raise ValueError(
+            f"{name} は形状 ({n_patients}, n_min) にしてください"
+            f"(受け取った形状: {np.shape(values)})"
+        )
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} に負の値・NaN・無限大があります"
-                         "(量は 0 以上にしてください)")
+        raise ValueError(
+            f"{name} に負の値・NaN・無限大があります"
+            "(量は 0 以上にしてください)"
+        )
     return arr
 
 
-def eat_step(planned: np.ndarray, announced: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
+def eat_step(
+    planned: np.ndarray, announced: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """告げた食事を、1 分あたり EAT_RATE [g] までのペースで食べる。
 
     Returns
@@ -184,9 +247,13 @@ def eat_step(planned: np.ndarray, announced: np.ndarray
     return eat, np.maximum(planned - eat, 0.0)
 
 
-def track_meal(state: np.ndarray, eat: np.ndarray, last_eat: np.ndarray,
-               last_qsto: np.ndarray, food: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+def track_meal(
+    state: np.ndarray,
+    eat: np.ndarray,
+    last_eat: np.ndarray,
+    last_qsto: np.ndarray,
+    food: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """食べ始めを見つけ、食事量 Dbar = last_qsto + 1000 food の記録を更新する。
 
     state: 今の状態。形状 (13 * P,)。eat・last_eat: この分と前の分に食べる量
@@ -200,8 +267,12 @@ def track_meal(state: np.ndarray, eat: np.ndarray, last_eat: np.ndarray,
     return last_qsto, food
 
 
-def simulate(patients: list[VirtualPatient], meals_g: np.ndarray,
-             insulin_u_per_min: np.ndarray, sample_min: int = 1) -> np.ndarray:
+def simulate(
+    patients: list[VirtualPatient],
+    meals_g: np.ndarray,
+    insulin_u_per_min: np.ndarray,
+    sample_min: int = 1,
+) -> np.ndarray:
     """P 人の仮想患者をまとめてシミュレートする(入力は 1 分ごとに一定)。
 
     Parameters
@@ -225,7 +296,9 @@ def simulate(patients: list[VirtualPatient], meals_g: np.ndarray,
     n_pat = len(patients)
     meals, insulin = _check_schedule(meals_g, insulin_u_per_min, n_pat)
     if sample_min < 1:
-        raise ValueError(f"sample_min は 1 以上にしてください(受け取った値: {sample_min})")
+        raise ValueError(
+            f"sample_min は 1 以上にしてください(受け取った値: {sample_min})"
+        )
     p = _StackedParams(patients)
     x0 = np.stack([pt.init_state for pt in patients], axis=1)  # (13, P)
     solver = ode(uva_padova_rhs).set_integrator("dopri5")
@@ -236,33 +309,45 @@ def simulate(patients: list[VirtualPatient], meals_g: np.ndarray,
     for k in range(meals.shape[1]):
         last_eat = eat
         eat, planned = eat_step(planned, meals[:, k])
-        changed = (k == 0 or eat.any() or last_eat.any()
-                   or np.any(insulin[:, k] != insulin[:, k - 1]))
+        changed = (
+            k == 0
+            or eat.any()
+            or last_eat.any()
+            or np.any(insulin[:, k] != insulin[:, k - 1])
+        )
         if changed or k % sample_min == 0:
             _advance(solver, k)  # 入力が変わる時刻・出力の時刻まで積分
         if k % sample_min == 0:
-            glucose[:, k // sample_min] = solver.y[12 * n_pat:] / p.Vg
+            glucose[:, k // sample_min] = solver.y[12 * n_pat :] / p.Vg
         if changed:
-            last_qsto, food = track_meal(solver.y, eat, last_eat,
-                                         last_qsto, food)
-            solver.set_f_params(eat * 1000, insulin[:, k] * p.to_pmol,
-                                last_qsto + food * 1000, p)
+            last_qsto, food = track_meal(
+                solver.y, eat, last_eat, last_qsto, food
+            )
+            solver.set_f_params(
+                eat * 1000,
+                insulin[:, k] * p.to_pmol,
+                last_qsto + food * 1000,
+                p,
+            )
     _advance(solver, meals.shape[1])
     if meals.shape[1] % sample_min == 0:
-        glucose[:, -1] = solver.y[12 * n_pat:] / p.Vg
+        glucose[:, -1] = solver.y[12 * n_pat :] / p.Vg
     return glucose
 
 
-def _check_schedule(meals_g: np.ndarray, insulin_u_per_min: np.ndarray,
-                    n_patients: int) -> tuple[np.ndarray, np.ndarray]:
+def _check_schedule(
+    meals_g: np.ndarray, insulin_u_per_min: np.ndarray, n_patients: int
+) -> tuple[np.ndarray, np.ndarray]:
     """食事とインスリンの予定表を確かめ、形状 (P, n_min) の配列にする。"""
     if n_patients < 1:
         raise ValueError("patients が空です")
     meals = _check_inputs(meals_g, "meals_g", n_patients)
     insulin = _check_inputs(insulin_u_per_min, "insulin_u_per_min", n_patients)
     if meals.shape != insulin.shape:
-        raise ValueError(f"meals_g {meals.shape} と insulin_u_per_min "
-                         f"{insulin.shape} の形状が違います")
+        raise ValueError(
+            f"meals_g {meals.shape} と insulin_u_per_min "
+            f"{insulin.shape} の形状が違います"
+        )
     return meals, insulin
 
 
@@ -287,37 +372,58 @@ class MealPlan:
 
     def __post_init__(self) -> None:
         if len(self.hours) != len(self.carbs_g) or not self.hours:
-            raise ValueError("hours と carbs_g は同じ長さ(1 以上)にしてください")
+            raise ValueError(
+                "hours と carbs_g は同じ長さ(1 以上)にしてください"
+            )
         if not all(0 <= h < 24 for h in self.hours):
-            raise ValueError(f"hours は 0 以上 24 未満にしてください: {self.hours}")
+            raise ValueError(
+                f"hours は 0 以上 24 未満にしてください: {self.hours}"
+            )
         if min(self.carbs_g) <= 0:
             raise ValueError(f"carbs_g は正にしてください: {self.carbs_g}")
-        for name in ("time_sd_min", "max_shift_min", "carbs_sd_g",
-                     "count_error_sd"):
+        for name in (
+            "time_sd_min",
+            "max_shift_min",
+            "carbs_sd_g",
+            "count_error_sd",
+        ):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} は 0 以上にしてください"
-                                 f"(受け取った値: {getattr(self, name)})")
+                raise ValueError(
+                    f"{name} は 0 以上にしてください"
+                    f"(受け取った値: {getattr(self, name)})"
+                )
 
 
-def random_meals(n_days: int, plan: MealPlan,
-                 rng: np.random.Generator) -> np.ndarray:
-    """n_days 日分の食事(食べ始めた分に、その炭水化物量 [g])。形状 (n_days * 1440,)"""
+def random_meals(
+    n_days: int, plan: MealPlan, rng: np.random.Generator
+) -> np.ndarray:
+    """n_days 日分の食事(食べ始めた分に、その炭水化物量 [g])。
+    形状 (n_days * 1440,)
+    """
     if n_days < 1:
-        raise ValueError(f"n_days は 1 以上にしてください(受け取った値: {n_days})")
+        raise ValueError(
+            f"n_days は 1 以上にしてください(受け取った値: {n_days})"
+        )
     meals = np.zeros(n_days * 1440)
     for day in range(n_days):
         for hour, carbs in zip(plan.hours, plan.carbs_g):
-            shift = np.clip(rng.normal(0, plan.time_sd_min),
-                            -plan.max_shift_min, plan.max_shift_min)
+            shift = np.clip(
+                rng.normal(0, plan.time_sd_min),
+                -plan.max_shift_min,
+                plan.max_shift_min,
+            )
             minute = round(day * 1440 + hour * 60 + float(shift))
             grams = max(round(rng.normal(carbs, plan.carbs_sd_g)), 5)
             meals[min(max(minute, 0), len(meals) - 1)] += grams
     return meals
 
 
-def basal_bolus(patient: VirtualPatient, meals_g: np.ndarray,
-                count_error_sd: float, rng: np.random.Generator
-                ) -> np.ndarray:
+def basal_bolus(
+    patient: VirtualPatient,
+    meals_g: np.ndarray,
+    count_error_sd: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """基礎インスリン + 食事ごとのボーラス(食べ始めた分に 1 分で注入)[U/min]。
 
     ボーラス [U] = 見積もった炭水化物 [g] / 糖質インスリン比 [g/U]。
@@ -326,19 +432,29 @@ def basal_bolus(patient: VirtualPatient, meals_g: np.ndarray,
     """
     meals = np.asarray(meals_g, dtype=np.float64)
     if meals.ndim != 1 or np.any(meals < 0) or not np.all(np.isfinite(meals)):
-        raise ValueError("meals_g は 0 以上の有限な値の 1 次元配列にしてください")
-    error = rng.normal(0, count_error_sd, size=meals.shape) if \
-        count_error_sd > 0 else np.zeros(meals.shape)
+        raise ValueError(
+            "meals_g は 0 以上の有限な値の 1 次元配列にしてください"
+        )
+    error = (
+        rng.normal(0, count_error_sd, size=meals.shape)
+        if count_error_sd > 0
+        else np.zeros(meals.shape)
+    )
     estimate = meals * np.clip(1 + error, 0.0, None)  # 見積もった量 [g]
     return patient.basal_rate + estimate / patient.carb_ratio
 
 
-def cgm_noise(n_samples: int, sample_min: float, rng: np.random.Generator,
-              sensor: str = "GuardianRT") -> np.ndarray:
+def cgm_noise(
+    n_samples: int,
+    sample_min: float,
+    rng: np.random.Generator,
+    sensor: str = "GuardianRT",
+) -> np.ndarray:
     """CGM センサーの誤差 [mg/dL](simglucose と同じモデル)。形状 (n_samples,)
 
     15 分ごとに自己相関のある乱数 e_k = PACF (e_{k-1} + N(0, 1)) を作り、
-    Johnson SU 変換 xi + lambda sinh((e - gamma) / delta) で歪んだ分布にしてから、
+    Johnson SU 変換 xi + lambda sinh((e - gamma) / delta) で
+    歪んだ分布にしてから、
     3 次スプラインで sample_min 分ごとに補間する。
     """
     rows = _read_rows("sensor_params.csv")
@@ -369,5 +485,5 @@ def bin_inputs(per_minute: np.ndarray, step: int) -> np.ndarray:
     if step < 1:
         raise ValueError(f"step は 1 以上にしてください(受け取った値: {step})")
     padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(step - 1, step)])
-    padded = padded[..., :n_samples * step]  # 前に step - 1 個の 0
+    padded = padded[..., : n_samples * step]  # 前に step - 1 個の 0
     return padded.reshape(*x.shape[:-1], n_samples, step).sum(axis=-1)

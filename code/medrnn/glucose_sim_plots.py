@@ -12,8 +12,14 @@ from matplotlib.figure import Figure
 from .plotting import COLORS, _new_axes
 
 TARGET_RANGE = (70.0, 180.0)  # 目標範囲 [mg/dL]
-LINE_COLORS = [COLORS["blue"], COLORS["orange"], COLORS["green"],
-               COLORS["red"], COLORS["purple"], COLORS["sky"]]
+LINE_COLORS = [
+    COLORS["blue"],
+    COLORS["orange"],
+    COLORS["green"],
+    COLORS["red"],
+    COLORS["purple"],
+    COLORS["sky"],
+]
 
 
 def _check_same_length(*arrays: np.ndarray) -> None:
@@ -23,8 +29,13 @@ def _check_same_length(*arrays: np.ndarray) -> None:
         raise ValueError(f"配列の長さがそろっていません: {sorted(lengths)}")
 
 
-def plot_simulated_day(t_h: np.ndarray, glucose: np.ndarray, cgm: np.ndarray,
-                       carbs_g: np.ndarray, insulin_u: np.ndarray) -> Figure:
+def plot_simulated_day(
+    t_h: np.ndarray,
+    glucose: np.ndarray,
+    cgm: np.ndarray,
+    carbs_g: np.ndarray,
+    insulin_u: np.ndarray,
+) -> Figure:
     """仮想患者の血糖(目標範囲つき)・食事・インスリンを縦に 3 段で描く。
 
     どの配列も同じ時刻 t_h [時] の値。carbs_g と insulin_u は各時刻までの
@@ -32,13 +43,23 @@ def plot_simulated_day(t_h: np.ndarray, glucose: np.ndarray, cgm: np.ndarray,
     """
     _check_same_length(t_h, glucose, cgm, carbs_g, insulin_u)
     fig = Figure(figsize=(9, 6), layout="constrained")
-    ax_g, ax_c, ax_i = fig.subplots(3, 1, sharex=True,
-                                    height_ratios=(3, 1, 1))
-    ax_g.axhspan(*TARGET_RANGE, color=COLORS["green"], alpha=0.12,
-                 label="目標範囲 70〜180 mg/dL")
+    ax_g, ax_c, ax_i = fig.subplots(3, 1, sharex=True, height_ratios=(3, 1, 1))
+    ax_g.axhspan(
+        *TARGET_RANGE,
+        color=COLORS["green"],
+        alpha=0.12,
+        label="目標範囲 70〜180 mg/dL",
+    )
     ax_g.plot(t_h, glucose, color=COLORS["blue"], lw=1.5, label="真の血糖")
-    ax_g.plot(t_h, cgm, ls="", marker=".", ms=3, color=COLORS["black"],
-              label="CGM の測定値(誤差入り)")
+    ax_g.plot(
+        t_h,
+        cgm,
+        ls="",
+        marker=".",
+        ms=3,
+        color=COLORS["black"],
+        label="CGM の測定値(誤差入り)",
+    )
     ax_g.set(ylabel="血糖 [mg/dL]")
     ax_g.legend(loc="upper right", fontsize="small")
     width = (t_h[1] - t_h[0]) * 3 if len(t_h) > 1 else 0.1
@@ -50,10 +71,13 @@ def plot_simulated_day(t_h: np.ndarray, glucose: np.ndarray, cgm: np.ndarray,
     return fig
 
 
-def plot_forecasts(t_h: np.ndarray, target: np.ndarray,
-                   preds: dict[str, np.ndarray],
-                   meal_times_h: np.ndarray | None = None,
-                   ax: Axes | None = None) -> Figure:
+def plot_forecasts(
+    t_h: np.ndarray,
+    target: np.ndarray,
+    preds: dict[str, np.ndarray],
+    meal_times_h: np.ndarray | None = None,
+    ax: Axes | None = None,
+) -> Figure:
     """正解の CGM 値と、方法ごとの予測を重ねて描く(食事の時刻に縦線)。"""
     _check_same_length(t_h, target, *preds.values())
     fig, ax = _new_axes(ax, (9, 3.6))
@@ -62,16 +86,25 @@ def plot_forecasts(t_h: np.ndarray, target: np.ndarray,
     for (name, pred), color in zip(preds.items(), LINE_COLORS):
         ax.plot(t_h, pred, color=color, lw=1.3, label=name)
     for k, t in enumerate([] if meal_times_h is None else meal_times_h):
-        ax.axvline(t, color=COLORS["orange"], ls=":", lw=1.5,
-                   label="食事の開始" if k == 0 else None)
+        ax.axvline(
+            t,
+            color=COLORS["orange"],
+            ls=":",
+            lw=1.5,
+            label="食事の開始" if k == 0 else None,
+        )
     ax.set(xlabel="時刻 [時]", ylabel="血糖 [mg/dL]")
     ax.legend(loc="upper right", fontsize="small")
     return fig
 
 
-def plot_error_curves(x: np.ndarray, curves: dict[str, np.ndarray],
-                      xlabel: str, vline: float | None = None,
-                      ax: Axes | None = None) -> Figure:
+def plot_error_curves(
+    x: np.ndarray,
+    curves: dict[str, np.ndarray],
+    xlabel: str,
+    vline: float | None = None,
+    ax: Axes | None = None,
+) -> Figure:
     """横軸 x ごとの RMSE [mg/dL] を、方法ごとの折れ線で描く。
 
     curves の名前に「血糖のみ」を含む線は破線にして、入力の違いを見やすくする。

@@ -24,8 +24,11 @@ from .training import History, TrainConfig, fit_early_stopping
 
 SEGMENTS = ("train", "val", "test")
 CHANNELS = ("glucose", "carbs", "insulin")  # 入力のチャネル(この順に並ぶ)
-CHANNEL_NAMES = {"glucose": "CGM 値 [mg/dL]", "carbs": "炭水化物 [g/5 分]",
-                 "insulin": "インスリン [U/5 分]"}
+CHANNEL_NAMES = {
+    "glucose": "CGM 値 [mg/dL]",
+    "carbs": "炭水化物 [g/5 分]",
+    "insulin": "インスリン [U/5 分]",
+}
 INPUT_SETS = {"glucose": ("glucose",), "multi": CHANNELS}  # 比べる入力
 INPUT_NAMES = {"glucose": "血糖のみ", "multi": "血糖 + 食事 + インスリン"}
 
@@ -43,11 +46,15 @@ class CohortConfig:
 
     def __post_init__(self) -> None:
         if self.group not in gs.PATIENT_GROUPS:
-            raise ValueError(f"group は {gs.PATIENT_GROUPS} のどれかにしてください"
-                             f"(受け取った値: {self.group!r})")
+            raise ValueError(
+                f"group は {gs.PATIENT_GROUPS} のどれかにしてください"
+                f"(受け取った値: {self.group!r})"
+            )
         if self.n_days < 1 or self.sample_min < 1:
-            raise ValueError("n_days と sample_min は 1 以上にしてください"
-                             f"(受け取った値: {self.n_days}, {self.sample_min})")
+            raise ValueError(
+                "n_days と sample_min は 1 以上にしてください"
+                f"(受け取った値: {self.n_days}, {self.sample_min})"
+            )
 
 
 @dataclass(frozen=True)
@@ -74,24 +81,47 @@ class Cohort:
 
 
 def simulate_cohort(config: CohortConfig) -> Cohort:
-    """群の仮想患者全員に、乱数の食事と基礎 + ボーラスのインスリンを与えて解く。"""
+    """群の仮想患者全員に、乱数の食事と基礎 + ボーラスのインスリンを
+    与えて解く。
+    """
     rng = np.random.default_rng(config.seed)
     names = gs.patient_names(config.group)
     patients = [gs.load_patient(name) for name in names]
-    meals = np.stack([gs.random_meals(config.n_days, config.plan, rng)
-                      for _ in patients])  # (P, n_min)
-    insulin = np.stack([gs.basal_bolus(p, m, config.plan.count_error_sd, rng)
-                        for p, m in zip(patients, meals)])  # (P, n_min)
+    meals = np.stack(
+        [gs.random_meals(config.n_days, config.plan, rng) for _ in patients]
+    )  # (P, n_min)
+    insulin = np.stack(
+        [
+            gs.basal_bolus(p, m, config.plan.count_error_sd, rng)
+            for p, m in zip(patients, meals)
+        ]
+    )  # (P, n_min)
     start = time.perf_counter()
     glucose = gs.simulate(patients, meals, insulin, config.sample_min)
     seconds = time.perf_counter() - start
-    noise = np.zeros_like(glucose) if config.sensor is None else np.stack(
-        [gs.cgm_noise(glucose.shape[1], config.sample_min, rng, config.sensor)
-         for _ in patients])
+    noise = (
+        np.zeros_like(glucose)
+        if config.sensor is None
+        else np.stack(
+            [
+                gs.cgm_noise(
+                    glucose.shape[1], config.sample_min, rng, config.sensor
+                )
+                for _ in patients
+            ]
+        )
+    )
     cgm = np.clip(glucose + noise, 39.0, 600.0)  # センサーの測定範囲
-    return Cohort(names, config.sample_min, glucose, cgm,
-                  gs.bin_inputs(meals, config.sample_min),
-                  gs.bin_inputs(insulin, config.sample_min), meals, seconds)
+    return Cohort(
+        names,
+        config.sample_min,
+        glucose,
+        cgm,
+        gs.bin_inputs(meals, config.sample_min),
+        gs.bin_inputs(insulin, config.sample_min),
+        meals,
+        seconds,
+    )
 
 
 @dataclass(frozen=True)
@@ -105,7 +135,9 @@ class PatientSplit:
     def __post_init__(self) -> None:
         names = self.train + self.val + self.test
         if not (self.train and self.val and self.test):
-            raise ValueError("train・val・test には 1 人以上ずつ入れてください")
+            raise ValueError(
+                "train・val・test には 1 人以上ずつ入れてください"
+            )
         if len(set(names)) != len(names):
             raise ValueError(f"2 つの区間に入っている患者があります: {names}")
 
@@ -113,13 +145,18 @@ class PatientSplit:
         """区間名 → Cohort の行番号。"""
         missing = set(self.train + self.val + self.test) - set(names)
         if missing:
-            raise ValueError(f"シミュレーションにいない患者です: {sorted(missing)}")
-        return {seg: [names.index(n) for n in getattr(self, seg)]
-                for seg in SEGMENTS}
+            raise ValueError(
+                f"シミュレーションにいない患者です: {sorted(missing)}"
+            )
+        return {
+            seg: [names.index(n) for n in getattr(self, seg)]
+            for seg in SEGMENTS
+        }
 
 
-def multivariate_windows(features: np.ndarray, seq_len: int, horizon: int,
-                         stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def multivariate_windows(
+    features: np.ndarray, seq_len: int, horizon: int, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """1 人分の多変量系列から、入力窓と horizon 点先の正解の位置を作る。
 
     Parameters
@@ -137,8 +174,10 @@ def multivariate_windows(features: np.ndarray, seq_len: int, horizon: int,
         正解の位置(窓の最後の点 + horizon)。形状 (N,)
     """
     if features.ndim != 2:
-        raise ValueError(f"features は形状 (n, n_channels) にしてください"
-                         f"(受け取った形状: {features.shape})")
+        raise ValueError(
+            f"features は形状 (n, n_channels) にしてください"
+            f"(受け取った形状: {features.shape})"
+        )
     if min(seq_len, horizon, stride) < 1:
         raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
     first = np.arange(0, len(features) - seq_len - horizon + 1, stride)
@@ -159,12 +198,16 @@ class ForecastConfig:
 
     def __post_init__(self) -> None:
         if min(self.seq_len, self.horizon, self.train_stride) < 1:
-            raise ValueError("seq_len・horizon・train_stride は 1 以上にしてください"
-                             f"(受け取った値: {self.seq_len}, {self.horizon}, "
-                             f"{self.train_stride})")
+            raise ValueError(
+                "seq_len・horizon・train_stride は 1 以上にしてください"
+                f"(受け取った値: {self.seq_len}, {self.horizon}, "
+                f"{self.train_stride})"
+            )
         if self.inputs not in INPUT_SETS:
-            raise ValueError(f"inputs は {list(INPUT_SETS)} のどれかにしてください"
-                             f"(受け取った値: {self.inputs!r})")
+            raise ValueError(
+                f"inputs は {list(INPUT_SETS)} のどれかにしてください"
+                f"(受け取った値: {self.inputs!r})"
+            )
 
     @property
     def channels(self) -> list[int]:
@@ -194,8 +237,9 @@ class ForecastData:
         return self.last_mg[segment] + change_mg
 
 
-def prepare_forecast(cohort: Cohort, split: PatientSplit,
-                     config: ForecastConfig) -> ForecastData:
+def prepare_forecast(
+    cohort: Cohort, split: PatientSplit, config: ForecastConfig
+) -> ForecastData:
     """患者ごとに窓を作り、訓練の患者の統計量で各チャネルを標準化する。"""
     rows = split.rows(cohort.names)
     features = cohort.features()  # (P, n, 3)
@@ -204,13 +248,20 @@ def prepare_forecast(cohort: Cohort, split: PatientSplit,
     X, y, last, target, patient, index = {}, {}, {}, {}, {}, {}
     for seg in SEGMENTS:
         stride = config.train_stride if seg == "train" else 1
-        parts = [multivariate_windows(z[r][:, config.channels],
-                                      config.seq_len, config.horizon, stride)
-                 for r in rows[seg]]
+        parts = [
+            multivariate_windows(
+                z[r][:, config.channels],
+                config.seq_len,
+                config.horizon,
+                stride,
+            )
+            for r in rows[seg]
+        ]
         windows = np.concatenate([w for w, _ in parts]).astype(np.float32)
         index[seg] = np.concatenate([i for _, i in parts])
-        patient[seg] = np.concatenate([np.full(len(i), r) for r, (_, i)
-                                       in zip(rows[seg], parts)])
+        patient[seg] = np.concatenate(
+            [np.full(len(i), r) for r, (_, i) in zip(rows[seg], parts)]
+        )
         last[seg] = cohort.cgm[patient[seg], index[seg] - config.horizon]
         target[seg] = cohort.cgm[patient[seg], index[seg]]
         change = (target[seg] - last[seg]) / scaler.std[0]  # 標準化した変化
@@ -220,7 +271,8 @@ def prepare_forecast(cohort: Cohort, split: PatientSplit,
 
 
 def recurrent_features(data: ForecastData) -> dict[str, torch.Tensor]:
-    """再帰型モデルに渡す入力: 窓と同じ情報を、ゲートが飽和しにくい大きさで並べ直す。
+    """再帰型モデルに渡す入力: 窓と同じ情報を、ゲートが飽和しにくい
+    大きさで並べ直す。
 
     チャネル 0 は標準化した CGM 値のまま、最後に「5 分ごとの CGM の変化」
     (窓の最初の点は 0)を訓練の窓の標準偏差で割って加える。炭水化物と
@@ -238,19 +290,28 @@ def recurrent_features(data: ForecastData) -> dict[str, torch.Tensor]:
     out = {}
     for seg, X in data.X.items():
         level = X[..., :1]
-        step = torch.cat([torch.zeros_like(level[:, :1]),
-                          level[:, 1:] - level[:, :-1]], dim=1) / step_sd
-        events = (X[..., 1:] * std[1:] + mean[1:]) / peak[1:]  # 食事・インスリン
+        step = (
+            torch.cat(
+                [torch.zeros_like(level[:, :1]), level[:, 1:] - level[:, :-1]],
+                dim=1,
+            )
+            / step_sd
+        )
+        # 食事・インスリン
+        events = (X[..., 1:] * std[1:] + mean[1:]) / peak[1:]
         out[seg] = torch.cat([level, events, step], dim=-1)
     return out
 
 
-def baseline_predictions(data: ForecastData,
-                         segment: str = "test") -> dict[str, np.ndarray]:
+def baseline_predictions(
+    data: ForecastData, segment: str = "test"
+) -> dict[str, np.ndarray]:
     """持続予測と線形モデル(同じ入力チャネル)の予測 [mg/dL]。"""
     linear = LinearAR.fit(data.X["train"], data.y["train"])
-    return {"持続予測": data.last_mg[segment].copy(),
-            "線形": data.to_mg(linear.predict(data.X[segment]), segment)}
+    return {
+        "持続予測": data.last_mg[segment].copy(),
+        "線形": data.to_mg(linear.predict(data.X[segment]), segment),
+    }
 
 
 @dataclass
@@ -265,10 +326,16 @@ class ForecastRun:
     val_pred_mg: np.ndarray  # 検証の患者での予測(設定の選択に使う)。(N_val,)
 
 
-def train_forecaster(kind: str, data: ForecastData, seed: int,
-                     train: TrainConfig, hidden_size: int = 32,
-                     patience: int = 4, rescale: bool = True,
-                     device: torch.device | None = None) -> ForecastRun:
+def train_forecaster(
+    kind: str,
+    data: ForecastData,
+    seed: int,
+    train: TrainConfig,
+    hidden_size: int = 32,
+    patience: int = 4,
+    rescale: bool = True,
+    device: torch.device | None = None,
+) -> ForecastRun:
     """再帰型モデルで変化を学習し(検証の患者で早期終了)、各区間で予測する。
 
     rescale=True なら recurrent_features の入力、False なら標準化しただけの窓。
@@ -276,25 +343,35 @@ def train_forecaster(kind: str, data: ForecastData, seed: int,
     窓とモデルをそこへ移して学習し、予測は NumPy の配列で返す。
     """
     device = torch.device("cpu") if device is None else device
-    X = {seg: x.to(device) for seg, x in
-         (recurrent_features(data) if rescale else data.X).items()}
+    X = {
+        seg: x.to(device)
+        for seg, x in (recurrent_features(data) if rescale else data.X).items()
+    }
     y = {seg: t.to(device) for seg, t in data.y.items()}
     set_seed(seed)
-    config = ModelConfig(kind=kind, input_size=X["train"].shape[2],
-                         hidden_size=hidden_size)
+    config = ModelConfig(
+        kind=kind, input_size=X["train"].shape[2], hidden_size=hidden_size
+    )
     model = RecurrentRegressor(config).to(device)
     start = time.perf_counter()
-    history = fit_early_stopping(model, X["train"], y["train"], train,
-                                 val=(X["val"], y["val"]),
-                                 patience=patience)
+    history = fit_early_stopping(
+        model,
+        X["train"],
+        y["train"],
+        train,
+        val=(X["val"], y["val"]),
+        patience=patience,
+    )
     seconds = time.perf_counter() - start
     pred = {seg: data.to_mg(predict(model, X[seg]), seg) for seg in SEGMENTS}
-    return ForecastRun(model, history, pred["test"], seconds, pred["train"],
-                       pred["val"])
+    return ForecastRun(
+        model, history, pred["test"], seconds, pred["train"], pred["val"]
+    )
 
 
-def minutes_from_meal(cohort: Cohort, rows: np.ndarray,
-                      origin_index: np.ndarray) -> np.ndarray:
+def minutes_from_meal(
+    cohort: Cohort, rows: np.ndarray, origin_index: np.ndarray
+) -> np.ndarray:
     """予測した時点(窓の最後)から見た、いちばん近い食事の開始までの時間 [min]。
 
     正なら食事の後(食事はもう入力に入っている)、負なら食事の前
@@ -311,9 +388,12 @@ def minutes_from_meal(cohort: Cohort, rows: np.ndarray,
     return offsets
 
 
-def rmse_by_bin(values: np.ndarray, errors: np.ndarray,
-                edges: np.ndarray) -> np.ndarray:
-    """values の区間 [edges[i], edges[i+1]) ごとの誤差の RMSE。形状 (len(edges)-1,)"""
+def rmse_by_bin(
+    values: np.ndarray, errors: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """values の区間 [edges[i], edges[i+1]) ごとの誤差の RMSE。
+    形状 (len(edges)-1,)
+    """
     out = np.full(len(edges) - 1, np.nan)
     which = np.digitize(values, edges) - 1
     for i in range(len(out)):
@@ -336,11 +416,17 @@ class Comparison:
         return self.data["glucose"].target_mg["test"]
 
 
-def compare_inputs(cohort: Cohort, split: PatientSplit,
-                   config: ForecastConfig, train: TrainConfig, kind: str,
-                   seeds: tuple[int, ...], hidden_size: int = 32,
-                   patience: int = 4,
-                   device: torch.device | None = None) -> Comparison:
+def compare_inputs(
+    cohort: Cohort,
+    split: PatientSplit,
+    config: ForecastConfig,
+    train: TrainConfig,
+    kind: str,
+    seeds: tuple[int, ...],
+    hidden_size: int = 32,
+    patience: int = 4,
+    device: torch.device | None = None,
+) -> Comparison:
     """「血糖のみ」と「血糖 + 食事 + インスリン」で、同じ方法どうしを比べる。
 
     どちらの入力の組でも、持続予測・線形モデル(同じチャネル)と、
@@ -350,14 +436,23 @@ def compare_inputs(cohort: Cohort, split: PatientSplit,
         raise ValueError("seeds が空です")
     data, baselines, runs = {}, {}, {}
     for inputs in INPUT_SETS:
-        cfg = ForecastConfig(config.seq_len, config.horizon, inputs,
-                             config.train_stride)
+        cfg = ForecastConfig(
+            config.seq_len, config.horizon, inputs, config.train_stride
+        )
         data[inputs] = prepare_forecast(cohort, split, cfg)
         baselines[inputs] = baseline_predictions(data[inputs])
-        runs[inputs] = [train_forecaster(kind, data[inputs], seed, train,
-                                         hidden_size, patience,
-                                         device=device)
-                        for seed in seeds]
+        runs[inputs] = [
+            train_forecaster(
+                kind,
+                data[inputs],
+                seed,
+                train,
+                hidden_size,
+                patience,
+                device=device,
+            )
+            for seed in seeds
+        ]
     return Comparison(data, baselines, runs)
 
 
@@ -371,26 +466,43 @@ def _mean_sd(values: list[float]) -> str:
 def comparison_rows(comp: Comparison, kind_name: str) -> list[dict[str, str]]:
     """表の行: 方法と入力ごとのテスト RMSE・MAE [mg/dL]。"""
     target = comp.target_mg()
-    rows = [{"方法": "持続予測", "入力": "血糖のみ",
-             "RMSE [mg/dL]": _mean_sd([rmse(comp.baselines["glucose"]
-                                            ["持続予測"], target)]),
-             "MAE [mg/dL]": _mean_sd([mae(comp.baselines["glucose"]
-                                          ["持続予測"], target)])}]
+    rows = [
+        {
+            "方法": "持続予測",
+            "入力": "血糖のみ",
+            "RMSE [mg/dL]": _mean_sd(
+                [rmse(comp.baselines["glucose"]["持続予測"], target)]
+            ),
+            "MAE [mg/dL]": _mean_sd(
+                [mae(comp.baselines["glucose"]["持続予測"], target)]
+            ),
+        }
+    ]
     for name in ("線形", kind_name):
         for inputs in INPUT_SETS:
-            preds = ([comp.baselines[inputs][name]] if name == "線形" else
-                     [r.test_pred_mg for r in comp.runs[inputs]])
-            rows.append({"方法": name, "入力": INPUT_NAMES[inputs],
-                         "RMSE [mg/dL]": _mean_sd([rmse(p, target)
-                                                   for p in preds]),
-                         "MAE [mg/dL]": _mean_sd([mae(p, target)
-                                                  for p in preds])})
+            preds = (
+                [comp.baselines[inputs][name]]
+                if name == "線形"
+                else [r.test_pred_mg for r in comp.runs[inputs]]
+            )
+            rows.append(
+                {
+                    "方法": name,
+                    "入力": INPUT_NAMES[inputs],
+                    "RMSE [mg/dL]": _mean_sd([rmse(p, target) for p in preds]),
+                    "MAE [mg/dL]": _mean_sd([mae(p, target) for p in preds]),
+                }
+            )
     return rows
 
 
-def horizon_errors(cohort: Cohort, split: PatientSplit, seq_len: int,
-                   horizons: tuple[int, ...], train_stride: int = 1
-                   ) -> dict[int, tuple[dict[str, np.ndarray], np.ndarray]]:
+def horizon_errors(
+    cohort: Cohort,
+    split: PatientSplit,
+    seq_len: int,
+    horizons: tuple[int, ...],
+    train_stride: int = 1,
+) -> dict[int, tuple[dict[str, np.ndarray], np.ndarray]]:
     """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテストの誤差。
 
     Returns
@@ -399,9 +511,10 @@ def horizon_errors(cohort: Cohort, split: PatientSplit, seq_len: int,
         予測先(点の数)→(方法の名前 → 予測 − 正解 [mg/dL]、各窓の患者)。
         どの配列も形状 (N_test,)(N_test は予測先によって変わる)。
     """
-    out = {}
+    out: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
     for horizon in horizons:
-        errors, groups = {}, None
+        errors: dict[str, np.ndarray] = {}
+        groups: np.ndarray | None = None
         for inputs in INPUT_SETS:
             config = ForecastConfig(seq_len, horizon, inputs, train_stride)
             data = prepare_forecast(cohort, split, config)
@@ -410,13 +523,14 @@ def horizon_errors(cohort: Cohort, split: PatientSplit, seq_len: int,
             if inputs == "glucose":
                 errors["持続予測"] = preds["持続予測"] - target
             errors[f"線形・{INPUT_NAMES[inputs]}"] = preds["線形"] - target
+        assert groups is not None  # INPUT_SETS は空でない定数
         out[horizon] = (errors, groups)
     return out
 
 
-def horizon_rmse_table(by_horizon: dict[int, tuple[dict[str, np.ndarray],
-                                                   np.ndarray]]
-                       ) -> dict[str, np.ndarray]:
+def horizon_rmse_table(
+    by_horizon: dict[int, tuple[dict[str, np.ndarray], np.ndarray]],
+) -> dict[str, np.ndarray]:
     """horizon_errors の結果から、方法ごと・予測先の順の RMSE [mg/dL] を作る。
 
     Returns
@@ -425,14 +539,24 @@ def horizon_rmse_table(by_horizon: dict[int, tuple[dict[str, np.ndarray],
         方法の名前 → 形状 (len(by_horizon),)
     """
     names = list(next(iter(by_horizon.values()))[0])
-    return {name: np.array([float(np.sqrt(np.mean(errors[name] ** 2)))
-                            for errors, _ in by_horizon.values()])
-            for name in names}
+    return {
+        name: np.array(
+            [
+                float(np.sqrt(np.mean(errors[name] ** 2)))
+                for errors, _ in by_horizon.values()
+            ]
+        )
+        for name in names
+    }
 
 
-def horizon_rmse(cohort: Cohort, split: PatientSplit, seq_len: int,
-                 horizons: tuple[int, ...],
-                 train_stride: int = 1) -> dict[str, np.ndarray]:
+def horizon_rmse(
+    cohort: Cohort,
+    split: PatientSplit,
+    seq_len: int,
+    horizons: tuple[int, ...],
+    train_stride: int = 1,
+) -> dict[str, np.ndarray]:
     """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテスト RMSE。
 
     Returns
@@ -440,5 +564,6 @@ def horizon_rmse(cohort: Cohort, split: PatientSplit, seq_len: int,
     dict[str, np.ndarray]
         方法の名前 → 予測先の順の RMSE [mg/dL]。形状 (len(horizons),)
     """
-    return horizon_rmse_table(horizon_errors(cohort, split, seq_len,
-                                             horizons, train_stride))
+    return horizon_rmse_table(
+        horizon_errors(cohort, split, seq_len, horizons, train_stride)
+    )

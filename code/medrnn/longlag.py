@@ -25,7 +25,8 @@ from .repro import configure_torch, set_seed, shifted
 
 N_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # 重みを縦に積んだゲート(と候補)の数
 
-# 記憶を残すゲートの位置: LSTM は f(i, f, g, o の 2 番目)、GRU は z(r, z, n の 2 番目)
+# 記憶を残すゲートの位置: LSTM は f(i, f, g, o の 2 番目)、
+# GRU は z(r, z, n の 2 番目)
 GATE_CHUNK = {"lstm": 1, "gru": 1}
 TEST_SEED_OFFSET = 10_000  # テスト系列の乱数を訓練と分けるためのずらし
 CHECK_SEED_OFFSET = 20_000  # 「解けたか」の確かめ用の系列のずらし
@@ -34,19 +35,22 @@ CHECK_SEED_OFFSET = 20_000  # 「解けたか」の確かめ用の系列のず�
 def _check_batch_args(lag: int, batch_size: int, noise_std: float) -> None:
     """系列を作る引数が使える値かを確かめる。"""
     if not isinstance(lag, int) or lag < 1:
-        raise ValueError("lag は 1 以上の整数にしてください"
-                         f"(受け取った値: {lag!r})")
+        raise ValueError(
+            f"lag は 1 以上の整数にしてください(受け取った値: {lag!r})"
+        )
     if batch_size < 1:
-        raise ValueError("batch_size は 1 以上にしてください"
-                         f"(受け取った値: {batch_size})")
+        raise ValueError(
+            f"batch_size は 1 以上にしてください(受け取った値: {batch_size})"
+        )
     if not noise_std >= 0:
-        raise ValueError("noise_std は 0 以上にしてください"
-                         f"(受け取った値: {noise_std})")
+        raise ValueError(
+            f"noise_std は 0 以上にしてください(受け取った値: {noise_std})"
+        )
 
 
-def make_long_lag_batch(lag: int, batch_size: int, noise_std: float,
-                        generator: torch.Generator,
-                        ) -> tuple[torch.Tensor, torch.Tensor]:
+def make_long_lag_batch(
+    lag: int, batch_size: int, noise_std: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """印つきの系列を batch_size 本作る。
 
     Returns
@@ -68,13 +72,16 @@ class LagModel:
     """比べるモデル 1 つ。"""
 
     kind: str  # "rnn"・"lstm"・"gru"
-    # 忘却ゲート(LSTM)/更新ゲート(GRU)のバイアスの初期値。None は PyTorch の既定
+    # 忘却ゲート(LSTM)/更新ゲート(GRU)のバイアスの初期値。
+    # None は PyTorch の既定
     gate_bias: float | None = None
 
     def __post_init__(self) -> None:
         if self.gate_bias is not None and self.kind not in GATE_CHUNK:
-            raise ValueError("gate_bias は LSTM と GRU だけに使えます"
-                             f"(受け取った種類: {self.kind!r})")
+            raise ValueError(
+                "gate_bias は LSTM と GRU だけに使えます"
+                f"(受け取った種類: {self.kind!r})"
+            )
 
 
 @dataclass(frozen=True)
@@ -92,40 +99,57 @@ class LagConfig:
     stop_accuracy: float = 0.95  # 確かめの正解率がこれ以上なら学習を止める
 
     def __post_init__(self) -> None:
-        for name in ("hidden_size", "steps", "batch_size", "n_test",
-                     "check_every", "n_check"):
+        for name in (
+            "hidden_size",
+            "steps",
+            "batch_size",
+            "n_test",
+            "check_every",
+            "n_check",
+        ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} は 1 以上にしてください"
-                                 f"(受け取った値: {getattr(self, name)})")
+                raise ValueError(
+                    f"{name} は 1 以上にしてください"
+                    f"(受け取った値: {getattr(self, name)})"
+                )
         if not (self.noise_std >= 0 and self.lr > 0):
-            raise ValueError("noise_std は 0 以上、lr は正にしてください"
-                             f"(noise_std={self.noise_std}, lr={self.lr})")
+            raise ValueError(
+                "noise_std は 0 以上、lr は正にしてください"
+                f"(noise_std={self.noise_std}, lr={self.lr})"
+            )
         if not 0.5 < self.stop_accuracy <= 1.0:
-            raise ValueError("stop_accuracy は 0.5 より大きく 1 以下にしてください"
-                             f"(受け取った値: {self.stop_accuracy})")
+            raise ValueError(
+                "stop_accuracy は 0.5 より大きく 1 以下にしてください"
+                f"(受け取った値: {self.stop_accuracy})"
+            )
 
 
 def set_memory_gate_bias(model: nn.Module, kind: str, bias: float) -> None:
-    """LSTM の忘却ゲート f / GRU の更新ゲート z のバイアスを bias にする(全層)。
+    """LSTM の忘却ゲート f / GRU の更新ゲート z のバイアスを bias にする。
 
-    bias_ih 側を bias、bias_hh 側を 0 にするので、合計のバイアスが bias になる。
+    すべての層で bias_ih 側を bias、bias_hh 側を 0 にするので、合計の
+    バイアスが bias になる。
     bias が大きいほど、学習の初めから「前の状態を残す」向きになる。
     """
     if kind not in GATE_CHUNK:
-        raise ValueError(f"kind は lstm か gru にしてください(受け取った値: {kind!r})")
+        raise ValueError(
+            f"kind は lstm か gru にしてください(受け取った値: {kind!r})"
+        )
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "bias_ih" in name or "bias_hh" in name:
                 hidden = p.shape[0] // (4 if kind == "lstm" else 3)
-                rows = slice(GATE_CHUNK[kind] * hidden,
-                             (GATE_CHUNK[kind] + 1) * hidden)
+                rows = slice(
+                    GATE_CHUNK[kind] * hidden, (GATE_CHUNK[kind] + 1) * hidden
+                )
                 p[rows] = bias if "bias_ih" in name else 0.0
 
 
 def build_lag_model(spec: LagModel, config: LagConfig) -> RecurrentRegressor:
     """再帰層 1 段 + 線形層のモデル(出力はロジット 1 つ)を作る。"""
-    model = RecurrentRegressor(ModelConfig(kind=spec.kind,
-                                           hidden_size=config.hidden_size))
+    model = RecurrentRegressor(
+        ModelConfig(kind=spec.kind, hidden_size=config.hidden_size)
+    )
     if spec.gate_bias is not None:
         set_memory_gate_bias(model, spec.kind, spec.gate_bias)
     return model
@@ -151,21 +175,25 @@ class LagRun:
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def _lag_streams(lag: int, seed: int, config: LagConfig,
-                 device: torch.device) -> tuple[torch.Generator, Batch, Batch]:
+def _lag_streams(
+    lag: int, seed: int, config: LagConfig, device: torch.device
+) -> tuple[torch.Generator, Batch, Batch]:
     """訓練の乱数生成器と、確かめ用・テスト用の系列(シードごとに別)。"""
     train_gen = torch.Generator().manual_seed(shifted(seed))
     sets = []
-    for offset, n in ((CHECK_SEED_OFFSET, config.n_check),
-                      (TEST_SEED_OFFSET, config.n_test)):
+    for offset, n in (
+        (CHECK_SEED_OFFSET, config.n_check),
+        (TEST_SEED_OFFSET, config.n_test),
+    ):
         gen = torch.Generator().manual_seed(shifted(seed) + offset)
         x, y = make_long_lag_batch(lag, n, config.noise_std, gen)
         sets.append((x.to(device), y.to(device)))
     return train_gen, sets[0], sets[1]
 
 
-def train_long_lag(spec: LagModel, lag: int, seed: int,
-                   config: LagConfig = LagConfig()) -> LagRun:
+def train_long_lag(
+    spec: LagModel, lag: int, seed: int, config: LagConfig = LagConfig()
+) -> LagRun:
     """毎回新しい系列でミニバッチを作り、Adam で学習して正解率を測る。
 
     check_every 回の更新ごとに確かめ用の系列で正解率を測り、
@@ -179,19 +207,27 @@ def train_long_lag(spec: LagModel, lag: int, seed: int,
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     losses, solved = [], None
     for step in range(1, config.steps + 1):
-        x, y = make_long_lag_batch(lag, config.batch_size, config.noise_std,
-                                   train_gen)
+        x, y = make_long_lag_batch(
+            lag, config.batch_size, config.noise_std, train_gen
+        )
         loss = BCE(model(x.to(device)), y.to(device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-        if (step % config.check_every == 0
-                and accuracy(model, *check) >= config.stop_accuracy):
+        if (
+            step % config.check_every == 0
+            and accuracy(model, *check) >= config.stop_accuracy
+        ):
             solved = step
             break
-    return LagRun(model.cpu(), losses, accuracy(model, *test), solved,
-                  time.perf_counter() - start)
+    return LagRun(
+        model.cpu(),
+        losses,
+        accuracy(model, *test),
+        solved,
+        time.perf_counter() - start,
+    )
 
 
 Block = tuple[torch.Tensor, torch.Tensor | None]  # (行の番号, 列の番号)
@@ -200,8 +236,10 @@ Block = tuple[torch.Tensor, torch.Tensor | None]  # (行の番号, 列の番号)
 def _check_stackable(config: ModelConfig) -> None:
     """まとめて学習できるのは 1 段・出力 1 つのモデルだけ。"""
     if config.num_layers != 1 or config.output_size != 1:
-        raise ValueError("まとめて学習できるのは 1 段・出力 1 つのモデルです"
-                         f"(受け取った設定: {config})")
+        raise ValueError(
+            "まとめて学習できるのは 1 段・出力 1 つのモデルです"
+            f"(受け取った設定: {config})"
+        )
 
 
 def _blocks(config: ModelConfig, n: int) -> dict[str, list[Block]]:
@@ -215,16 +253,21 @@ def _blocks(config: ModelConfig, n: int) -> dict[str, list[Block]]:
     gates = N_GATES[config.kind]
     out: dict[str, list[Block]] = {}
     for s in range(n):
-        rows = (torch.arange(gates)[:, None] * n * hid + s * hid
-                + torch.arange(hid)).reshape(-1)  # (G * H,)
+        rows = (
+            torch.arange(gates)[:, None] * n * hid
+            + s * hid
+            + torch.arange(hid)
+        ).reshape(-1)  # (G * H,)
         cols = s * hid + torch.arange(hid)  # (H,)
         in_cols = s * inp + torch.arange(inp)  # (I,)
-        blocks = {"recurrent.weight_ih_l0": (rows, in_cols),
-                  "recurrent.weight_hh_l0": (rows, cols),
-                  "recurrent.bias_ih_l0": (rows, None),
-                  "recurrent.bias_hh_l0": (rows, None),
-                  "head.weight": (torch.tensor([s]), cols),
-                  "head.bias": (torch.tensor([s]), None)}
+        blocks = {
+            "recurrent.weight_ih_l0": (rows, in_cols),
+            "recurrent.weight_hh_l0": (rows, cols),
+            "recurrent.bias_ih_l0": (rows, None),
+            "recurrent.bias_hh_l0": (rows, None),
+            "head.weight": (torch.tensor([s]), cols),
+            "head.bias": (torch.tensor([s]), None),
+        }
         for name, block in blocks.items():
             out.setdefault(name, []).append(block)
     return out
@@ -246,9 +289,14 @@ def stack_models(models: list[RecurrentRegressor]) -> RecurrentRegressor:
     if any(m.config != config for m in models):
         raise ValueError("まとめるモデルはすべて同じ設定にしてください")
     n = len(models)
-    stacked = RecurrentRegressor(replace(
-        config, hidden_size=n * config.hidden_size,
-        input_size=n * config.input_size, output_size=n))
+    stacked = RecurrentRegressor(
+        replace(
+            config,
+            hidden_size=n * config.hidden_size,
+            input_size=n * config.input_size,
+            output_size=n,
+        )
+    )
     blocks = _blocks(config, n)
     with torch.no_grad():
         for name, p in stacked.named_parameters():
@@ -258,8 +306,9 @@ def stack_models(models: list[RecurrentRegressor]) -> RecurrentRegressor:
     return stacked
 
 
-def unstack_model(stacked: RecurrentRegressor, config: ModelConfig, s: int,
-                  n: int) -> RecurrentRegressor:
+def unstack_model(
+    stacked: RecurrentRegressor, config: ModelConfig, s: int, n: int
+) -> RecurrentRegressor:
     """stack_models でまとめたモデルから、s 番目のモデルを取り出す。"""
     model = RecurrentRegressor(config)
     blocks = _blocks(config, n)
@@ -272,8 +321,9 @@ def unstack_model(stacked: RecurrentRegressor, config: ModelConfig, s: int,
 def block_masks(config: ModelConfig, n: int) -> dict[str, torch.Tensor]:
     """まとめたモデルの各引数で、どれかのブロックに入る要素だけ 1 の配列。"""
     stacked = stack_models([RecurrentRegressor(config) for _ in range(n)])
-    masks = {name: torch.zeros_like(p)
-             for name, p in stacked.named_parameters()}
+    masks = {
+        name: torch.zeros_like(p) for name, p in stacked.named_parameters()
+    }
     for name, blocks in _blocks(config, n).items():
         for block in blocks:
             masks[name][_index(block)] = 1.0
@@ -287,15 +337,17 @@ def _stacked_batch(batches: list[Batch], device: torch.device) -> Batch:
     return x.to(device), y.to(device)
 
 
-def _stacked_accuracy(model: nn.Module, x: torch.Tensor,
-                      y: torch.Tensor) -> torch.Tensor:
+def _stacked_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
     """まとめたモデルの、シードごとの正解率。形状 (n,)"""
     with torch.inference_mode():
         return ((model(x) > 0).float() == y).float().mean(dim=0).cpu()
 
 
-def train_long_lag_seeds(spec: LagModel, lag: int, seeds: list[int],
-                         config: LagConfig = LagConfig()) -> list[LagRun]:
+def train_long_lag_seeds(
+    spec: LagModel, lag: int, seeds: list[int], config: LagConfig = LagConfig()
+) -> list[LagRun]:
     """複数のシードの train_long_lag を、1 つのモデルにまとめて同時に行う。
 
     シードごとのモデルを重みのブロック対角に並べ(:func:`stack_models`)、
@@ -321,14 +373,18 @@ def train_long_lag_seeds(spec: LagModel, lag: int, seeds: list[int],
     solved: list[int | None] = [None] * n
     kept: list[RecurrentRegressor | None] = [None] * n
     for step in range(1, config.steps + 1):
-        batches = [make_long_lag_batch(lag, config.batch_size,
-                                       config.noise_std, st[0])
-                   for st in streams]
+        batches = [
+            make_long_lag_batch(
+                lag, config.batch_size, config.noise_std, st[0]
+            )
+            for st in streams
+        ]
         x, y = _stacked_batch(batches, device)  # (B, T, n), (B, n)
         per_seed = BCE(stacked(x), y, reduction="none").mean(dim=0)  # (n,)
         optimizer.zero_grad()
         per_seed.sum().backward()
         for name, p in stacked.named_parameters():
+            assert p.grad is not None  # backward のあとなので必ずある
             p.grad.mul_(masks[name])  # ブロックの外は 0 のまま
         optimizer.step()
         values = per_seed.tolist()
@@ -347,8 +403,15 @@ def train_long_lag_seeds(spec: LagModel, lag: int, seeds: list[int],
     runs = []
     for s, stream in enumerate(streams):
         model = kept[s] or unstack_model(stacked, single, s, n)
-        runs.append(LagRun(model.cpu(), losses[s],
-                           accuracy(model, *stream[2]), solved[s], seconds))
+        runs.append(
+            LagRun(
+                model.cpu(),
+                losses[s],
+                accuracy(model, *stream[2]),
+                solved[s],
+                seconds,
+            )
+        )
     return runs
 
 
@@ -366,9 +429,13 @@ class LagSweep:
     solved_step: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def lag_sweep(specs: dict[str, LagModel], lags: list[int], seeds: list[int],
-              config: LagConfig = LagConfig(),
-              progress: bool = False) -> LagSweep:
+def lag_sweep(
+    specs: dict[str, LagModel],
+    lags: list[int],
+    seeds: list[int],
+    config: LagConfig = LagConfig(),
+    progress: bool = False,
+) -> LagSweep:
     """すべてのモデル・遅れ・シードの組み合わせで学習し、正解率を集める。
 
     同じモデル・同じ遅れの全シードは :func:`train_long_lag_seeds` で
@@ -385,21 +452,31 @@ def lag_sweep(specs: dict[str, LagModel], lags: list[int], seeds: list[int],
         for i, lag in enumerate(lags):
             runs = train_long_lag_seeds(spec, lag, list(seeds), config)
             table[name][i] = [run.accuracy for run in runs]
-            steps[name][i] = [np.nan if r.solved_step is None
-                              else r.solved_step for r in runs]
+            steps[name][i] = [
+                np.nan if r.solved_step is None else r.solved_step
+                for r in runs
+            ]
             models[(name, lag)] = runs[0].model
-    return LagSweep(list(lags), list(seeds), table, models,
-                    time.perf_counter() - start, steps)
+    return LagSweep(
+        list(lags),
+        list(seeds),
+        table,
+        models,
+        time.perf_counter() - start,
+        steps,
+    )
 
 
-def solved_counts(sweep: LagSweep, name: str,
-                  threshold: float = 0.9) -> list[int]:
+def solved_counts(
+    sweep: LagSweep, name: str, threshold: float = 0.9
+) -> list[int]:
     """遅れごとに、正解率が threshold 以上だったシードの数。"""
     return [int(n) for n in (sweep.accuracy[name] >= threshold).sum(axis=1)]
 
 
-def longest_reliable_lag(sweep: LagSweep, name: str,
-                         threshold: float = 0.9) -> int | None:
+def longest_reliable_lag(
+    sweep: LagSweep, name: str, threshold: float = 0.9
+) -> int | None:
     """最短の遅れから数えて、全シードが threshold 以上を保った最長の遅れ。
 
     最短の遅れですでに失敗したシードがあれば None。
@@ -412,10 +489,11 @@ def longest_reliable_lag(sweep: LagSweep, name: str,
     return longest
 
 
-def init_models(specs: dict[str, LagModel], seed: int,
-                config: LagConfig = LagConfig()) -> dict[str, nn.Module]:
+def init_models(
+    specs: dict[str, LagModel], seed: int, config: LagConfig = LagConfig()
+) -> dict[str, nn.Module]:
     """学習前のモデルを、どれも同じシードから作る。"""
-    models = {}
+    models: dict[str, nn.Module] = {}
     for name, spec in specs.items():
         set_seed(seed)
         models[name] = build_lag_model(spec, config)
@@ -438,23 +516,26 @@ def seed_masks(config: ModelConfig, n: int) -> list[dict[str, torch.Tensor]]:
     blocks = _blocks(config, n)
     out = []
     for s in range(n):
-        masks = {name: torch.zeros_like(p)
-                 for name, p in stacked.named_parameters()}
+        masks = {
+            name: torch.zeros_like(p) for name, p in stacked.named_parameters()
+        }
         for name, mask in masks.items():
             mask[_index(blocks[name][s])] = 1.0
         out.append(masks)
     return out
 
 
-def _clip_scales(grads: dict[str, torch.Tensor],
-                 masks: list[dict[str, torch.Tensor]],
-                 max_norm: float | None) -> tuple[dict[str, torch.Tensor],
-                                                  list[float]]:
+def _clip_scales(
+    grads: dict[str, torch.Tensor],
+    masks: list[dict[str, torch.Tensor]],
+    max_norm: float | None,
+) -> tuple[dict[str, torch.Tensor], list[float]]:
     """モデルごとの勾配ノルムと、勾配に掛ける倍率(クリッピング)。"""
     norms, scales = [], {k: torch.zeros_like(g) for k, g in grads.items()}
     for mask in masks:
-        norm = float(torch.sqrt(sum(((g * mask[k]) ** 2).sum()
-                                    for k, g in grads.items())))
+        total = sum(((g * mask[k]) ** 2).sum() for k, g in grads.items())
+        assert isinstance(total, torch.Tensor)  # grads は空でない
+        norm = float(torch.sqrt(total))
         coef = 1.0 if max_norm is None else min(1.0, max_norm / (norm + 1e-6))
         for k in scales:
             scales[k] += coef * mask[k]  # ブロックの外は 0 のまま
@@ -462,11 +543,15 @@ def _clip_scales(grads: dict[str, torch.Tensor],
     return scales, norms
 
 
-def sgd_update_norms_stacked(stacked: RecurrentRegressor,
-                             masks: list[dict[str, torch.Tensor]],
-                             x: torch.Tensor, y: torch.Tensor, steps: int,
-                             lr: float, max_norm: float | None = None
-                             ) -> list[UpdateTrace]:
+def sgd_update_norms_stacked(
+    stacked: RecurrentRegressor,
+    masks: list[dict[str, torch.Tensor]],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    lr: float,
+    max_norm: float | None = None,
+) -> list[UpdateTrace]:
     """まとめたモデルで、各モデルに sgd_update_norms を使うのと同じ計算をする。
 
     勾配ノルムはモデル(ブロック)ごとに求め、max_norm を超えたモデルの勾配
@@ -480,24 +565,36 @@ def sgd_update_norms_stacked(stacked: RecurrentRegressor,
         stacked.zero_grad()
         per_seed.sum().backward()
         with torch.no_grad():
-            scales, norms = _clip_scales(
-                {k: p.grad for k, p in params.items()}, masks, max_norm)
+            grads: dict[str, torch.Tensor] = {}
             for k, p in params.items():
-                p.add_(p.grad * scales[k], alpha=-lr)  # SGD の更新
+                assert p.grad is not None  # backward のあとなので必ずある
+                grads[k] = p.grad
+            scales, norms = _clip_scales(grads, masks, max_norm)
+            for k, p in params.items():
+                p.add_(grads[k] * scales[k], alpha=-lr)  # SGD の更新
         losses = per_seed.detach().tolist()
         for s, mask in enumerate(masks):
-            delta = sum(((params[k].detach() - before[k]) * mask[k])
-                        .square().sum() for k in params)
+            delta = sum(
+                ((params[k].detach() - before[k]) * mask[k]).square().sum()
+                for k in params
+            )
+            assert isinstance(delta, torch.Tensor)  # params は空でない
             traces[s].loss.append(losses[s])
             traces[s].grad_norm.append(norms[s])
             traces[s].update_norm.append(float(torch.sqrt(delta)))
     return traces
 
 
-def clipping_experiment(lag: int, seeds: list[int], lr: float = 0.3,
-                        max_norm: float = 1.0, steps: int = 100,
-                        scale: float = 5.0, batch_size: int = 256,
-                        config: LagConfig = LagConfig()) -> ClippingResult:
+def clipping_experiment(
+    lag: int,
+    seeds: list[int],
+    lr: float = 0.3,
+    max_norm: float = 1.0,
+    steps: int = 100,
+    scale: float = 5.0,
+    batch_size: int = 256,
+    config: LagConfig = LagConfig(),
+) -> ClippingResult:
     """W_hh を scale 倍した(勾配が爆発する)RNN を、同じ系列で SGD 学習する。
 
     シードごとに同じ初期値から、クリッピングなし("plain")と
@@ -505,8 +602,12 @@ def clipping_experiment(lag: int, seeds: list[int], lr: float = 0.3,
     全シードは :func:`sgd_update_norms_stacked` でまとめて学習する。
     """
     device = configure_torch()
-    x, y = make_long_lag_batch(lag, batch_size, config.noise_std,
-                               torch.Generator().manual_seed(TEST_SEED_OFFSET))
+    x, y = make_long_lag_batch(
+        lag,
+        batch_size,
+        config.noise_std,
+        torch.Generator().manual_seed(TEST_SEED_OFFSET),
+    )
     x, y = x.to(device), y.to(device)
     result = ClippingResult({}, {}, x, y)
     n = len(seeds)
@@ -519,11 +620,14 @@ def clipping_experiment(lag: int, seeds: list[int], lr: float = 0.3,
             models.append(model)
         single = models[0].config
         stacked = stack_models(models).to(device)
-        masks = [{k: m.to(device) for k, m in ms.items()}
-                 for ms in seed_masks(single, n)]
+        masks = [
+            {k: m.to(device) for k, m in ms.items()}
+            for ms in seed_masks(single, n)
+        ]
         result.traces[name] = sgd_update_norms_stacked(
-            stacked, masks, x.repeat(1, 1, n), y.repeat(1, n), steps, lr,
-            limit)
-        result.models[name] = [unstack_model(stacked, single, s, n)
-                               for s in range(n)]
+            stacked, masks, x.repeat(1, 1, n), y.repeat(1, n), steps, lr, limit
+        )
+        result.models[name] = [
+            unstack_model(stacked, single, s, n) for s in range(n)
+        ]
     return result

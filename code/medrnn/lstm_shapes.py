@@ -13,11 +13,12 @@ import torch
 from torch import nn
 
 
-
 def _check_positive_int(name: str, value: object) -> None:
     """value が 1 以上の整数(bool は除く)でなければ ValueError。"""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} は 1 以上の整数にしてください(受け取った値: {value!r})")
+        raise ValueError(
+            f"{name} は 1 以上の整数にしてください(受け取った値: {value!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,19 @@ class LSTMShapeCase:
     seq_len: int = 10  # 系列の長さ(窓の長さ)
 
     def __post_init__(self) -> None:
-        for name in ("input_size", "hidden_size", "num_layers",
-                     "batch_size", "seq_len"):
+        for name in (
+            "input_size",
+            "hidden_size",
+            "num_layers",
+            "batch_size",
+            "seq_len",
+        ):
             _check_positive_int(name, getattr(self, name))
         if not isinstance(self.bidirectional, bool):
-            raise ValueError("bidirectional は True か False にしてください"
-                             f"(受け取った値: {self.bidirectional!r})")
+            raise ValueError(
+                "bidirectional は True か False にしてください"
+                f"(受け取った値: {self.bidirectional!r})"
+            )
 
     @property
     def num_directions(self) -> int:
@@ -64,39 +72,49 @@ def run_lstm(case: LSTMShapeCase, seed: int = 0) -> LSTMRun:
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        lstm = nn.LSTM(input_size=case.input_size,
-                       hidden_size=case.hidden_size,
-                       num_layers=case.num_layers,
-                       bidirectional=case.bidirectional,
-                       batch_first=True)
+        lstm = nn.LSTM(
+            input_size=case.input_size,
+            hidden_size=case.hidden_size,
+            num_layers=case.num_layers,
+            bidirectional=case.bidirectional,
+            batch_first=True,
+        )
         x = torch.randn(case.batch_size, case.seq_len, case.input_size)
     with torch.no_grad():
         output, (h_n, c_n) = lstm(x)  # 初期状態 h_0, c_0 は 0
     return LSTMRun(case, lstm, x, output, h_n, c_n)
 
 
-def shape_rows(cases: list[LSTMShapeCase],
-               seed: int = 0) -> list[dict[str, str]]:
+def shape_rows(
+    cases: list[LSTMShapeCase], seed: int = 0
+) -> list[dict[str, str]]:
     """設定ごとに 1 行: 入力と output・h_n・c_n の形状。"""
     if not cases:
-        raise ValueError("cases が空です。LSTMShapeCase を 1 つ以上渡してください")
+        raise ValueError(
+            "cases が空です。LSTMShapeCase を 1 つ以上渡してください"
+        )
     rows = []
     for case in cases:
         run = run_lstm(case, seed)
-        rows.append({
-            "num_layers": str(case.num_layers),
-            "bidirectional": str(case.bidirectional),
-            "input": str(tuple(run.x.shape)),
-            "output": str(tuple(run.output.shape)),
-            "h_n": str(tuple(run.h_n.shape)),
-            "c_n": str(tuple(run.c_n.shape)),
-        })
+        rows.append(
+            {
+                "num_layers": str(case.num_layers),
+                "bidirectional": str(case.bidirectional),
+                "input": str(tuple(run.x.shape)),
+                "output": str(tuple(run.output.shape)),
+                "h_n": str(tuple(run.h_n.shape)),
+                "c_n": str(tuple(run.c_n.shape)),
+            }
+        )
     return rows
 
 
-def expected_parameter_count(input_size: int, hidden_size: int,
-                             num_layers: int = 1,
-                             bidirectional: bool = False) -> int:
+def expected_parameter_count(
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+) -> int:
     """``nn.LSTM`` のパラメータ数を式から数える。
 
     1 層・1 方向あたり 4 × (H × (I + H) + 2H)。4 はゲートの数、
@@ -106,8 +124,9 @@ def expected_parameter_count(input_size: int, hidden_size: int,
     case = LSTMShapeCase(input_size, hidden_size, num_layers, bidirectional)
     total, layer_input = 0, input_size
     for _ in range(num_layers):
-        per_direction = 4 * (hidden_size * (layer_input + hidden_size)
-                             + 2 * hidden_size)
+        per_direction = 4 * (
+            hidden_size * (layer_input + hidden_size) + 2 * hidden_size
+        )
         total += case.num_directions * per_direction
         layer_input = case.num_directions * hidden_size
     return total
@@ -116,10 +135,13 @@ def expected_parameter_count(input_size: int, hidden_size: int,
 def parameter_rows(lstm: nn.LSTM) -> list[dict[str, str]]:
     """重み・バイアスごとに 1 行: 名前、形状、要素の数。"""
     if not isinstance(lstm, nn.LSTM):
-        raise ValueError(f"nn.LSTM を渡してください(受け取った型: {type(lstm).__name__})")
-    return [{"名前": name, "形状": str(tuple(p.shape)),
-             "要素数": str(p.numel())}
-            for name, p in lstm.named_parameters()]
+        raise ValueError(
+            f"nn.LSTM を渡してください(受け取った型: {type(lstm).__name__})"
+        )
+    return [
+        {"名前": name, "形状": str(tuple(p.shape)), "要素数": str(p.numel())}
+        for name, p in lstm.named_parameters()
+    ]
 
 
 def last_step_gaps(run: LSTMRun) -> dict[str, float]:
@@ -133,27 +155,39 @@ def last_step_gaps(run: LSTMRun) -> dict[str, float]:
     def gap(a: torch.Tensor, b: torch.Tensor) -> float:
         return float((a - b).abs().max())
 
-    gaps = {"`output[:, -1, :H]` と `h_n[-D]`(最終層・順方向)":
-            gap(run.output[:, -1, :H], run.h_n[-D])}
+    gaps = {
+        "`output[:, -1, :H]` と `h_n[-D]`(最終層・順方向)": gap(
+            run.output[:, -1, :H], run.h_n[-D]
+        )
+    }
     if D == 2:
         gaps["`output[:, -1, H:]` と `h_n[-1]`(最終層・逆方向)"] = gap(
-            run.output[:, -1, H:], run.h_n[-1])
+            run.output[:, -1, H:], run.h_n[-1]
+        )
         gaps["`output[:, 0, H:]` と `h_n[-1]`(最終層・逆方向)"] = gap(
-            run.output[:, 0, H:], run.h_n[-1])
+            run.output[:, 0, H:], run.h_n[-1]
+        )
     return gaps
 
 
-def relation_rows(cases: list[LSTMShapeCase], seed: int = 0,
-                  atol: float = 1e-6) -> list[dict[str, str]]:
+def relation_rows(
+    cases: list[LSTMShapeCase], seed: int = 0, atol: float = 1e-6
+) -> list[dict[str, str]]:
     """設定と比較ごとに 1 行: 差の最大絶対値と、一致するかどうか。"""
     if not cases:
-        raise ValueError("cases が空です。LSTMShapeCase を 1 つ以上渡してください")
+        raise ValueError(
+            "cases が空です。LSTMShapeCase を 1 つ以上渡してください"
+        )
     rows = []
     for case in cases:
         for name, value in last_step_gaps(run_lstm(case, seed)).items():
-            rows.append({"num_layers": str(case.num_layers),
-                         "bidirectional": str(case.bidirectional),
-                         "比べたもの": name,
-                         "差の最大絶対値": f"{value:.1e}",
-                         "一致": "はい" if value <= atol else "いいえ"})
+            rows.append(
+                {
+                    "num_layers": str(case.num_layers),
+                    "bidirectional": str(case.bidirectional),
+                    "比べたもの": name,
+                    "差の最大絶対値": f"{value:.1e}",
+                    "一致": "はい" if value <= atol else "いいえ",
+                }
+            )
     return rows

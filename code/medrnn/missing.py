@@ -1,8 +1,9 @@
-"""欠測のシミュレーションと、欠測を埋める方法(補完)・マスク・経過時間の特徴量。
+"""欠測のシミュレーションと、欠測を埋める方法(補完)・マスク・
+経過時間の特徴量。
 
-配列の約束: values は形状 (n_steps, n_channels) の等間隔の系列、mask は同じ形状の
-bool で True が「測れた(観測あり)」、False が「欠測」。欠測の位置の values は
-読まない(NaN でもよい)。
+配列の約束: values は形状 (n_steps, n_channels) の等間隔の系列、mask は
+同じ形状の bool で True が「測れた(観測あり)」、False が「欠測」。
+欠測の位置の values は読まない(NaN でもよい)。
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ STRATEGIES = {  # 欠測の扱い方 → 表示名
 def _check_mask(mask: np.ndarray) -> np.ndarray:
     m = np.asarray(mask)
     if m.ndim != 2 or m.dtype != bool:
-        raise ValueError(f"mask は形状 (n_steps, n_channels) の bool 配列にしてください"
-                         f"(受け取った形状・型: {m.shape}, {m.dtype})")
+        raise ValueError(
+            f"mask は形状 (n_steps, n_channels) の bool 配列にしてください"
+            f"(受け取った形状・型: {m.shape}, {m.dtype})"
+        )
     return m
 
 
@@ -31,42 +34,57 @@ def _check_values(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     m = _check_mask(mask)
     if v.shape != m.shape:
-        raise ValueError(f"values {v.shape} と mask {m.shape} の形状が違います")
+        raise ValueError(
+            f"values {v.shape} と mask {m.shape} の形状が違います"
+        )
     if not np.all(np.isfinite(v[m])):
         raise ValueError("観測あり(mask=True)の位置に NaN か無限大があります")
     return np.where(m, v, 0.0)  # 欠測の位置は読まないので 0 を入れておく
 
 
-def mcar_mask(shape: tuple[int, int], rate: float,
-              rng: np.random.Generator) -> np.ndarray:
-    """各値が独立に確率 rate で欠ける(MCAR: 完全にランダムな欠測)。True = 観測あり。"""
+def mcar_mask(
+    shape: tuple[int, int], rate: float, rng: np.random.Generator
+) -> np.ndarray:
+    """各値が独立に確率 rate で欠ける(MCAR: 完全にランダムな欠測)。
+    True = 観測あり。
+    """
     if not 0 <= rate < 1:
-        raise ValueError(f"rate は 0 以上 1 未満にしてください(受け取った値: {rate})")
+        raise ValueError(
+            f"rate は 0 以上 1 未満にしてください(受け取った値: {rate})"
+        )
     return rng.random(shape) >= rate
 
 
-def block_mask(shape: tuple[int, int], rate: float, mean_block: float,
-               rng: np.random.Generator) -> np.ndarray:
+def block_mask(
+    shape: tuple[int, int],
+    rate: float,
+    mean_block: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """塊の欠測(センサーが外れた、など)。True = 観測あり。
 
     チャネルごとに、平均 mean_block 点の連続した欠測を、欠測の割合が
     rate に達するまでランダムな位置に置く。
     """
     if not 0 <= rate < 1 or not mean_block >= 1:
-        raise ValueError("rate は 0 以上 1 未満、mean_block は 1 以上に"
-                         f"してください(受け取った値: {rate}, {mean_block})")
+        raise ValueError(
+            "rate は 0 以上 1 未満、mean_block は 1 以上に"
+            f"してください(受け取った値: {rate}, {mean_block})"
+        )
     n_steps, n_channels = shape
     mask = np.ones(shape, dtype=bool)
     for c in range(n_channels):
         while (~mask[:, c]).mean() < rate:
             length = rng.geometric(1 / mean_block)  # 平均 mean_block 点
             start = rng.integers(0, n_steps)
-            mask[start:start + length, c] = False
+            mask[start : start + length, c] = False
     return mask
 
 
 def previous_observed(mask: np.ndarray) -> np.ndarray:
-    """各時刻以前(その時刻を含む)で最後に観測があった時刻。なければ -1。形状は mask と同じ"""
+    """各時刻以前(その時刻を含む)で最後に観測があった時刻。なければ -1。
+    形状は mask と同じ
+    """
     m = _check_mask(mask)
     index = np.where(m, np.arange(len(m))[:, None], -1)
     return np.maximum.accumulate(index, axis=0)
@@ -79,8 +97,7 @@ def next_observed(mask: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(index[::-1], axis=0)[::-1]
 
 
-def locf(values: np.ndarray, mask: np.ndarray,
-         fill: np.ndarray) -> np.ndarray:
+def locf(values: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
     """直前の観測値で埋める(LOCF: last observation carried forward)。
 
     最初の観測より前は fill(チャネルごとの値、形状 (n_channels,))で埋める。
@@ -92,8 +109,9 @@ def locf(values: np.ndarray, mask: np.ndarray,
     return np.where(prev >= 0, carried, np.asarray(fill, dtype=np.float64))
 
 
-def mean_fill(values: np.ndarray, mask: np.ndarray,
-              fill: np.ndarray) -> np.ndarray:
+def mean_fill(
+    values: np.ndarray, mask: np.ndarray, fill: np.ndarray
+) -> np.ndarray:
     """欠測をチャネルごとの一定値 fill(訓練区間の平均など)で埋める。"""
     v = _check_values(values, mask)
     return np.where(mask, v, np.asarray(fill, dtype=np.float64))
@@ -111,37 +129,52 @@ def time_since_observed(mask: np.ndarray, step_s: float) -> np.ndarray:
     return (np.arange(len(prev))[:, None] - prev) * step_s
 
 
-def interpolate_leaky(values: np.ndarray, mask: np.ndarray,
-                      fill: np.ndarray) -> np.ndarray:
-    """系列全体での線形補間。欠測の次の観測、つまり **未来の値** を使う(比較用)。"""
+def interpolate_leaky(
+    values: np.ndarray, mask: np.ndarray, fill: np.ndarray
+) -> np.ndarray:
+    """系列全体での線形補間。欠測の次の観測、つまり **未来の値** を使う
+    (比較用)。
+    """
     v = _check_values(values, mask)
     out = np.empty_like(v)
     steps = np.arange(len(v))
     for c in range(v.shape[1]):
         seen = np.flatnonzero(mask[:, c])
-        out[:, c] = (np.interp(steps, seen, v[seen, c]) if len(seen)
-                     else np.asarray(fill, dtype=np.float64)[c])
+        out[:, c] = (
+            np.interp(steps, seen, v[seen, c])
+            if len(seen)
+            else np.asarray(fill, dtype=np.float64)[c]
+        )
     return out
 
 
 def window_positions(ends: np.ndarray, seq_len: int) -> np.ndarray:
-    """窓の各時刻の番号。窓 i は ends[i] で終わる seq_len 点。形状 (N, seq_len)"""
+    """窓の各時刻の番号。窓 i は ends[i] で終わる seq_len 点。
+    形状 (N, seq_len)
+    """
     e = np.asarray(ends, dtype=np.int64)
     if seq_len < 1 or e.ndim != 1 or (len(e) and e.min() < seq_len - 1):
-        raise ValueError(f"ends は 1 次元で seq_len - 1 = {seq_len - 1} 以上、"
-                         f"seq_len は 1 以上にしてください")
+        raise ValueError(
+            f"ends は 1 次元で seq_len - 1 = {seq_len - 1} 以上、"
+            f"seq_len は 1 以上にしてください"
+        )
     return e[:, None] - seq_len + 1 + np.arange(seq_len)
 
 
-def interpolate_causal(values: np.ndarray, mask: np.ndarray, ends: np.ndarray,
-                       seq_len: int, fill: np.ndarray) -> np.ndarray:
+def interpolate_causal(
+    values: np.ndarray,
+    mask: np.ndarray,
+    ends: np.ndarray,
+    seq_len: int,
+    fill: np.ndarray,
+) -> np.ndarray:
     """窓ごとの線形補間。窓の終わり ends[i] より後の観測は使わない。
 
     前後の観測が窓の終わりまでにあれば線形補間、後ろの観測がまだなければ
     直前の値を延ばす(LOCF)。形状 (N, seq_len, n_channels)
     """
-    v, prev, nxt = _check_values(values, mask), previous_observed(mask), \
-        next_observed(mask)
+    v = _check_values(values, mask)
+    prev, nxt = previous_observed(mask), next_observed(mask)
     pos = window_positions(ends, seq_len)  # (N, T)
     end = np.asarray(ends)[:, None, None]  # (N, 1, 1)
     p, q = prev[pos], nxt[pos]  # (N, T, C)
@@ -155,52 +188,73 @@ def interpolate_causal(values: np.ndarray, mask: np.ndarray, ends: np.ndarray,
     return np.where(known_next & (p < 0), vq, out)  # 窓の中の最初の観測より前
 
 
-def mask_delta_features(values: np.ndarray, mask: np.ndarray,
-                        fill: np.ndarray, step_s: float,
-                        delta_cap_s: float) -> np.ndarray:
+def mask_delta_features(
+    values: np.ndarray,
+    mask: np.ndarray,
+    fill: np.ndarray,
+    step_s: float,
+    delta_cap_s: float,
+) -> np.ndarray:
     """LOCF で埋めた値・マスク・経過時間を並べた特徴量(GRU-D の考え方)。
 
     経過時間は delta_cap_s 秒で頭打ちにして 0〜1 に縮める。
     形状 (n_steps, 3 * n_channels): [値..., マスク..., 経過時間...]
     """
     if not delta_cap_s > 0:
-        raise ValueError("delta_cap_s は正にしてください"
-                         f"(受け取った値: {delta_cap_s})")
+        raise ValueError(
+            f"delta_cap_s は正にしてください(受け取った値: {delta_cap_s})"
+        )
     filled = locf(values, mask, fill)
     delta = np.minimum(time_since_observed(mask, step_s), delta_cap_s)
-    return np.concatenate([filled, mask.astype(np.float64),
-                           delta / delta_cap_s], axis=1)
+    return np.concatenate(
+        [filled, mask.astype(np.float64), delta / delta_cap_s], axis=1
+    )
 
 
-def impute_windows(strategy: str, values: np.ndarray, mask: np.ndarray,
-                   ends: np.ndarray, seq_len: int, fill: np.ndarray,
-                   step_s: float, delta_cap_s: float = 30.0) -> np.ndarray:
+def impute_windows(
+    strategy: str,
+    values: np.ndarray,
+    mask: np.ndarray,
+    ends: np.ndarray,
+    seq_len: int,
+    fill: np.ndarray,
+    step_s: float,
+    delta_cap_s: float = 30.0,
+) -> np.ndarray:
     """欠測の扱い方 strategy で埋めた入力窓。形状 (N, seq_len, 特徴量の数)"""
     if strategy not in STRATEGIES:
-        raise ValueError(f"strategy は {list(STRATEGIES)} のどれかにしてください"
-                         f"(受け取った値: {strategy!r})")
+        raise ValueError(
+            f"strategy は {list(STRATEGIES)} のどれかにしてください"
+            f"(受け取った値: {strategy!r})"
+        )
     if strategy == "interp":
         return interpolate_causal(values, mask, ends, seq_len, fill)
     if strategy == "mask_delta":
         series = mask_delta_features(values, mask, fill, step_s, delta_cap_s)
     else:
-        impute = {"mean": mean_fill, "locf": locf,
-                  "leaky": interpolate_leaky}[strategy]
+        impute = {
+            "mean": mean_fill,
+            "locf": locf,
+            "leaky": interpolate_leaky,
+        }[strategy]
         series = impute(values, mask, fill)
     return series[window_positions(ends, seq_len)]
 
 
-def spot_check_mask(n_steps: int, step_s: float, mean_gap_s: float,
-                    rng: np.random.Generator) -> np.ndarray:
+def spot_check_mask(
+    n_steps: int, step_s: float, mean_gap_s: float, rng: np.random.Generator
+) -> np.ndarray:
     """ランダムな時刻に測る「スポット測定」を、格子の上の観測の印にする。
 
     測定の間隔は平均 mean_gap_s 秒の指数分布(ポアソン過程)。格子の区間
     [k step_s, (k+1) step_s) に測定があれば True。形状 (n_steps,)
     """
     if n_steps < 1 or not step_s > 0 or not mean_gap_s > 0:
-        raise ValueError("n_steps は 1 以上、step_s と mean_gap_s は正に"
-                         f"してください(受け取った値: {n_steps}, {step_s}, "
-                         f"{mean_gap_s})")
+        raise ValueError(
+            "n_steps は 1 以上、step_s と mean_gap_s は正に"
+            f"してください(受け取った値: {n_steps}, {step_s}, "
+            f"{mean_gap_s})"
+        )
     duration = n_steps * step_s
     n_draws = int(2 * duration / mean_gap_s) + 10  # 足りなくならない数
     times = np.cumsum(rng.exponential(mean_gap_s, n_draws))

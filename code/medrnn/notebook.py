@@ -9,7 +9,8 @@ import torch
 from .plotting import setup_japanese_font, use_book_figure_formats
 from .repro import configure_torch, environment_summary, set_seed
 
-if TYPE_CHECKING:  # IPython はノートブックの中だけで使う(コマンドラインでは不要)
+# IPython はノートブックの中だけで使う(コマンドラインでは不要)
+if TYPE_CHECKING:
     from IPython.display import Markdown
 
     from .core.compare import Comparison
@@ -31,11 +32,15 @@ def setup_chapter(seed: int = 0) -> torch.device:
 
 
 def environment_markdown() -> Markdown:
-    """ビルド環境(Python・主要パッケージの版など)を Markdown の表にして返す。"""
+    """ビルド環境(Python・主要パッケージの版など)を Markdown の表にして
+    返す。
+    """
     from IPython.display import Markdown
 
     configure_torch()  # 本文の学習と同じスレッド数を表示する
-    rows = "\n".join(f"| {k} | {v} |" for k, v in environment_summary().items())
+    rows = "\n".join(
+        f"| {k} | {v} |" for k, v in environment_summary().items()
+    )
     return Markdown("| 項目 | 値 |\n|---|---|\n" + rows)
 
 
@@ -45,16 +50,18 @@ def rows_to_markdown(rows: list[dict[str, str]]) -> str:
         raise ValueError("rows が空なので表を作れません")
     keys = list(rows[0])
     if any(list(row) != keys for row in rows):
-        raise ValueError(f"すべての行が同じキー {keys} を同じ順に持つ必要があります")
-    lines = ["| " + " | ".join(keys) + " |",
-             "|" + "---|" * len(keys)]
+        raise ValueError(
+            f"すべての行が同じキー {keys} を同じ順に持つ必要があります"
+        )
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in rows:
         lines.append("| " + " | ".join(str(row[k]) for k in keys) + " |")
     return "\n".join(lines)
 
 
-def glue_comparison(key: str, result: "Comparison", unit: str = "",
-                    digits: int = 2) -> None:
+def glue_comparison(
+    key: str, result: Comparison, unit: str = "", digits: int = 2
+) -> None:
     """比較の結果を本文用に glue する(表示はしない)。
 
     ``{key}_diff``・``{key}_low``・``{key}_high``(数値)、``{key}_wins``
@@ -66,8 +73,12 @@ def glue_comparison(key: str, result: "Comparison", unit: str = "",
     from .core.compare import describe
 
     values: dict[str, object] = {
-        "diff": result.mean_diff, "low": result.low, "high": result.high,
-        "wins": f"{result.wins}/{result.n}", "verdict": result.verdict_ja,
-        "text": describe(result, unit, digits)}
+        "diff": result.mean_diff,
+        "low": result.low,
+        "high": result.high,
+        "wins": f"{result.wins}/{result.n}",
+        "verdict": result.verdict_ja,
+        "text": describe(result, unit, digits),
+    }
     for name, value in values.items():
         glue(f"{key}_{name}", value, display=False)

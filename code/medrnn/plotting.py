@@ -13,16 +13,23 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 # Okabe–Ito 配色(色覚の違いがあっても区別しやすい)
-COLORS = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73",
-          "red": "#D55E00", "purple": "#CC79A7", "sky": "#56B4E9",
-          "yellow": "#F0E442", "black": "#000000"}
+COLORS = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "red": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
 
 
 def setup_japanese_font() -> str:
     """matplotlib で日本語が表示できるようにし、使ったパッケージ名を返す。
 
-    japanize-matplotlib(distutils が必要で Python 3.12 以降では import できない)
-    を優先し、だめなら matplotlib-fontja を使う。
+    japanize-matplotlib(distutils が必要で Python 3.12 以降では
+    import できない)を優先し、だめなら matplotlib-fontja を使う。
     """
     try:
         with warnings.catch_warnings():
@@ -31,63 +38,100 @@ def setup_japanese_font() -> str:
         name = "japanize-matplotlib"
     except ImportError:
         import matplotlib_fontja  # noqa: F401
+
         name = "matplotlib-fontja"
-    matplotlib.rcParams.update({
-        "axes.unicode_minus": False,  # マイナス記号の文字化けを防ぐ
-        "pdf.fonttype": 42,  # PDF にフォントを TrueType で埋め込む
-        "figure.dpi": 100,
-        "savefig.dpi": 150,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-    })
+    matplotlib.rcParams.update(
+        {
+            "axes.unicode_minus": False,  # マイナス記号の文字化けを防ぐ
+            "pdf.fonttype": 42,  # PDF にフォントを TrueType で埋め込む
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+        }
+    )
     return name
 
 
 def use_book_figure_formats() -> None:
-    """ノートブックの図を PNG(ウェブ用)と PDF(印刷用のベクター)の両方で出す。"""
+    """ノートブックの図を PNG(ウェブ用)と PDF(印刷用のベクター)の
+    両方で出す。
+    """
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("png", "pdf")
 
 
-def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """ax が与えられなければ新しい Figure と Axes を作る(pyplot の状態は使わない)。"""
+def _new_axes(
+    ax: Axes | None, figsize: tuple[float, float]
+) -> tuple[Figure, Axes]:
+    """ax が与えられなければ新しい Figure と Axes を作る。
+
+    pyplot の状態は使わない。
+    """
     if ax is not None:
-        return ax.figure, ax
+        # 本書の図は SubFigure を使わないので、ax.figure は Figure
+        return ax.figure, ax  # type: ignore[return-value]
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
 
-def plot_series(t: np.ndarray, series: np.ndarray, n_train: int | None = None,
-                ax: Axes | None = None, xlabel: str = "時刻 t",
-                ylabel: str = "値(任意単位)") -> Figure:
+def plot_series(
+    t: np.ndarray,
+    series: np.ndarray,
+    n_train: int | None = None,
+    ax: Axes | None = None,
+    xlabel: str = "時刻 t",
+    ylabel: str = "値(任意単位)",
+) -> Figure:
     """時系列を描き、n_train があれば訓練とテストの境目を示す。"""
     fig, ax = _new_axes(ax, (8, 3))
     if n_train is None:
         ax.plot(t, series, color=COLORS["blue"], lw=1)
     else:
-        ax.plot(t[:n_train], series[:n_train], color=COLORS["blue"], lw=1,
-                label="訓練")
-        ax.plot(t[n_train:], series[n_train:], color=COLORS["orange"], lw=1,
-                label="テスト")
+        ax.plot(
+            t[:n_train],
+            series[:n_train],
+            color=COLORS["blue"],
+            lw=1,
+            label="訓練",
+        )
+        ax.plot(
+            t[n_train:],
+            series[n_train:],
+            color=COLORS["orange"],
+            lw=1,
+            label="テスト",
+        )
         ax.axvline(t[n_train], color="gray", ls="--", lw=1)
         ax.legend(loc="upper right")
     ax.set(xlabel=xlabel, ylabel=ylabel)
     return fig
 
 
-def plot_loss_curve(train_loss: list[float], val_loss: list[float] | None = None,
-                    ax: Axes | None = None, logy: bool = False,
-                    floor: float | None = None) -> Figure:
+def plot_loss_curve(
+    train_loss: list[float],
+    val_loss: list[float] | None = None,
+    ax: Axes | None = None,
+    logy: bool = False,
+    floor: float | None = None,
+) -> Figure:
     """エポックごとの損失(学習曲線)を描く。floor はノイズフロアの水平線。"""
     fig, ax = _new_axes(ax, (6, 3.5))
     epochs = np.arange(1, len(train_loss) + 1)
     ax.plot(epochs, train_loss, color=COLORS["blue"], label="訓練損失")
     if val_loss:
-        ax.plot(epochs, val_loss, color=COLORS["orange"], ls="--", label="検証損失")
+        ax.plot(
+            epochs, val_loss, color=COLORS["orange"], ls="--", label="検証損失"
+        )
     if floor is not None:
-        ax.axhline(floor, color=COLORS["black"], ls=":", lw=1,
-                   label=f"ノイズフロア σ² = {floor:.2f}")
+        ax.axhline(
+            floor,
+            color=COLORS["black"],
+            ls=":",
+            lw=1,
+            label=f"ノイズフロア σ² = {floor:.2f}",
+        )
     if logy:
         ax.set_yscale("log")
     ax.set(xlabel="エポック", ylabel="平均二乗誤差 (MSE)")
@@ -95,18 +139,47 @@ def plot_loss_curve(train_loss: list[float], val_loss: list[float] | None = None
     return fig
 
 
-def plot_predictions(t: np.ndarray, actual: np.ndarray, predicted: np.ndarray,
-                     ax: Axes | None = None, truth: np.ndarray | None = None,
-                     xlabel: str = "時刻 t") -> Figure:
-    """テストデータでの実測値と予測値を重ねる。truth はノイズのない真の波形。"""
+def plot_predictions(
+    t: np.ndarray,
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    ax: Axes | None = None,
+    truth: np.ndarray | None = None,
+    xlabel: str = "時刻 t",
+) -> Figure:
+    """テストデータでの実測値と予測値を重ねる。
+
+    truth はノイズのない真の波形。
+    """
     fig, ax = _new_axes(ax, (8, 3.5))
-    ax.plot(t, actual, color=COLORS["blue"], marker="o", ms=3, lw=1,
-            label="実測値(ノイズあり)")
-    ax.plot(t, predicted, color=COLORS["red"], marker="s", ms=3, lw=1.5,
-            ls="--", label="予測値")
+    ax.plot(
+        t,
+        actual,
+        color=COLORS["blue"],
+        marker="o",
+        ms=3,
+        lw=1,
+        label="実測値(ノイズあり)",
+    )
+    ax.plot(
+        t,
+        predicted,
+        color=COLORS["red"],
+        marker="s",
+        ms=3,
+        lw=1.5,
+        ls="--",
+        label="予測値",
+    )
     if truth is not None:
-        ax.plot(t, truth, color=COLORS["black"], lw=1, ls=":",
-                label="真の波形 sin(t)")
+        ax.plot(
+            t,
+            truth,
+            color=COLORS["black"],
+            lw=1,
+            ls=":",
+            label="真の波形 sin(t)",
+        )
     ax.set(xlabel=xlabel, ylabel="値(任意単位)")
     ax.legend(loc="upper right", fontsize="small")
     return fig
@@ -118,42 +191,86 @@ def plot_activations(x: np.ndarray, ax: Axes | None = None) -> Figure:
     tanh = np.tanh(x)
     sigmoid = 1 / (1 + np.exp(-x))
     ax.plot(x, tanh, color=COLORS["blue"], label="tanh(x)")
-    ax.plot(x, 1 - tanh ** 2, color=COLORS["blue"], ls="--",
-            label="tanh の導関数 1 − tanh²(x)")
+    ax.plot(
+        x,
+        1 - tanh**2,
+        color=COLORS["blue"],
+        ls="--",
+        label="tanh の導関数 1 − tanh²(x)",
+    )
     ax.plot(x, sigmoid, color=COLORS["orange"], label="シグモイド σ(x)")
-    ax.plot(x, sigmoid * (1 - sigmoid), color=COLORS["orange"], ls="--",
-            label="σ の導関数 σ(x)(1 − σ(x))")
+    ax.plot(
+        x,
+        sigmoid * (1 - sigmoid),
+        color=COLORS["orange"],
+        ls="--",
+        label="σ の導関数 σ(x)(1 − σ(x))",
+    )
     ax.axhline(0, color="gray", lw=0.8)
     ax.set(xlabel="入力 x", ylabel="出力")
     ax.legend(fontsize="small")
     return fig
 
 
-def plot_bars(labels: list[str], values: list[float], errors: list[float] | None = None,
-              ax: Axes | None = None, ylabel: str = "テスト MSE",
-              floor: float | None = None) -> Figure:
+def plot_bars(
+    labels: list[str],
+    values: list[float],
+    errors: list[float] | None = None,
+    ax: Axes | None = None,
+    ylabel: str = "テスト MSE",
+    floor: float | None = None,
+) -> Figure:
     """手法ごとの値を棒グラフで並べる(errors は標準偏差のエラーバー)。"""
     fig, ax = _new_axes(ax, (7, 3.5))
     palette = list(COLORS.values())
-    ax.bar(labels, values, yerr=errors, capsize=4,
-           color=[palette[i % len(palette)] for i in range(len(labels))])
+    ax.bar(
+        labels,
+        values,
+        yerr=errors,
+        capsize=4,
+        color=[palette[i % len(palette)] for i in range(len(labels))],
+    )
     if floor is not None:
-        ax.axhline(floor, color=COLORS["black"], ls=":", lw=1,
-                   label=f"ノイズフロア σ² = {floor:.2f}")
+        ax.axhline(
+            floor,
+            color=COLORS["black"],
+            ls=":",
+            lw=1,
+            label=f"ノイズフロア σ² = {floor:.2f}",
+        )
         ax.legend()
     ax.set(ylabel=ylabel)
     return fig
 
 
-def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float],
-           color: str, text: str = "", offset: tuple[float, float] = (0, 0),
-           **kwargs) -> None:
+def _arrow(
+    ax: Axes,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    color: str,
+    text: str = "",
+    offset: tuple[float, float] = (0, 0),
+    **kwargs,
+) -> None:
     """start から end へ矢印を引き、途中に text を添える(図解用)。"""
-    ax.annotate("", xy=end, xytext=start,
-                arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.6,
-                            "shrinkA": 0, "shrinkB": 0, **kwargs})
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": color,
+            "lw": 1.6,
+            "shrinkA": 0,
+            "shrinkB": 0,
+            **kwargs,
+        },
+    )
     if text:
-        mid = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
+        mid = (
+            (start[0] + end[0]) / 2 + offset[0],
+            (start[1] + end[1]) / 2 + offset[1],
+        )
         ax.text(*mid, text, ha="center", va="center", color=color, fontsize=11)
 
 
@@ -164,71 +281,146 @@ def plot_unrolled_rnn(n_steps: int = 3, ax: Axes | None = None) -> Figure:
     新しい隠れ状態 h_t を次の時刻へ渡し、出力 y_t を出す様子を描く。
     """
     if n_steps < 1:
-        raise ValueError(f"n_steps は 1 以上にしてください(受け取った値: {n_steps})")
+        raise ValueError(
+            f"n_steps は 1 以上にしてください(受け取った値: {n_steps})"
+        )
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     fig, ax = _new_axes(ax, (2.4 + 2.2 * n_steps, 3.4))
     blue, orange, green = COLORS["blue"], COLORS["orange"], COLORS["green"]
 
     def cell(x: float, label: str) -> None:
-        ax.add_patch(FancyBboxPatch((x - 0.45, -0.35), 0.9, 0.7,
-                                    boxstyle="round,pad=0.05", fc="#E8F1F8",
-                                    ec=blue, lw=1.8))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - 0.45, -0.35),
+                0.9,
+                0.7,
+                boxstyle="round,pad=0.05",
+                fc="#E8F1F8",
+                ec=blue,
+                lw=1.8,
+            )
+        )
         ax.text(x, 0, label, ha="center", va="center", fontsize=10)
 
     def io(x: float, sub: str) -> None:
         _arrow(ax, (x, -1.25), (x, -0.42), orange)
-        ax.text(x, -1.45, f"$x_{{{sub}}}$", ha="center", va="center",
-                color=orange, fontsize=13)
+        ax.text(
+            x,
+            -1.45,
+            f"$x_{{{sub}}}$",
+            ha="center",
+            va="center",
+            color=orange,
+            fontsize=13,
+        )
         _arrow(ax, (x, 0.42), (x, 1.2), green)
-        ax.text(x, 1.42, f"$y_{{{sub}}}$", ha="center", va="center",
-                color=green, fontsize=13)
+        ax.text(
+            x,
+            1.42,
+            f"$y_{{{sub}}}$",
+            ha="center",
+            va="center",
+            color=green,
+            fontsize=13,
+        )
 
     # 左: 折りたたんだ姿(自分自身へ戻るループ)
     cell(0, "RNN\nセル")
     io(0, "t")
-    ax.add_patch(FancyArrowPatch((0.5, 0.2), (0.5, -0.2),
-                                 connectionstyle="arc3,rad=-1.6",
-                                 arrowstyle="-|>", mutation_scale=12,
-                                 color=blue, lw=1.6))
+    ax.add_patch(
+        FancyArrowPatch(
+            (0.5, 0.2),
+            (0.5, -0.2),
+            connectionstyle="arc3,rad=-1.6",
+            arrowstyle="-|>",
+            mutation_scale=12,
+            color=blue,
+            lw=1.6,
+        )
+    )
     ax.text(1.05, 0.0, "$h$", color=blue, fontsize=13, va="center")
     ax.text(1.9, 0.3, "展開", ha="center", va="center", fontsize=11)
-    ax.annotate("", xy=(2.25, 0), xytext=(1.55, 0),
-                arrowprops={"arrowstyle": "simple", "color": "gray"})
+    ax.annotate(
+        "",
+        xy=(2.25, 0),
+        xytext=(1.55, 0),
+        arrowprops={"arrowstyle": "simple", "color": "gray"},
+    )
     ax.text(0, -1.95, "ループで書くと", ha="center", fontsize=10)
 
     # 右: 時間方向に展開した姿
-    subs = ["t-1", "t", "t+1"] if n_steps == 3 else [str(i + 1) for i in range(n_steps)]
+    subs = (
+        ["t-1", "t", "t+1"]
+        if n_steps == 3
+        else [str(i + 1) for i in range(n_steps)]
+    )
     xs = [4.0 + 2.1 * i for i in range(n_steps)]
     for k, (x, sub) in enumerate(zip(xs, subs)):
         cell(x, f"RNN セル\n(時刻 ${sub}$)")
         io(x, sub)
-        prev = "t-2" if n_steps == 3 and k == 0 else (subs[k - 1] if k else "0")
-        _arrow(ax, (x - 1.55, 0), (x - 0.5, 0), blue, f"$h_{{{prev}}}$", (0, 0.22))
-    _arrow(ax, (xs[-1] + 0.5, 0), (xs[-1] + 1.4, 0), blue, f"$h_{{{subs[-1]}}}$", (0, 0.22))
-    ax.text((xs[0] + xs[-1]) / 2, -1.95,
-            "時間方向に展開すると(どの時刻も同じ重みを使う)", ha="center", fontsize=10)
+        prev = (
+            "t-2" if n_steps == 3 and k == 0 else (subs[k - 1] if k else "0")
+        )
+        _arrow(
+            ax, (x - 1.55, 0), (x - 0.5, 0), blue, f"$h_{{{prev}}}$", (0, 0.22)
+        )
+    _arrow(
+        ax,
+        (xs[-1] + 0.5, 0),
+        (xs[-1] + 1.4, 0),
+        blue,
+        f"$h_{{{subs[-1]}}}$",
+        (0, 0.22),
+    )
+    ax.text(
+        (xs[0] + xs[-1]) / 2,
+        -1.95,
+        "時間方向に展開すると(どの時刻も同じ重みを使う)",
+        ha="center",
+        fontsize=10,
+    )
     ax.set(xlim=(-0.7, xs[-1] + 1.6), ylim=(-2.15, 1.7), aspect="equal")
     ax.axis("off")
     return fig
 
 
-def plot_norms_by_lag(x: np.ndarray, curves: dict[str, np.ndarray],
-                      ax: Axes | None = None, xlabel: str = "距離 k(ステップ)",
-                      ylabel: str = "勾配のノルム", logy: bool = True) -> Figure:
+def plot_norms_by_lag(
+    x: np.ndarray,
+    curves: dict[str, np.ndarray],
+    ax: Axes | None = None,
+    xlabel: str = "距離 k(ステップ)",
+    ylabel: str = "勾配のノルム",
+    logy: bool = True,
+) -> Figure:
     """勾配(ヤコビ行列)のノルムを時刻・距離に対して描く。
 
-    curves は「凡例の名前 → x と同じ長さの配列」。logy=True なら縦軸を対数にする
-    (指数関数的な減少・増加が直線に見える)。
+    curves は「凡例の名前 → x と同じ長さの配列」。
+    logy=True なら縦軸を対数にする(指数関数的な減少・増加が直線に見える)。
     """
     fig, ax = _new_axes(ax, (6.5, 3.6))
-    palette = [COLORS["blue"], COLORS["red"], COLORS["green"], COLORS["purple"]]
+    palette = [
+        COLORS["blue"],
+        COLORS["red"],
+        COLORS["green"],
+        COLORS["purple"],
+    ]
     markers = ["o", "s", "^", "D"]
     for i, (label, values) in enumerate(curves.items()):
         if len(values) != len(x):
-            raise ValueError(f"{label!r} の長さ {len(values)} が x の長さ {len(x)} と違います")
-        ax.plot(x, values, color=palette[i % 4], marker=markers[i % 4], ms=4,
-                lw=1.4, label=label)
+            raise ValueError(
+                f"{label!r} の長さ {len(values)} が"
+                f" x の長さ {len(x)} と違います"
+            )
+        ax.plot(
+            x,
+            values,
+            color=palette[i % 4],
+            marker=markers[i % 4],
+            ms=4,
+            lw=1.4,
+            label=label,
+        )
     if logy:
         ax.set_yscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel)
@@ -236,18 +428,29 @@ def plot_norms_by_lag(x: np.ndarray, curves: dict[str, np.ndarray],
     return fig
 
 
-def _lstm_gate_box(ax: Axes, x: float, y: float, symbol: str, name: str,
-              color: str) -> None:
+def _lstm_gate_box(
+    ax: Axes, x: float, y: float, symbol: str, name: str, color: str
+) -> None:
     """LSTM 図のゲート(活性化関数の箱)を 1 つ描く。"""
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch((x - 0.6, y - 0.45), 1.2, 0.9,
-                                boxstyle="round,pad=0.05", fc=color,
-                                ec="black", lw=1, alpha=0.9, zorder=3))
-    ax.text(x, y + 0.13, symbol, ha="center", va="center", fontsize=12,
-            zorder=4)
-    ax.text(x, y - 0.22, name, ha="center", va="center", fontsize=8,
-            zorder=4)
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - 0.6, y - 0.45),
+            1.2,
+            0.9,
+            boxstyle="round,pad=0.05",
+            fc=color,
+            ec="black",
+            lw=1,
+            alpha=0.9,
+            zorder=3,
+        )
+    )
+    ax.text(
+        x, y + 0.13, symbol, ha="center", va="center", fontsize=12, zorder=4
+    )
+    ax.text(x, y - 0.22, name, ha="center", va="center", fontsize=8, zorder=4)
 
 
 def _lstm_op_node(ax: Axes, x: float, y: float, symbol: str) -> None:
@@ -255,21 +458,44 @@ def _lstm_op_node(ax: Axes, x: float, y: float, symbol: str) -> None:
     from matplotlib.patches import Ellipse
 
     width = 0.9 if len(symbol) > 1 else 0.5
-    ax.add_patch(Ellipse((x, y), width, 0.5, fc="white", ec="black", lw=1,
-                         zorder=3))
-    ax.text(x, y, symbol, ha="center", va="center",
-            fontsize=9 if len(symbol) > 1 else 13, zorder=4)
+    ax.add_patch(
+        Ellipse((x, y), width, 0.5, fc="white", ec="black", lw=1, zorder=3)
+    )
+    ax.text(
+        x,
+        y,
+        symbol,
+        ha="center",
+        va="center",
+        fontsize=9 if len(symbol) > 1 else 13,
+        zorder=4,
+    )
 
 
-def _lstm_arrow(ax: Axes, points: list[tuple[float, float]],
-           color: str = "black", lw: float = 1.3) -> None:
+def _lstm_arrow(
+    ax: Axes,
+    points: list[tuple[float, float]],
+    color: str = "black",
+    lw: float = 1.3,
+) -> None:
     """折れ線の矢印(最後の区間に矢じり)を描く。"""
     xs, ys = zip(*points)
-    ax.plot(xs[:-1], ys[:-1], color=color, lw=lw, zorder=2,
-            solid_capstyle="butt")
-    ax.annotate("", xy=points[-1], xytext=points[-2], zorder=2,
-                arrowprops={"arrowstyle": "-|>", "color": color, "lw": lw,
-                            "shrinkA": 0, "shrinkB": 0})
+    ax.plot(
+        xs[:-1], ys[:-1], color=color, lw=lw, zorder=2, solid_capstyle="butt"
+    )
+    ax.annotate(
+        "",
+        xy=points[-1],
+        xytext=points[-2],
+        zorder=2,
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": color,
+            "lw": lw,
+            "shrinkA": 0,
+            "shrinkB": 0,
+        },
+    )
 
 
 def plot_lstm_cell(ax: Axes | None = None) -> Figure:
@@ -277,13 +503,24 @@ def plot_lstm_cell(ax: Axes | None = None) -> Figure:
     from matplotlib.patches import FancyBboxPatch
 
     fig, ax = _new_axes(ax, (9, 5.4))
-    ax.add_patch(FancyBboxPatch((1.4, 0.9), 9.4, 5.4, fc="#F4F4F4",
-                                boxstyle="round,pad=0.1", ec="gray", lw=1,
-                                zorder=0))
+    ax.add_patch(
+        FancyBboxPatch(
+            (1.4, 0.9),
+            9.4,
+            5.4,
+            fc="#F4F4F4",
+            boxstyle="round,pad=0.1",
+            ec="gray",
+            lw=1,
+            zorder=0,
+        )
+    )
     top, bus, gate_y = 5.5, 1.5, 2.9
     # セル状態(長期記憶の線): 左から右へ、× で忘れ、+ で書き足す
     _lstm_arrow(ax, [(0.2, top), (3.0 - 0.25, top)], COLORS["blue"], 2.5)
-    _lstm_arrow(ax, [(3.0 + 0.25, top), (6.2 - 0.25, top)], COLORS["blue"], 2.5)
+    _lstm_arrow(
+        ax, [(3.0 + 0.25, top), (6.2 - 0.25, top)], COLORS["blue"], 2.5
+    )
     _lstm_arrow(ax, [(6.2 + 0.25, top), (12.4, top)], COLORS["blue"], 2.5)
     _lstm_op_node(ax, 3.0, top, "×")
     _lstm_op_node(ax, 6.2, top, "+")
@@ -291,10 +528,12 @@ def plot_lstm_cell(ax: Axes | None = None) -> Figure:
     _lstm_arrow(ax, [(0.2, bus), (1.2, bus)])
     ax.plot([1.2, 7.8], [bus, bus], color="black", lw=1.3, zorder=2)
     _lstm_arrow(ax, [(2.2, -0.2), (2.2, bus)])
-    gates = [(3.0, r"$\sigma$", "忘却ゲート $f_t$", COLORS["sky"]),
-             (4.6, r"$\sigma$", "入力ゲート $i_t$", COLORS["sky"]),
-             (6.2, r"$\tanh$", r"候補 $\tilde{C}_t$", COLORS["yellow"]),
-             (7.8, r"$\sigma$", "出力ゲート $o_t$", COLORS["sky"])]
+    gates = [
+        (3.0, r"$\sigma$", "忘却ゲート $f_t$", COLORS["sky"]),
+        (4.6, r"$\sigma$", "入力ゲート $i_t$", COLORS["sky"]),
+        (6.2, r"$\tanh$", r"候補 $\tilde{C}_t$", COLORS["yellow"]),
+        (7.8, r"$\sigma$", "出力ゲート $o_t$", COLORS["sky"]),
+    ]
     for x, symbol, name, color in gates:
         _lstm_arrow(ax, [(x, bus), (x, gate_y - 0.5)])
         ax.plot(x, bus, "o", color="black", ms=4, zorder=3)
@@ -310,88 +549,143 @@ def plot_lstm_cell(ax: Axes | None = None) -> Figure:
     _lstm_arrow(ax, [(9.3, 4.3 - 0.25), (9.3, gate_y + 0.25)])
     _lstm_arrow(ax, [(7.8 + 0.65, gate_y), (9.3 - 0.25, gate_y)])
     _lstm_op_node(ax, 9.3, gate_y, "×")
-    _lstm_arrow(ax, [(9.3, gate_y - 0.25), (9.3, bus), (12.4, bus)],
-           COLORS["red"], 2)
-    labels = [(0.2, top + 0.35, r"$C_{t-1}$", "left"),
-              (12.4, top + 0.35, r"$C_t$", "right"),
-              (0.2, bus + 0.3, r"$h_{t-1}$", "left"),
-              (12.4, bus + 0.3, r"$h_t$(出力・次の時刻へ)", "right"),
-              (2.35, -0.1, r"入力 $x_t$", "left")]
+    _lstm_arrow(
+        ax, [(9.3, gate_y - 0.25), (9.3, bus), (12.4, bus)], COLORS["red"], 2
+    )
+    labels = [
+        (0.2, top + 0.35, r"$C_{t-1}$", "left"),
+        (12.4, top + 0.35, r"$C_t$", "right"),
+        (0.2, bus + 0.3, r"$h_{t-1}$", "left"),
+        (12.4, bus + 0.3, r"$h_t$(出力・次の時刻へ)", "right"),
+        (2.35, -0.1, r"入力 $x_t$", "left"),
+    ]
     for x, y, text, align in labels:
         ax.text(x, y, text, ha=align, va="center", fontsize=12)
-    notes = [(3.0, top + 0.45, "忘れる"), (6.2, top + 0.45, "書き足す"),
-             (10.2, gate_y, "取り出す"),
-             (6.2, top + 1.25, "セル状態(長期記憶の線)")]
+    notes = [
+        (3.0, top + 0.45, "忘れる"),
+        (6.2, top + 0.45, "書き足す"),
+        (10.2, gate_y, "取り出す"),
+        (6.2, top + 1.25, "セル状態(長期記憶の線)"),
+    ]
     for x, y, text in notes:
-        ax.text(x, y, text, ha="center", va="center", fontsize=9,
-                color=COLORS["blue"] if "セル" in text else "dimgray")
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color=COLORS["blue"] if "セル" in text else "dimgray",
+        )
     ax.set(xlim=(0, 12.6), ylim=(-0.4, 7.1), aspect="equal")
     ax.axis("off")
     return fig
 
 
-def plot_gradient_descent(w: np.ndarray, loss: np.ndarray,
-                          paths: dict[str, tuple[np.ndarray, np.ndarray]],
-                          ax: Axes | None = None) -> Figure:
+def plot_gradient_descent(
+    w: np.ndarray,
+    loss: np.ndarray,
+    paths: dict[str, tuple[np.ndarray, np.ndarray]],
+    ax: Axes | None = None,
+) -> Figure:
     """1 次元の損失の谷と、学習率ごとの勾配降下の足どりを描く。
 
     paths: 凡例の文字列 → (各ステップのパラメータ w_k, 損失 L(w_k))。
     """
     if np.shape(w) != np.shape(loss):
-        raise ValueError(f"w と loss の形状が違います: {np.shape(w)}, {np.shape(loss)}")
+        raise ValueError(
+            f"w と loss の形状が違います: {np.shape(w)}, {np.shape(loss)}"
+        )
     fig, ax = _new_axes(ax, (7, 3.8))
     ax.plot(w, loss, color="gray", lw=1.5, label="損失 L(w)")
-    palette = [COLORS["blue"], COLORS["green"], COLORS["red"],
-               COLORS["purple"]]
+    palette = [
+        COLORS["blue"],
+        COLORS["green"],
+        COLORS["red"],
+        COLORS["purple"],
+    ]
     for k, (label, (w_k, loss_k)) in enumerate(paths.items()):
-        ax.plot(w_k, loss_k, marker="o", ms=4, lw=1,
-                color=palette[k % len(palette)], label=label)
-    ax.set(xlabel="パラメータ w", ylabel="損失 L(w)",
-           xlim=(w.min(), w.max()), ylim=(-0.05 * loss.max(), loss.max()))
+        ax.plot(
+            w_k,
+            loss_k,
+            marker="o",
+            ms=4,
+            lw=1,
+            color=palette[k % len(palette)],
+            label=label,
+        )
+    ax.set(
+        xlabel="パラメータ w",
+        ylabel="損失 L(w)",
+        xlim=(w.min(), w.max()),
+        ylim=(-0.05 * loss.max(), loss.max()),
+    )
     ax.legend(fontsize="small")
     return fig
 
 
-def plot_standardization(hours: np.ndarray, raw: np.ndarray,
-                         scaled: np.ndarray, names: list[str], n_train: int,
-                         axes: tuple[Axes, Axes] | None = None) -> Figure:
+def plot_standardization(
+    hours: np.ndarray,
+    raw: np.ndarray,
+    scaled: np.ndarray,
+    names: list[str],
+    n_train: int,
+    axes: tuple[Axes, Axes] | None = None,
+) -> Figure:
     """単位の違うバイタルの、標準化の前(左)と後(右)を並べる。
 
     raw・scaled: 形状 (n, n_features)。n_train は訓練部分の長さ。
     """
     raw, scaled = np.asarray(raw), np.asarray(scaled)
     if raw.shape != scaled.shape or raw.shape != (len(hours), len(names)):
-        raise ValueError(f"raw と scaled は形状 ({len(hours)}, {len(names)}) に"
-                         f"してください(受け取った形状: {raw.shape}, {scaled.shape})")
+        raise ValueError(
+            f"raw と scaled は形状 ({len(hours)}, {len(names)}) に"
+            f"してください(受け取った形状: {raw.shape}, {scaled.shape})"
+        )
     if not 0 < n_train < len(hours):
-        raise ValueError(f"n_train は 1〜{len(hours) - 1} にしてください"
-                         f"(受け取った値: {n_train})")
+        raise ValueError(
+            f"n_train は 1〜{len(hours) - 1} にしてください"
+            f"(受け取った値: {n_train})"
+        )
     if axes is None:
         fig = Figure(figsize=(9, 3.4), layout="constrained")
         axes = tuple(fig.subplots(1, 2))
-    fig = axes[0].figure
+    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
+    fig = axes[0].figure  # type: ignore[assignment]
     palette = [COLORS["red"], COLORS["blue"], COLORS["green"]]
     for j, name in enumerate(names):
         color = palette[j % len(palette)]
         axes[0].plot(hours, raw[:, j], color=color, label=name)
-        axes[1].plot(hours, scaled[:, j], color=color,
-                     label=name.split(" [")[0])
+        axes[1].plot(
+            hours, scaled[:, j], color=color, label=name.split(" [")[0]
+        )
     for ax in axes:
         ax.axvline(hours[n_train], color="gray", ls="--", lw=1)
         ax.legend(fontsize="small", loc="best")
-    axes[0].set(xlabel="経過時間 [時間]", ylabel="測定値(それぞれの単位)",
-                title="標準化の前")
-    axes[1].set(xlabel="経過時間 [時間]", ylabel="標準化した値 [標準偏差]",
-                title="標準化の後(訓練部分の平均・標準偏差で)")
+    axes[0].set(
+        xlabel="経過時間 [時間]",
+        ylabel="測定値(それぞれの単位)",
+        title="標準化の前",
+    )
+    axes[1].set(
+        xlabel="経過時間 [時間]",
+        ylabel="標準化した値 [標準偏差]",
+        title="標準化の後(訓練部分の平均・標準偏差で)",
+    )
     return fig
 
 
 # 長期依存性の章(gru.md)で使う図。モデルごとの色と印は、どの図でも
 # 辞書に並べた順に次の表から割り当てる(同じ順に並べれば同じ色になる)。
-_SERIES_STYLES = [(COLORS["blue"], "o"), (COLORS["orange"], "s"),
-                  (COLORS["green"], "^"), (COLORS["red"], "D"),
-                  (COLORS["purple"], "v"), (COLORS["sky"], "P"),
-                  (COLORS["black"], "X")]
+_SERIES_STYLES = [
+    (COLORS["blue"], "o"),
+    (COLORS["orange"], "s"),
+    (COLORS["green"], "^"),
+    (COLORS["red"], "D"),
+    (COLORS["purple"], "v"),
+    (COLORS["sky"], "P"),
+    (COLORS["black"], "X"),
+]
 
 
 def _series_style(i: int) -> dict:
@@ -400,18 +694,27 @@ def _series_style(i: int) -> dict:
     return {"color": color, "marker": marker}
 
 
-def figure_row(ncols: int, width: float = 9.0,
-               height: float = 3.6) -> tuple[Figure, list[Axes]]:
-    """横に ncols 個のパネルを並べた Figure と Axes のリスト(pyplot は使わない)。"""
+def figure_row(
+    ncols: int, width: float = 9.0, height: float = 3.6
+) -> tuple[Figure, list[Axes]]:
+    """横に ncols 個のパネルを並べた Figure と Axes のリスト。
+
+    pyplot は使わない。
+    """
     if ncols < 1:
-        raise ValueError(f"ncols は 1 以上にしてください(受け取った値: {ncols})")
+        raise ValueError(
+            f"ncols は 1 以上にしてください(受け取った値: {ncols})"
+        )
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, list(np.atleast_1d(fig.subplots(1, ncols)))
 
 
-def plot_gradient_by_distance(norms: dict[str, np.ndarray],
-                              ax: Axes | None = None, relative: bool = True,
-                              title: str | None = None) -> Figure:
+def plot_gradient_by_distance(
+    norms: dict[str, np.ndarray],
+    ax: Axes | None = None,
+    relative: bool = True,
+    title: str | None = None,
+) -> Figure:
     """時刻ごとの勾配ノルムを、損失からの距離(ステップ数)に対して描く。
 
     norms: モデル名 → 形状 (seq_len,) の配列(最後の要素が損失に最も近い時刻)。
@@ -421,14 +724,25 @@ def plot_gradient_by_distance(norms: dict[str, np.ndarray],
     for i, (name, values) in enumerate(norms.items()):
         v = np.asarray(values, dtype=np.float64)[::-1]  # 距離 0, 1, 2, ...
         if v.ndim != 1 or len(v) < 2:
-            raise ValueError(f"{name!r} は長さ 2 以上の 1 次元配列にしてください"
-                             f"(受け取った形状: {v.shape})")
+            raise ValueError(
+                f"{name!r} は長さ 2 以上の 1 次元配列にしてください"
+                f"(受け取った形状: {v.shape})"
+            )
         if relative:
             v = v / v[0]
-        ax.plot(np.arange(len(v)), v, lw=1.5, ms=4,
-                markevery=max(1, len(v) // 8), label=name, **_series_style(i))
+        ax.plot(
+            np.arange(len(v)),
+            v,
+            lw=1.5,
+            ms=4,
+            markevery=max(1, len(v) // 8),
+            label=name,
+            **_series_style(i),
+        )
     ax.set_yscale("log")
-    ylabel = "勾配の大きさ(距離 0 を 1 とした比)" if relative else "勾配の大きさ"
+    ylabel = (
+        "勾配の大きさ(距離 0 を 1 とした比)" if relative else "勾配の大きさ"
+    )
     ax.set(xlabel="損失までの距離 k [ステップ]", ylabel=ylabel)
     if title:
         ax.set_title(title)
@@ -436,8 +750,12 @@ def plot_gradient_by_distance(norms: dict[str, np.ndarray],
     return fig
 
 
-def plot_lag_accuracy(lags: list[int], accuracy: dict[str, np.ndarray],
-                      ax: Axes | None = None, chance: float = 0.5) -> Figure:
+def plot_lag_accuracy(
+    lags: list[int],
+    accuracy: dict[str, np.ndarray],
+    ax: Axes | None = None,
+    chance: float = 0.5,
+) -> Figure:
     """遅れごとの正解率。線はシードの平均、薄い点は各シードの値。
 
     accuracy: モデル名 → 形状 (len(lags), シードの数) の配列。
@@ -448,35 +766,67 @@ def plot_lag_accuracy(lags: list[int], accuracy: dict[str, np.ndarray],
     for i, name in enumerate(names):
         acc = np.asarray(accuracy[name], dtype=np.float64)
         if acc.ndim != 2 or acc.shape[0] != len(lags):
-            raise ValueError(f"{name!r} は形状 ({len(lags)}, シード数) にしてください"
-                             f"(受け取った形状: {acc.shape})")
+            raise ValueError(
+                f"{name!r} は形状 ({len(lags)}, シード数) にしてください"
+                f"(受け取った形状: {acc.shape})"
+            )
         style = _series_style(i)
-        shift = 1.0 + 0.03 * (i - (len(names) - 1) / 2)  # 点が重ならないよう横にずらす
-        ax.plot(lags_arr * shift, acc.mean(axis=1), lw=1.6, ms=6, label=name,
-                **style)
+        # 点が重ならないよう横にずらす
+        shift = 1.0 + 0.03 * (i - (len(names) - 1) / 2)
+        ax.plot(
+            lags_arr * shift,
+            acc.mean(axis=1),
+            lw=1.6,
+            ms=6,
+            label=name,
+            **style,
+        )
         for j in range(acc.shape[1]):
-            ax.scatter(lags_arr * shift, acc[:, j], s=14, alpha=0.35,
-                       color=style["color"], marker=style["marker"], lw=0)
-    ax.axhline(chance, color="gray", ls=":", lw=1, label=f"当て推量 ({chance:.1f})")
+            ax.scatter(
+                lags_arr * shift,
+                acc[:, j],
+                s=14,
+                alpha=0.35,
+                color=style["color"],
+                marker=style["marker"],
+                lw=0,
+            )
+    ax.axhline(
+        chance, color="gray", ls=":", lw=1, label=f"当て推量 ({chance:.1f})"
+    )
     ax.set_xscale("log")
     ax.set_xticks(lags_arr, [str(lag) for lag in lags])
     ax.minorticks_off()
-    ax.set(xlabel="遅れ(印から答えるまでのステップ数)", ylabel="テスト正解率",
-           ylim=(0.4, 1.03))
+    ax.set(
+        xlabel="遅れ(印から答えるまでのステップ数)",
+        ylabel="テスト正解率",
+        ylim=(0.4, 1.03),
+    )
     ax.legend(fontsize="small", loc="lower left")
     return fig
 
 
-def plot_step_curves(curves: dict[str, np.ndarray], ax: Axes | None = None,
-                     ylabel: str = "値", logy: bool = True,
-                     hline: float | None = None,
-                     hline_label: str | None = None) -> Figure:
+def plot_step_curves(
+    curves: dict[str, np.ndarray],
+    ax: Axes | None = None,
+    ylabel: str = "値",
+    logy: bool = True,
+    hline: float | None = None,
+    hline_label: str | None = None,
+) -> Figure:
     """更新の回数(ステップ)ごとの値を、系列ごとに線で描く。"""
     fig, ax = _new_axes(ax, (6, 3.6))
     for i, (name, values) in enumerate(curves.items()):
         v = np.asarray(values, dtype=np.float64)
-        ax.plot(np.arange(1, len(v) + 1), v, lw=1.4, ms=3,
-                markevery=max(1, len(v) // 10), label=name, **_series_style(i))
+        ax.plot(
+            np.arange(1, len(v) + 1),
+            v,
+            lw=1.4,
+            ms=3,
+            markevery=max(1, len(v) // 10),
+            label=name,
+            **_series_style(i),
+        )
     if hline is not None:
         ax.axhline(hline, color="gray", ls=":", lw=1, label=hline_label)
     if logy:
@@ -486,24 +836,39 @@ def plot_step_curves(curves: dict[str, np.ndarray], ax: Axes | None = None,
     return fig
 
 
-def plot_gate_traces(t: np.ndarray, series: np.ndarray,
-                     traces: dict[str, np.ndarray], units: list[int],
-                     xlabel: str = "時刻 t") -> Figure:
+def plot_gate_traces(
+    t: np.ndarray,
+    series: np.ndarray,
+    traces: dict[str, np.ndarray],
+    units: list[int],
+    xlabel: str = "時刻 t",
+) -> Figure:
     """入力系列(いちばん上)と、ゲートやセル状態の時間変化を縦に並べる。
 
-    traces: パネルの名前 → 形状 (len(t), hidden_size) の配列。units の列だけ描く。
+    traces: パネルの名前 → 形状 (len(t), hidden_size) の配列。
+    units の列だけ描く。
     """
-    fig = Figure(figsize=(8, 1.6 * (len(traces) + 1) + 0.6), layout="constrained")
+    fig = Figure(
+        figsize=(8, 1.6 * (len(traces) + 1) + 0.6), layout="constrained"
+    )
     axes = fig.subplots(len(traces) + 1, 1, sharex=True)
     axes[0].plot(t, series, color=COLORS["black"], lw=1)
     axes[0].set_ylabel("入力\n(任意単位)")
     for ax, (name, values) in zip(axes[1:], traces.items()):
         values = np.asarray(values)
         if values.shape[0] != len(t):
-            raise ValueError(f"{name!r} の長さ {values.shape[0]} が t の長さ {len(t)} と違います")
+            raise ValueError(
+                f"{name!r} の長さ {values.shape[0]} が"
+                f" t の長さ {len(t)} と違います"
+            )
         for i, unit in enumerate(units):
-            ax.plot(t, values[:, unit], lw=1.2, color=_series_style(i)["color"],
-                    label=f"ユニット {unit}")
+            ax.plot(
+                t,
+                values[:, unit],
+                lw=1.2,
+                color=_series_style(i)["color"],
+                label=f"ユニット {unit}",
+            )
         if values.min() >= 0 and values.max() <= 1:
             ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel(name)

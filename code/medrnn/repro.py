@@ -8,7 +8,8 @@ import random
 import numpy as np
 import torch
 
-DEFAULT_NUM_THREADS = 1  # 小さなモデルでは 1 スレッドが速く安定する(本書で計測)
+# 小さなモデルでは 1 スレッドが速く安定する(本書で計測)
+DEFAULT_NUM_THREADS = 1
 SEED_OFFSET_ENV = "MEDRNN_SEED_OFFSET"  # 全章のシードをずらす環境変数
 
 
@@ -22,10 +23,14 @@ def seed_offset() -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{SEED_OFFSET_ENV} は 0 以上の整数にしてください"
-                         f"(受け取った値: {raw!r})") from None
+        raise ValueError(
+            f"{SEED_OFFSET_ENV} は 0 以上の整数にしてください"
+            f"(受け取った値: {raw!r})"
+        ) from None
     if value < 0:
-        raise ValueError(f"{SEED_OFFSET_ENV} は 0 以上にしてください(受け取った値: {value})")
+        raise ValueError(
+            f"{SEED_OFFSET_ENV} は 0 以上にしてください(受け取った値: {value})"
+        )
     return value
 
 
@@ -46,7 +51,10 @@ def set_seed(seed: int) -> None:
         0 以上の整数シード(章の中のシード番号)。
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed は整数で指定してください(受け取った型: {type(seed).__name__})")
+        raise TypeError(
+            "seed は整数で指定してください"
+            f"(受け取った型: {type(seed).__name__})"
+        )
     if seed < 0:
         raise ValueError(f"seed は 0 以上にしてください(受け取った値: {seed})")
     seed = shifted(seed)
@@ -70,10 +78,13 @@ def configure_torch(num_threads: int | None = None) -> torch.device:
         CUDA が使えれば ``cuda``、なければ ``cpu``。
     """
     if num_threads is None:
-        num_threads = int(os.environ.get("MEDRNN_NUM_THREADS",
-                                         DEFAULT_NUM_THREADS))
+        num_threads = int(
+            os.environ.get("MEDRNN_NUM_THREADS", DEFAULT_NUM_THREADS)
+        )
     if num_threads < 1:
-        raise ValueError(f"num_threads は 1 以上にしてください(受け取った値: {num_threads})")
+        raise ValueError(
+            f"num_threads は 1 以上にしてください(受け取った値: {num_threads})"
+        )
     torch.set_num_threads(num_threads)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

@@ -25,16 +25,25 @@ class TrainConfig:
     batch_size: int = 16  # 1 回の更新に使う窓の数
     lr: float = 1e-3  # Adam の学習率
     shuffle: bool = True  # エポックごとに窓の順番を混ぜるか
-    drop_last: bool = False  # 端数のミニバッチを捨てるか(DataLoader と同じ意味)
-    fused_adam: bool = True  # Adam の更新を 1 つの融合カーネルで行う(数式は同じで速い)
+    # 端数のミニバッチを捨てるか(DataLoader と同じ意味)
+    drop_last: bool = False
+    # Adam の更新を 1 つの融合カーネルで行う(数式は同じで速い)
+    fused_adam: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
-            raise ValueError(f"epochs は 1 以上にしてください(受け取った値: {self.epochs})")
+            raise ValueError(
+                f"epochs は 1 以上にしてください(受け取った値: {self.epochs})"
+            )
         if self.batch_size < 1:
-            raise ValueError(f"batch_size は 1 以上にしてください(受け取った値: {self.batch_size})")
+            raise ValueError(
+                "batch_size は 1 以上にしてください"
+                f"(受け取った値: {self.batch_size})"
+            )
         if not self.lr > 0:
-            raise ValueError(f"lr は正の値にしてください(受け取った値: {self.lr})")
+            raise ValueError(
+                f"lr は正の値にしてください(受け取った値: {self.lr})"
+            )
 
 
 @dataclass
@@ -43,31 +52,44 @@ class History:
 
     train_loss: list[float] = field(default_factory=list)  # 訓練損失
     val_loss: list[float] = field(default_factory=list)  # 検証損失(あれば)
-    seconds: list[float] = field(default_factory=list)  # 各エポック終了までの累積秒
+    # 各エポック終了までの累積秒
+    seconds: list[float] = field(default_factory=list)
 
     @property
     def best_epoch(self) -> int:
         """検証損失が最小になったエポック(1 始まり)。"""
         if not self.val_loss:
-            raise ValueError("検証データなしで学習したので best_epoch はありません")
+            raise ValueError(
+                "検証データなしで学習したので best_epoch はありません"
+            )
         return int(torch.tensor(self.val_loss).argmin()) + 1
 
 
 def _check_xy(X: torch.Tensor, y: torch.Tensor) -> None:
     """入力と正解の形状が学習に使えるかを確かめる。"""
     if X.ndim != 3:
-        raise ValueError(f"X は形状 (N, seq_len, input_size) にしてください(受け取った形状: {tuple(X.shape)})")
+        raise ValueError(
+            "X は形状 (N, seq_len, input_size) にしてください"
+            f"(受け取った形状: {tuple(X.shape)})"
+        )
     if y.ndim != 2 or len(y) != len(X):
-        raise ValueError(f"y は形状 ({len(X)}, output_size) にしてください(受け取った形状: {tuple(y.shape)})")
+        raise ValueError(
+            f"y は形状 ({len(X)}, output_size) にしてください"
+            f"(受け取った形状: {tuple(y.shape)})"
+        )
     if len(X) == 0:
         raise ValueError("学習データが空です")
 
 
 def epoch_order(n: int, shuffle: bool) -> torch.Tensor:
-    """1 エポック分の窓の順番。DataLoader(shuffle=True) と同じ乱数の使い方をする。"""
+    """1 エポック分の窓の順番。
+
+    DataLoader(shuffle=True) と同じ乱数の使い方をする。
+    """
     if not shuffle:
         return torch.arange(n)
-    torch.empty((), dtype=torch.int64).random_()  # DataLoader の base_seed の分
+    # DataLoader の base_seed の分
+    torch.empty((), dtype=torch.int64).random_()
     seed = int(torch.empty((), dtype=torch.int64).random_().item())
     generator = torch.Generator()
     generator.manual_seed(seed)
@@ -75,15 +97,24 @@ def epoch_order(n: int, shuffle: bool) -> torch.Tensor:
 
 
 def clear_grads(optimizer: torch.optim.Optimizer) -> None:
-    """前回の勾配を消す。optimizer.zero_grad() と同じ結果(勾配を None にする)で、より軽い。"""
+    """前回の勾配を消す。
+
+    optimizer.zero_grad() と同じ結果(勾配を None にする)で、より軽い。
+    """
     for group in optimizer.param_groups:
         for p in group["params"]:
             p.grad = None
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
-               xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-    """ミニバッチ 1 つで 1 回更新し、そのバッチの損失(0 次元テンソル)を返す。"""
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+) -> torch.Tensor:
+    """ミニバッチ 1 つで 1 回更新し、そのバッチの損失(0 次元テンソル)を
+    返す。
+    """
     loss = nn.functional.mse_loss(model(xb), yb)  # 予測と正解の MSE
     clear_grads(optimizer)  # 前回の勾配を消す(optimizer.zero_grad() と同じ)
     loss.backward()  # 誤差逆伝播(BPTT)で勾配を計算
@@ -94,26 +125,46 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer,
 def batch_sizes(n: int, batch_size: int, drop_last: bool) -> torch.Tensor:
     """1 エポックの各ミニバッチの大きさ(DataLoader と同じ切り方)。"""
     n_used = n - n % batch_size if drop_last else n
-    return torch.tensor([min(batch_size, n_used - start)
-                         for start in range(0, n_used, batch_size)], dtype=torch.float64)
+    return torch.tensor(
+        [
+            min(batch_size, n_used - start)
+            for start in range(0, n_used, batch_size)
+        ],
+        dtype=torch.float64,
+    )
 
 
-def run_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
-              X: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> float:
+def run_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+) -> float:
     """全データを 1 周学習し、サンプル平均の訓練損失を返す。"""
     model.train()
     order = epoch_order(len(X), config.shuffle).to(X.device)
-    sizes = batch_sizes(len(X), config.batch_size, config.drop_last).to(X.device)
+    sizes = batch_sizes(len(X), config.batch_size, config.drop_last).to(
+        X.device
+    )
     n_used = int(sizes.sum())
     # 1 回並べ替えれば、各ミニバッチは切り出すだけ(コピーなし)
-    X_batches = X[order][:n_used].split(config.batch_size)  # 各 (B, T, input_size)
-    y_batches = y[order][:n_used].split(config.batch_size)  # 各 (B, output_size)
-    losses = [train_step(model, optimizer, xb, yb) for xb, yb in zip(X_batches, y_batches)]
+    # 各 (B, T, input_size)
+    X_batches = X[order][:n_used].split(config.batch_size)
+    # 各 (B, output_size)
+    y_batches = y[order][:n_used].split(config.batch_size)
+    losses = [
+        train_step(model, optimizer, xb, yb)
+        for xb, yb in zip(X_batches, y_batches)
+    ]
     return epoch_mean(losses, sizes)
 
 
 def epoch_mean(losses: list[torch.Tensor], sizes: torch.Tensor) -> float:
-    """ミニバッチごとの損失を、バッチの大きさで重み付けして平均する(数に直すのは 1 回だけ)。"""
+    """ミニバッチごとの損失を、バッチの大きさで重み付けして平均する。
+
+    数に直すのは 1 回だけ。
+    """
     return (torch.stack(losses).double() @ sizes).item() / float(sizes.sum())
 
 
@@ -125,14 +176,22 @@ def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Adam:
-    """Adam を作る。fused_adam なら全パラメータの更新を 1 回の計算にまとめる。"""
-    return torch.optim.Adam(model.parameters(), lr=config.lr,
-                            fused=config.fused_adam or None)
+    """Adam を作る。
+
+    fused_adam なら全パラメータの更新を 1 回の計算にまとめる。
+    """
+    return torch.optim.Adam(
+        model.parameters(), lr=config.lr, fused=config.fused_adam or None
+    )
 
 
-def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-        config: TrainConfig,
-        val: tuple[torch.Tensor, torch.Tensor] | None = None) -> History:
+def fit(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> History:
     """Adam と MSE でモデルを学習する。
 
     Parameters
@@ -159,16 +218,24 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     return history
 
 
-def fit_early_stopping(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                       config: TrainConfig, val: tuple[torch.Tensor, torch.Tensor],
-                       patience: int = 20) -> History:
+def fit_early_stopping(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    val: tuple[torch.Tensor, torch.Tensor],
+    patience: int = 20,
+) -> History:
     """検証損失が patience エポック続けて改善しなければ止め、最良の重みに戻す。
 
-    val には訓練部分の末尾から切り出した検証データを渡す(テストデータは使わない)。
+    val には訓練部分の末尾から切り出した検証データを渡す
+    (テストデータは使わない)。
     """
     _check_xy(X, y)
     if patience < 1:
-        raise ValueError(f"patience は 1 以上にしてください(受け取った値: {patience})")
+        raise ValueError(
+            f"patience は 1 以上にしてください(受け取った値: {patience})"
+        )
     optimizer = make_optimizer(model, config)
     history, start = History(), time.perf_counter()
     best_state, since_best = copy.deepcopy(model.state_dict()), 0
@@ -186,12 +253,17 @@ def fit_early_stopping(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     return history
 
 
-def fit_with_dataloader(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                        config: TrainConfig) -> History:
+def fit_with_dataloader(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, config: TrainConfig
+) -> History:
     """DataLoader を使う教科書どおりのループ(比較・検証用)。"""
     _check_xy(X, y)
-    loader = DataLoader(TensorDataset(X, y), batch_size=config.batch_size,
-                        shuffle=config.shuffle, drop_last=config.drop_last)
+    loader = DataLoader(
+        TensorDataset(X, y),
+        batch_size=config.batch_size,
+        shuffle=config.shuffle,
+        drop_last=config.drop_last,
+    )
     optimizer = make_optimizer(model, config)
     history, start = History(), time.perf_counter()
     for _ in range(config.epochs):
@@ -201,6 +273,7 @@ def fit_with_dataloader(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
             losses.append(train_step(model, optimizer, xb, yb))
             sizes.append(len(xb))
         history.train_loss.append(
-            epoch_mean(losses, torch.tensor(sizes, dtype=torch.float64)))
+            epoch_mean(losses, torch.tensor(sizes, dtype=torch.float64))
+        )
         history.seconds.append(time.perf_counter() - start)
     return history

@@ -1,10 +1,12 @@
-"""心電図・呼吸・皮膚電気活動(EDA)の同時記録から、粗い時間刻みの多変量系列を作る。
+"""心電図・呼吸・皮膚電気活動(EDA)の同時記録から、
+粗い時間刻みの多変量系列を作る。
 
 データは Python パッケージ systole 0.3.1(GPL-3.0、Legrand & Allen 2022)に
-含まれる記録(Legrand et al. 2020 の実験の 1 人の参加者、1000 Hz、約 25.6 分)。
-パッケージ本体は import しない(import すると pandas や requests などが必要になり、
-一部の関数は実行時にネットワークからデータを取りにいく)。ファイルの場所だけを
-``importlib.util.find_spec`` で調べ、NumPy の ``np.load`` で読む。
+含まれる記録(Legrand et al. 2020 の実験の 1 人の参加者、1000 Hz、
+約 25.6 分)。パッケージ本体は import しない(import すると pandas や
+requests などが必要になり、一部の関数は実行時にネットワークからデータを
+取りにいく)。ファイルの場所だけを ``importlib.util.find_spec`` で調べ、
+NumPy の ``np.load`` で読む。
 """
 
 from __future__ import annotations
@@ -16,13 +18,21 @@ from pathlib import Path
 import numpy as np
 
 from .ecg import detect_r_peaks
-from .ecg_tasks import downsample_mean  # factor 点ずつのブロック平均(心電図の章と共通)
+
+# factor 点ずつのブロック平均(心電図の章と共通)
+from .ecg_tasks import downsample_mean
 
 RAW_FS = 1000  # 記録のサンプリング周波数 [Hz]
-CHANNEL_FILES = {"ecg": "Task1_ECG.npy", "resp": "Task1_Respiration.npy",
-                 "eda": "Task1_EDA.npy", "stim": "Task1_Stim.npy"}
-INSTALL_HINT = ("python -m pip install --no-deps -r requirements-data.txt"
-                " を実行して systole==0.3.1 を入れてください")
+CHANNEL_FILES = {
+    "ecg": "Task1_ECG.npy",
+    "resp": "Task1_Respiration.npy",
+    "eda": "Task1_EDA.npy",
+    "stim": "Task1_Stim.npy",
+}
+INSTALL_HINT = (
+    "python -m pip install --no-deps -r requirements-data.txt"
+    " を実行して systole==0.3.1 を入れてください"
+)
 SERIES_NAMES = ("心拍数", "呼吸", "EDA")  # 粗い系列のチャネル名
 SERIES_UNITS = ("bpm", "任意単位", "μS")  # 各チャネルの単位
 
@@ -31,13 +41,15 @@ def systole_dataset_dir() -> Path:
     """systole パッケージのデータフォルダの場所(パッケージは実行しない)。"""
     spec = importlib.util.find_spec("systole")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("systole パッケージが見つかりません。"
-                                + INSTALL_HINT)
+        raise FileNotFoundError(
+            "systole パッケージが見つかりません。" + INSTALL_HINT
+        )
     folder = Path(spec.submodule_search_locations[0]) / "datasets"
     missing = [f for f in CHANNEL_FILES.values() if not (folder / f).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder} に {missing} がありません。"
-                                + INSTALL_HINT)
+        raise FileNotFoundError(
+            f"{folder} に {missing} がありません。" + INSTALL_HINT
+        )
     return folder
 
 
@@ -45,7 +57,8 @@ def systole_dataset_dir() -> Path:
 class Recording:
     """1000 Hz の同時記録。どれも形状 (n_samples,)"""
 
-    ecg_mv: np.ndarray  # 心電図 [mV](ファイルに単位の記載はなく、値の大きさから判断)
+    # 心電図 [mV](ファイルに単位の記載はなく、値の大きさから判断)
+    ecg_mv: np.ndarray
     resp: np.ndarray  # 呼吸(胸部のベルト)[任意単位]
     eda_us: np.ndarray  # 皮膚電気活動(皮膚コンダクタンス)[μS]
     stim: np.ndarray  # 刺激(画像)の提示の印: 0(なし)・1・2
@@ -67,19 +80,25 @@ def load_recording(folder: str | Path | None = None) -> Recording:
     for name, filename in CHANNEL_FILES.items():
         arr = np.load(folder / filename, allow_pickle=False)
         if arr.ndim != 1 or not np.all(np.isfinite(arr)):
-            raise ValueError(f"{filename} は有限値の 1 次元配列ではありません"
-                             f"(形状 {arr.shape})")
+            raise ValueError(
+                f"{filename} は有限値の 1 次元配列ではありません"
+                f"(形状 {arr.shape})"
+            )
         arrays[name] = arr.astype(np.float64)
     lengths = {len(a) for a in arrays.values()}
     if len(lengths) != 1:
         raise ValueError(f"チャネルの長さがそろっていません: {lengths}")
-    return Recording(arrays["ecg"], arrays["resp"], arrays["eda"],
-                     arrays["stim"])
+    return Recording(
+        arrays["ecg"], arrays["resp"], arrays["eda"], arrays["stim"]
+    )
 
 
-def beat_heart_rate(ecg_mv: np.ndarray, fs: float = RAW_FS,
-                    min_rr_ms: float = 300.0, max_rr_ms: float = 2000.0
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def beat_heart_rate(
+    ecg_mv: np.ndarray,
+    fs: float = RAW_FS,
+    min_rr_ms: float = 300.0,
+    max_rr_ms: float = 2000.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """R 波から、拍ごとの時刻 [s] と瞬時心拍数 [bpm] を求める(不規則な時刻)。
 
     心拍数は、その拍と直前の拍の間隔(RR)から 60000 / RR とし、
@@ -93,15 +112,17 @@ def beat_heart_rate(ecg_mv: np.ndarray, fs: float = RAW_FS,
     """
     peaks = detect_r_peaks(ecg_mv, fs)
     if len(peaks) < 2:
-        raise ValueError("R 波が 2 つ未満しか見つからず、"
-                         "心拍数を求められません")
+        raise ValueError(
+            "R 波が 2 つ未満しか見つからず、心拍数を求められません"
+        )
     rr_ms = np.diff(peaks) / fs * 1000.0
     ok = (rr_ms >= min_rr_ms) & (rr_ms <= max_rr_ms)
     return peaks[1:][ok] / fs, 60_000.0 / rr_ms[ok]
 
 
-def last_value_on_grid(times_s: np.ndarray, values: np.ndarray,
-                       grid_end_s: np.ndarray) -> np.ndarray:
+def last_value_on_grid(
+    times_s: np.ndarray, values: np.ndarray, grid_end_s: np.ndarray
+) -> np.ndarray:
     """各格子の区間の終わりの時刻より前に得られた、最新の値(なければ NaN)。
 
     不規則な時刻の測定を、未来を使わずに等間隔の格子へ移す方法。
@@ -110,8 +131,10 @@ def last_value_on_grid(times_s: np.ndarray, values: np.ndarray,
     t = np.asarray(times_s, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if t.shape != v.shape or t.ndim != 1:
-        raise ValueError(f"times_s と values は同じ長さの 1 次元にしてください"
-                         f"(受け取った形状: {t.shape}, {v.shape})")
+        raise ValueError(
+            f"times_s と values は同じ長さの 1 次元にしてください"
+            f"(受け取った形状: {t.shape}, {v.shape})"
+        )
     if np.any(np.diff(t) <= 0):
         raise ValueError("times_s は狭義の昇順にしてください")
     # 区間の終わりより前(厳密に小さい時刻)の測定だけを使う
@@ -119,8 +142,9 @@ def last_value_on_grid(times_s: np.ndarray, values: np.ndarray,
     return np.where(last >= 0, v[np.maximum(last, 0)], np.nan)
 
 
-def observed_in_bins(times_s: np.ndarray, grid_end_s: np.ndarray,
-                     step_s: float) -> np.ndarray:
+def observed_in_bins(
+    times_s: np.ndarray, grid_end_s: np.ndarray, step_s: float
+) -> np.ndarray:
     """格子の各区間 [終わり - step_s, 終わり) に測定が 1 つ以上あれば True。
 
     times_s: 測定時刻 [s](昇順)。grid_end_s: 各区間の終わり [s]。形状 (n_bins,)
@@ -157,7 +181,8 @@ def derive_series(rec: Recording, step_s: float = 0.5) -> VitalSeries:
     factor = round(step_s * rec.fs)
     if factor < 1 or abs(factor / rec.fs - step_s) > 1e-9:
         raise ValueError(f"step_s={step_s} は 1/fs の整数倍にしてください")
-    resp, eda = downsample_mean(rec.resp, factor), downsample_mean(rec.eda_us, factor)
+    resp = downsample_mean(rec.resp, factor)
+    eda = downsample_mean(rec.eda_us, factor)
     t_end = (np.arange(len(resp)) + 1) * step_s  # 区間の終わり [s]
     beat_t, beat_hr = beat_heart_rate(rec.ecg_mv, rec.fs)
     hr = last_value_on_grid(beat_t, beat_hr, t_end)
@@ -166,8 +191,9 @@ def derive_series(rec: Recording, step_s: float = 0.5) -> VitalSeries:
     return VitalSeries(t_end[keep], values, step_s)
 
 
-def interpolate_on_grid(times_s: np.ndarray, values: np.ndarray,
-                        grid_t_s: np.ndarray) -> np.ndarray:
+def interpolate_on_grid(
+    times_s: np.ndarray, values: np.ndarray, grid_t_s: np.ndarray
+) -> np.ndarray:
     """素朴な再サンプリング: 測定の間を直線で結んで格子の時刻の値を読む。
 
     各時刻の値に、その時刻より **後** の測定が混ざる(未来を使う)。
@@ -191,7 +217,9 @@ def lookahead_s(times_s: np.ndarray, grid_t_s: np.ndarray) -> np.ndarray:
 
 
 def time_since_last_s(times_s: np.ndarray, grid_t_s: np.ndarray) -> np.ndarray:
-    """各格子の時刻で、その時刻より前の最後の測定から何秒たったか [s](なければ NaN)。"""
+    """各格子の時刻で、その時刻より前の最後の測定から何秒たったか
+    [s](なければ NaN)。
+    """
     t = np.asarray(times_s, dtype=np.float64)
     g = np.asarray(grid_t_s, dtype=np.float64)
     last = np.searchsorted(t, g, side="left") - 1

@@ -1,6 +1,7 @@
 """複数のバイタルの章の図。どれも Figure を返し、show() も savefig() もしない。
 
-軸には単位を付ける: 時間 [s]、心拍数 [bpm]、電位 [mV]、EDA [μS]、呼吸 [任意単位]。
+軸には単位を付ける: 時間 [s]、心拍数 [bpm]、電位 [mV]、EDA [μS]、
+呼吸 [任意単位]。
 """
 
 from __future__ import annotations
@@ -12,24 +13,40 @@ from matplotlib.figure import Figure
 from .plotting import COLORS
 
 SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
-SEGMENT_COLORS = {"train": COLORS["blue"], "val": COLORS["green"],
-                  "test": COLORS["orange"]}
-LINE_COLORS = (COLORS["blue"], COLORS["orange"], COLORS["green"],
-               COLORS["purple"], COLORS["red"], COLORS["sky"])
+SEGMENT_COLORS = {
+    "train": COLORS["blue"],
+    "val": COLORS["green"],
+    "test": COLORS["orange"],
+}
+LINE_COLORS = (
+    COLORS["blue"],
+    COLORS["orange"],
+    COLORS["green"],
+    COLORS["purple"],
+    COLORS["red"],
+    COLORS["sky"],
+)
 
 
-def _stacked(n: int, figsize: tuple[float, float],
-             height_ratios: list[float] | None = None
-             ) -> tuple[Figure, list[Axes]]:
+def _stacked(
+    n: int,
+    figsize: tuple[float, float],
+    height_ratios: list[float] | None = None,
+) -> tuple[Figure, list[Axes]]:
     """横軸を共有して縦に n 枚並べたパネル。"""
     fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(n, 1, sharex=True,
-                        gridspec_kw={"height_ratios": height_ratios})
+    axes = fig.subplots(
+        n, 1, sharex=True, gridspec_kw={"height_ratios": height_ratios}
+    )
     return fig, list(np.atleast_1d(axes))
 
 
-def plot_raw_channels(t_s: np.ndarray, channels: dict[str, np.ndarray],
-                      start_s: float, stop_s: float) -> Figure:
+def plot_raw_channels(
+    t_s: np.ndarray,
+    channels: dict[str, np.ndarray],
+    start_s: float,
+    stop_s: float,
+) -> Figure:
     """元の記録(1000 Hz)の各チャネルを、同じ時間の範囲で縦に並べる。
 
     channels: 縦軸のラベル(単位つき)→ 形状 (n,) の信号。
@@ -43,53 +60,84 @@ def plot_raw_channels(t_s: np.ndarray, channels: dict[str, np.ndarray],
     return fig
 
 
-def plot_derived_series(t_s: np.ndarray, values: np.ndarray,
-                        labels: list[str],
-                        bounds_s: dict[str, tuple[float, float]]) -> Figure:
+def plot_derived_series(
+    t_s: np.ndarray,
+    values: np.ndarray,
+    labels: list[str],
+    bounds_s: dict[str, tuple[float, float]],
+) -> Figure:
     """格子に並べた多変量系列を縦に並べ、時間順の 3 区間を色の帯で示す。"""
     fig, axes = _stacked(values.shape[1], (9, 1.9 * values.shape[1]))
     for c, (ax, label) in enumerate(zip(axes, labels)):
         ax.plot(t_s, values[:, c], color=COLORS["black"], lw=0.6)
         for name, (start, stop) in bounds_s.items():
-            ax.axvspan(start, stop, color=SEGMENT_COLORS[name], alpha=0.12,
-                       lw=0, label=SEGMENT_NAMES[name] if c == 0 else None)
+            ax.axvspan(
+                start,
+                stop,
+                color=SEGMENT_COLORS[name],
+                alpha=0.12,
+                lw=0,
+                label=SEGMENT_NAMES[name] if c == 0 else None,
+            )
         ax.set_ylabel(label)
     axes[0].legend(loc="upper left", ncol=3, fontsize="small")
     axes[-1].set(xlabel="時間 [s]", xlim=(t_s[0], t_s[-1]))
     return fig
 
 
-def plot_grid_observations(t_s: np.ndarray, lines: dict[str, np.ndarray],
-                           observed_t: np.ndarray, observed_v: np.ndarray,
-                           mask: np.ndarray, delta_s: np.ndarray,
-                           ylabel: str = "心拍数 [bpm]",
-                           truth: np.ndarray | None = None) -> Figure:
+def plot_grid_observations(
+    t_s: np.ndarray,
+    lines: dict[str, np.ndarray],
+    observed_t: np.ndarray,
+    observed_v: np.ndarray,
+    mask: np.ndarray,
+    delta_s: np.ndarray,
+    ylabel: str = "心拍数 [bpm]",
+    truth: np.ndarray | None = None,
+) -> Figure:
     """欠測や不規則な測定を格子に移した様子: 値(埋め方ごと)・マスク・経過時間。
 
-    lines: 名前 → 格子の上の値。形状 (n,)。observed_*: 実際の測定の時刻 [s] と値。
+    lines: 名前 → 格子の上の値。形状 (n,)。
+    observed_*: 実際の測定の時刻 [s] と値。
     mask, delta_s: 格子の上のマスク(True = 観測あり)と経過時間 [s]。
     truth: 本当の値(あれば灰色の太線で描く)。形状 (n,)
     """
     fig, axes = _stacked(3, (9, 6.2), height_ratios=[3, 1, 1.5])
     if truth is not None:
-        axes[0].step(t_s, truth, where="post", color="0.75", lw=3,
-                     label="本当の値")
+        axes[0].step(
+            t_s, truth, where="post", color="0.75", lw=3, label="本当の値"
+        )
     for (name, y), color in zip(lines.items(), LINE_COLORS):
         axes[0].step(t_s, y, where="post", color=color, lw=1.2, label=name)
-    axes[0].plot(observed_t, observed_v, ls="", marker="o", ms=4,
-                 color=COLORS["black"], label="測定値")
+    axes[0].plot(
+        observed_t,
+        observed_v,
+        ls="",
+        marker="o",
+        ms=4,
+        color=COLORS["black"],
+        label="測定値",
+    )
     axes[0].set_ylabel(ylabel)
     axes[0].legend(loc="upper left", fontsize="small", ncol=2)
-    axes[1].step(t_s, np.asarray(mask, dtype=int), where="post",
-                 color=COLORS["black"], lw=1)
+    axes[1].step(
+        t_s,
+        np.asarray(mask, dtype=int),
+        where="post",
+        color=COLORS["black"],
+        lw=1,
+    )
     axes[1].set(ylabel="マスク", yticks=[0, 1], ylim=(-0.2, 1.2))
     axes[2].step(t_s, delta_s, where="post", color=COLORS["red"], lw=1)
     axes[2].set(ylabel="経過時間 [s]", xlabel="時間 [s]")
     return fig
 
 
-def plot_sweep(rates: list[float], curves: dict[str, dict[str, np.ndarray]],
-               reference: dict[str, float] | None = None) -> Figure:
+def plot_sweep(
+    rates: list[float],
+    curves: dict[str, dict[str, np.ndarray]],
+    reference: dict[str, float] | None = None,
+) -> Figure:
     """欠測の割合ごとのテスト RMSE [bpm](平均 ± 標準偏差)。モデルごとに 1 枚。
 
     curves: パネルの題 → (埋め方の名前 → 形状 (n_rates, n_seeds) の RMSE)。
@@ -102,15 +150,23 @@ def plot_sweep(rates: list[float], curves: dict[str, dict[str, np.ndarray]],
     for ax, (title, by_strategy) in zip(axes, curves.items()):
         for i, (name, values) in enumerate(by_strategy.items()):
             v = np.asarray(values, dtype=np.float64)
-            ax.errorbar(x + (i - 2) * 0.8, v.mean(axis=1),
-                        yerr=v.std(axis=1, ddof=1), capsize=3,
-                        color=LINE_COLORS[i], marker=markers[i], label=name)
+            ax.errorbar(
+                x + (i - 2) * 0.8,
+                v.mean(axis=1),
+                yerr=v.std(axis=1, ddof=1),
+                capsize=3,
+                color=LINE_COLORS[i],
+                marker=markers[i],
+                label=name,
+            )
         if reference is not None and title in reference:
-            ax.axhline(reference[title], color="gray", ls="--", lw=1,
-                       label="欠測なし")
+            ax.axhline(
+                reference[title], color="gray", ls="--", lw=1, label="欠測なし"
+            )
         ax.set(title=title, xlabel="欠測の割合 [%]", xticks=x)
     axes[0].set_ylabel("テスト RMSE [bpm]")
     handles, names = axes[-1].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=3,
-               fontsize="small")
+    fig.legend(
+        handles, names, loc="outside lower center", ncol=3, fontsize="small"
+    )
     return fig

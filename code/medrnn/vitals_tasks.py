@@ -1,4 +1,5 @@
-"""複数のバイタルの章の実験: 心拍数の予測(単変量と多変量)と、欠測の扱い方の比較。
+"""複数のバイタルの章の実験: 心拍数の予測(単変量と多変量)と、
+欠測の扱い方の比較。
 
 1 人の参加者の 1 本の記録なので、時間順に「訓練 → 検証 → テスト」に分ける
 (ecg_tasks.TimeSplit)。窓は各区間の中だけで作り、標準化の平均と標準偏差は
@@ -8,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
@@ -18,8 +19,13 @@ import torch
 
 from .ecg_tasks import SEGMENTS, TimeSplit
 from .evaluation import LinearAR, mean_std, predict
-from .missing import (STRATEGIES, block_mask, impute_windows, mcar_mask,
-                      spot_check_mask)
+from .missing import (
+    STRATEGIES,
+    block_mask,
+    impute_windows,
+    mcar_mask,
+    spot_check_mask,
+)
 from .models.nets import ModelConfig, RecurrentRegressor
 from .repro import set_seed, shifted
 from .training import TrainConfig, fit_early_stopping
@@ -28,9 +34,14 @@ from .vitals import VitalSeries
 # 入力の組 → チャネル番号(書き換えられない対応表)
 INPUT_SETS = MappingProxyType({"uni": (0,), "multi": (0, 1, 2)})
 INPUT_NAMES = {"uni": "心拍数だけ", "multi": "心拍数 + 呼吸 + EDA"}
-MODEL_NAMES = {"linear": "線形モデル", "rnn": "RNN", "lstm": "LSTM",
-               "gru": "GRU"}
-LINEAR_RIDGE = 1e-3  # 線形モデルのわずかなリッジ正則化(多くの入力の係数を安定させる)
+MODEL_NAMES = {
+    "linear": "線形モデル",
+    "rnn": "RNN",
+    "lstm": "LSTM",
+    "gru": "GRU",
+}
+# 線形モデルのわずかなリッジ正則化(多くの入力の係数を安定させる)
+LINEAR_RIDGE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,10 @@ class VitalsForecastConfig:
     def __post_init__(self) -> None:
         for name in ("seq_len", "horizon", "train_stride", "hidden_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} は 1 以上にしてください"
-                                 f"(受け取った値: {getattr(self, name)})")
+                raise ValueError(
+                    f"{name} は 1 以上にしてください"
+                    f"(受け取った値: {getattr(self, name)})"
+                )
         if not self.delta_cap_s > 0:
             raise ValueError("delta_cap_s は正にしてください")
 
@@ -63,14 +76,19 @@ class MissingConfig:
 
     def __post_init__(self) -> None:
         if self.pattern not in ("mcar", "block"):
-            raise ValueError(f"pattern は 'mcar' か 'block' にしてください"
-                             f"(受け取った値: {self.pattern!r})")
+            raise ValueError(
+                f"pattern は 'mcar' か 'block' にしてください"
+                f"(受け取った値: {self.pattern!r})"
+            )
         if not 0 <= self.rate < 1 or not self.mean_block_s > 0:
-            raise ValueError(f"rate は 0 以上 1 未満、mean_block_s は正にしてください"
-                             f"(受け取った値: {self.rate}, {self.mean_block_s})")
+            raise ValueError(
+                f"rate は 0 以上 1 未満、mean_block_s は正にしてください"
+                f"(受け取った値: {self.rate}, {self.mean_block_s})"
+            )
 
-    def make_mask(self, shape: tuple[int, int], step_s: float,
-                  seed: int) -> np.ndarray:
+    def make_mask(
+        self, shape: tuple[int, int], step_s: float, seed: int
+    ) -> np.ndarray:
         """シード seed で欠測のマスク(True = 観測あり)を作る。
 
         実際のシードは repro.shifted(seed)(MEDRNN_SEED_OFFSET の分ずらす)。
@@ -81,8 +99,9 @@ class MissingConfig:
         return block_mask(shape, self.rate, self.mean_block_s / step_s, rng)
 
 
-def window_ends(start: int, stop: int, seq_len: int, horizon: int,
-                stride: int = 1) -> np.ndarray:
+def window_ends(
+    start: int, stop: int, seq_len: int, horizon: int, stride: int = 1
+) -> np.ndarray:
     """区間 [start, stop) の中に窓と正解がまるごと収まる、窓の最後の時刻。"""
     if seq_len < 1 or horizon < 1 or stride < 1:
         raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
@@ -111,9 +130,9 @@ class WindowData:
         return self.to_bpm(self.y[segment][:, 0].cpu().numpy())
 
 
-def standardize_observed(values: np.ndarray, mask: np.ndarray,
-                         train_stop: int) -> tuple[np.ndarray, np.ndarray,
-                                                   np.ndarray]:
+def standardize_observed(
+    values: np.ndarray, mask: np.ndarray, train_stop: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """訓練区間の観測値だけで平均と標準偏差を求め、系列全体を標準化する。"""
     z = np.full(values.shape, np.nan)
     mean, std = np.empty(values.shape[1]), np.empty(values.shape[1])
@@ -122,8 +141,9 @@ def standardize_observed(values: np.ndarray, mask: np.ndarray,
         if len(seen) < 2:
             raise ValueError(f"チャネル {c} の訓練区間に観測が 2 つ未満です")
         mean[c], std[c] = seen.mean(), seen.std()
-        z[:, c] = np.where(mask[:, c], (values[:, c] - mean[c]) / std[c],
-                           np.nan)
+        z[:, c] = np.where(
+            mask[:, c], (values[:, c] - mean[c]) / std[c], np.nan
+        )
     return z, mean, std
 
 
@@ -131,6 +151,7 @@ def _as_tensor(a: np.ndarray, device: torch.device | str) -> torch.Tensor:
     return torch.from_numpy(a.astype(np.float32)).to(device)
 
 
+# fmt: off
 def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
                     channels: tuple[int, ...] = (0, 1, 2),
                     mask: np.ndarray | None = None, strategy: str = "locf",
@@ -159,13 +180,15 @@ def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
         y[name] = _as_tensor(target[:, None], device)  # (N, 1)
         ends[name] = e
     return WindowData(X, y, ends, float(mean[0]), float(std[0]))
+# fmt: on
 
 
-def rmse_bpm(data: WindowData, pred_z: np.ndarray,
-             segment: str = "test") -> float:
+def rmse_bpm(
+    data: WindowData, pred_z: np.ndarray, segment: str = "test"
+) -> float:
     """区間 segment の RMSE [bpm]。pred_z は標準化した単位の予測。形状 (N,)"""
     error = data.to_bpm(pred_z) - data.target_bpm(segment)
-    return float(np.sqrt(np.mean(error ** 2)))
+    return float(np.sqrt(np.mean(error**2)))
 
 
 def persistence_pred(data: WindowData, segment: str = "test") -> np.ndarray:
@@ -190,58 +213,91 @@ class FitResult:
     best_epoch: int = 0  # 検証損失が最小だったエポック(線形モデルは 0)
 
 
-def train_model(kind: str, data: WindowData, seed: int, train: TrainConfig,
-                hidden_size: int, patience: int,
-                ridge: float = LINEAR_RIDGE) -> FitResult:
-    """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で評価する。
+def train_model(
+    kind: str,
+    data: WindowData,
+    seed: int,
+    train: TrainConfig,
+    hidden_size: int,
+    patience: int,
+    ridge: float = LINEAR_RIDGE,
+) -> FitResult:
+    """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で
+    評価する。
 
-    再帰型モデルは data の窓と同じデバイスに置いて学習する。ridge は線形モデルの
-    リッジ正則化の強さ。
+    再帰型モデルは data の窓と同じデバイスに置いて学習する。ridge は
+    線形モデルのリッジ正則化の強さ。
     """
     start = time.perf_counter()
+    forecast: Callable[[torch.Tensor], np.ndarray]
     if kind == "linear":
-        model = LinearAR.fit(data.X["train"], data.y["train"], ridge=ridge)
+        linear = LinearAR.fit(data.X["train"], data.y["train"], ridge=ridge)
+        forecast = linear.predict
         epochs = best = 0
     else:
         set_seed(seed)
-        model = RecurrentRegressor(ModelConfig(
-            kind=kind, input_size=data.X["train"].shape[-1],
-            hidden_size=hidden_size)).to(data.X["train"].device)
+        model = RecurrentRegressor(
+            ModelConfig(
+                kind=kind,
+                input_size=data.X["train"].shape[-1],
+                hidden_size=hidden_size,
+            )
+        ).to(data.X["train"].device)
         history = fit_early_stopping(
-            model, data.X["train"], data.y["train"], train,
-            val=(data.X["val"], data.y["val"]), patience=patience)
+            model,
+            data.X["train"],
+            data.y["train"],
+            train,
+            val=(data.X["val"], data.y["val"]),
+            patience=patience,
+        )
         epochs, best = len(history.val_loss), history.best_epoch
-    forecast = model.predict if kind == "linear" else partial(predict, model)
+        forecast = partial(predict, model)
     pred, val_pred = forecast(data.X["test"]), forecast(data.X["val"])
-    return FitResult(rmse_bpm(data, pred), data.to_bpm(pred), epochs,
-                     time.perf_counter() - start,
-                     rmse_bpm(data, val_pred, "val"), best)
+    return FitResult(
+        rmse_bpm(data, pred),
+        data.to_bpm(pred),
+        epochs,
+        time.perf_counter() - start,
+        rmse_bpm(data, val_pred, "val"),
+        best,
+    )
 
 
-def compare_inputs(series: VitalSeries, config: VitalsForecastConfig,
-                   kinds: tuple[str, ...], seeds: tuple[int, ...],
-                   train: TrainConfig, patience: int,
-                   device: torch.device | str = "cpu",
-                   input_sets: Mapping[str, tuple[int, ...]] = INPUT_SETS
-                   ) -> dict[tuple[str, str], list[FitResult]]:
+def compare_inputs(
+    series: VitalSeries,
+    config: VitalsForecastConfig,
+    kinds: tuple[str, ...],
+    seeds: tuple[int, ...],
+    train: TrainConfig,
+    patience: int,
+    device: torch.device | str = "cpu",
+    input_sets: Mapping[str, tuple[int, ...]] = INPUT_SETS,
+) -> dict[tuple[str, str], list[FitResult]]:
     """欠測なしで、入力の組(心拍数だけ / 3 チャネル)× モデルを比べる。"""
     results = {}
     for inputs, channels in input_sets.items():
         data = prepare_windows(series, config, channels, device=device)
         for kind in kinds:
             runs = seeds[:1] if kind == "linear" else seeds  # 線形は乱数なし
-            results[inputs, kind] = [train_model(kind, data, s, train,
-                                                 config.hidden_size, patience)
-                                     for s in runs]
+            results[inputs, kind] = [
+                train_model(kind, data, s, train, config.hidden_size, patience)
+                for s in runs
+            ]
     return results
 
 
-def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
-                  settings: tuple[MissingConfig, ...],
-                  strategies: tuple[str, ...], kinds: tuple[str, ...],
-                  seeds: tuple[int, ...], train: TrainConfig,
-                  patience: int, device: torch.device | str = "cpu"
-                  ) -> dict[tuple[MissingConfig, str, str], list[float]]:
+def missing_sweep(
+    series: VitalSeries,
+    config: VitalsForecastConfig,
+    settings: tuple[MissingConfig, ...],
+    strategies: tuple[str, ...],
+    kinds: tuple[str, ...],
+    seeds: tuple[int, ...],
+    train: TrainConfig,
+    patience: int,
+    device: torch.device | str = "cpu",
+) -> dict[tuple[MissingConfig, str, str], list[float]]:
     """欠測の設定 × 埋め方 × モデルの、シードごとのテスト RMSE [bpm]。
 
     シードごとに欠測のマスクを 1 つ作り、同じマスクをすべての埋め方で使う
@@ -252,26 +308,36 @@ def missing_sweep(series: VitalSeries, config: VitalsForecastConfig,
         for seed in seeds:
             mask = setting.make_mask(series.values.shape, series.step_s, seed)
             for strategy in strategies:
-                data = prepare_windows(series, config, (0, 1, 2), mask,
-                                       strategy, device=device)
+                data = prepare_windows(
+                    series, config, (0, 1, 2), mask, strategy, device=device
+                )
                 if strategy == "locf":
-                    results.setdefault((setting, strategy, "persist"), []
-                                       ).append(persistence_rmse(data))
+                    results.setdefault(
+                        (setting, strategy, "persist"), []
+                    ).append(persistence_rmse(data))
                 for kind in kinds:
-                    fit = train_model(kind, data, seed, train,
-                                      config.hidden_size, patience)
-                    results.setdefault((setting, strategy, kind), []
-                                       ).append(fit.test_rmse_bpm)
+                    fit = train_model(
+                        kind, data, seed, train, config.hidden_size, patience
+                    )
+                    results.setdefault((setting, strategy, kind), []).append(
+                        fit.test_rmse_bpm
+                    )
     return results
 
 
-def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
-                     mean_gap_s: float, strategies: tuple[str, ...],
-                     kinds: tuple[str, ...], seeds: tuple[int, ...],
-                     train: TrainConfig, patience: int,
-                     device: torch.device | str = "cpu"
-                     ) -> dict[tuple[str, str], list[float]]:
-    """心拍数だけをランダムな時刻のスポット測定にしたときの、埋め方 × モデルの RMSE。
+def spot_check_sweep(
+    series: VitalSeries,
+    config: VitalsForecastConfig,
+    mean_gap_s: float,
+    strategies: tuple[str, ...],
+    kinds: tuple[str, ...],
+    seeds: tuple[int, ...],
+    train: TrainConfig,
+    patience: int,
+    device: torch.device | str = "cpu",
+) -> dict[tuple[str, str], list[float]]:
+    """心拍数だけをランダムな時刻のスポット測定にしたときの、
+    埋め方 × モデルの RMSE。
 
     呼吸と EDA は連続に測れているとする。正解は連続の心電図から求めた本当の
     心拍数で、すべての窓で分かっている(研究用の基準の機器があると想定)。
@@ -280,28 +346,42 @@ def spot_check_sweep(series: VitalSeries, config: VitalsForecastConfig,
     for seed in seeds:
         rng = np.random.default_rng(shifted(seed))  # 学習のシードと同じずらし
         mask = np.ones(series.values.shape, dtype=bool)
-        mask[:, 0] = spot_check_mask(len(series), series.step_s, mean_gap_s,
-                                     rng)
+        mask[:, 0] = spot_check_mask(
+            len(series), series.step_s, mean_gap_s, rng
+        )
         known = np.ones(len(series), dtype=bool)
         for strategy in strategies:
-            data = prepare_windows(series, config, (0, 1, 2), mask, strategy,
-                                   target_known=known, device=device)
+            data = prepare_windows(
+                series,
+                config,
+                (0, 1, 2),
+                mask,
+                strategy,
+                target_known=known,
+                device=device,
+            )
             if strategy == "locf":
                 results.setdefault((strategy, "persist"), []).append(
-                    persistence_rmse(data))
+                    persistence_rmse(data)
+                )
             for kind in kinds:
-                fit = train_model(kind, data, seed, train, config.hidden_size,
-                                  patience)
+                fit = train_model(
+                    kind, data, seed, train, config.hidden_size, patience
+                )
                 results.setdefault((strategy, kind), []).append(
-                    fit.test_rmse_bpm)
+                    fit.test_rmse_bpm
+                )
     return results
 
 
-def validation_grid(series: VitalSeries, config: VitalsForecastConfig,
-                    candidates: Iterable[tuple[TrainConfig, int]],
-                    kinds: tuple[str, ...], seeds: tuple[int, ...],
-                    device: torch.device | str = "cpu"
-                    ) -> list[dict[str, str]]:
+def validation_grid(
+    series: VitalSeries,
+    config: VitalsForecastConfig,
+    candidates: Iterable[tuple[TrainConfig, int]],
+    kinds: tuple[str, ...],
+    seeds: tuple[int, ...],
+    device: torch.device | str = "cpu",
+) -> list[dict[str, str]]:
     """学習の設定の候補(TrainConfig, 我慢の回数)ごとの、検証区間の RMSE [bpm]。
 
     入力の組 × モデル × シードの検証 RMSE の平均で候補を比べる(設定選び用。
@@ -310,14 +390,25 @@ def validation_grid(series: VitalSeries, config: VitalsForecastConfig,
     rows = []
     for train, patience in candidates:
         start = time.perf_counter()
-        runs = compare_inputs(series, config, kinds, seeds, train, patience,
-                              device)
-        cells = {key: mean_sd([r.val_rmse_bpm for r in group])[0]
-                 for key, group in runs.items()}
-        row = {"学習率": f"{train.lr:g}", "バッチ": str(train.batch_size),
-               "最大エポック": str(train.epochs), "我慢": str(patience)}
-        row.update({f"{INPUT_NAMES[i]} {MODEL_NAMES[k]}": f"{v:.2f}"
-                    for (i, k), v in cells.items()})
+        runs = compare_inputs(
+            series, config, kinds, seeds, train, patience, device
+        )
+        cells = {
+            key: mean_sd([r.val_rmse_bpm for r in group])[0]
+            for key, group in runs.items()
+        }
+        row = {
+            "学習率": f"{train.lr:g}",
+            "バッチ": str(train.batch_size),
+            "最大エポック": str(train.epochs),
+            "我慢": str(patience),
+        }
+        row.update(
+            {
+                f"{INPUT_NAMES[i]} {MODEL_NAMES[k]}": f"{v:.2f}"
+                for (i, k), v in cells.items()
+            }
+        )
         row["平均"] = f"{np.mean(list(cells.values())):.3f}"
         row["学習 [s]"] = f"{time.perf_counter() - start:.1f}"
         rows.append(row)
@@ -331,28 +422,40 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     return mean_std(values)
 
 
-def input_rows(results: dict[tuple[str, str], list[FitResult]],
-               persistence: float) -> list[dict[str, str]]:
+def input_rows(
+    results: dict[tuple[str, str], list[FitResult]], persistence: float
+) -> list[dict[str, str]]:
     """表の行: 入力の組・モデルごとのテスト RMSE [bpm](平均 ± 標準偏差)。"""
-    rows = [{"入力": INPUT_NAMES["uni"], "モデル": "持続予測",
-             "RMSE [bpm]": f"{persistence:.2f}", "学習 [s]": "—"}]
+    rows = [
+        {
+            "入力": INPUT_NAMES["uni"],
+            "モデル": "持続予測",
+            "RMSE [bpm]": f"{persistence:.2f}",
+            "学習 [s]": "—",
+        }
+    ]
     for (inputs, kind), runs in results.items():
         mean, sd = mean_sd([r.test_rmse_bpm for r in runs])
         text = f"{mean:.2f}" if len(runs) == 1 else f"{mean:.2f} ± {sd:.2f}"
-        rows.append({"入力": INPUT_NAMES[inputs], "モデル": MODEL_NAMES[kind],
-                     "RMSE [bpm]": text,
-                     "学習 [s]": f"{sum(r.seconds for r in runs):.1f}"})
+        rows.append(
+            {
+                "入力": INPUT_NAMES[inputs],
+                "モデル": MODEL_NAMES[kind],
+                "RMSE [bpm]": text,
+                "学習 [s]": f"{sum(r.seconds for r in runs):.1f}",
+            }
+        )
     return rows
 
 
-def sweep_rows(results: dict[tuple[MissingConfig, str, str], list[float]],
-               kind: str) -> list[dict[str, str]]:
+def sweep_rows(
+    results: dict[tuple[MissingConfig, str, str], list[float]], kind: str
+) -> list[dict[str, str]]:
     """表の行: 欠測の設定ごとに、埋め方別のテスト RMSE [bpm](平均 ± 標準偏差)。
 
     モデル kind を学習していない欠測の設定は、行に入れない。
     """
-    settings = list(dict.fromkeys(key[0] for key in results
-                                  if key[2] == kind))
+    settings = list(dict.fromkeys(key[0] for key in results if key[2] == kind))
     strategies = list(dict.fromkeys(key[1] for key in results))
     rows = []
     for setting in settings:
@@ -365,14 +468,19 @@ def sweep_rows(results: dict[tuple[MissingConfig, str, str], list[float]],
     return rows
 
 
-def spot_rows(results: dict[tuple[str, str], list[float]]
-              ) -> list[dict[str, str]]:
+def spot_rows(
+    results: dict[tuple[str, str], list[float]],
+) -> list[dict[str, str]]:
     """表の行: スポット測定での、埋め方ごと・モデルごとのテスト RMSE [bpm]。"""
     kinds = list(dict.fromkeys(k for _, k in results if k != "persist"))
     mean, sd = mean_sd(results["locf", "persist"])
-    rows = [{"埋め方": "持続予測(最後の測定値)",
-             **{MODEL_NAMES[k]: "—" for k in kinds},
-             "持続予測": f"{mean:.2f} ± {sd:.2f}"}]
+    rows = [
+        {
+            "埋め方": "持続予測(最後の測定値)",
+            **{MODEL_NAMES[k]: "—" for k in kinds},
+            "持続予測": f"{mean:.2f} ± {sd:.2f}",
+        }
+    ]
     for strategy in dict.fromkeys(s for s, _ in results):
         row = {"埋め方": STRATEGIES[strategy]}
         for kind in kinds:
@@ -380,4 +488,3 @@ def spot_rows(results: dict[tuple[str, str], list[float]]
             row[MODEL_NAMES[kind]] = f"{mean:.2f} ± {sd:.2f}"
         rows.append({**row, "持続予測": "—"})
     return rows
-

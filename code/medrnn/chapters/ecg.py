@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -46,15 +48,17 @@ from ..ecg_tasks import (
 from ..training import TrainConfig
 
 CHAPTER_SPLIT = TimeSplit(train=0.7, val=0.1)  # 残りの 20% がテスト
-CHAPTER_FORECAST = ForecastConfig(factor=4, seq_len=36, horizon=4,
-                                  train_stride=3, split=CHAPTER_SPLIT)
+CHAPTER_FORECAST = ForecastConfig(
+    factor=4, seq_len=36, horizon=4, train_stride=3, split=CHAPTER_SPLIT
+)
 CHAPTER_FORECAST_TRAIN = TrainConfig(epochs=15, batch_size=256, lr=1e-2)
 FORECAST_MODELS = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}  # 表示名 → 種類
 CHAPTER_BLOCK_S = 3.0  # 課題 A のブートストラップの時間のブロック [s]
 # 波形入力は 6 点ずつの平均(60 Hz、39 点)。4 点ずつ(90 Hz、58 点)と比べて
 # 再帰型モデルの学習が約半分の時間で済み、規則との一致はほとんど変わらない
-CHAPTER_BEATS = BeatTaskConfig(before_s=0.25, after_s=0.40, factor=6, n_rr=8,
-                               split=CHAPTER_SPLIT)
+CHAPTER_BEATS = BeatTaskConfig(
+    before_s=0.25, after_s=0.40, factor=6, n_rr=8, split=CHAPTER_SPLIT
+)
 CHAPTER_BEAT_TRAIN = TrainConfig(epochs=20, batch_size=32, lr=1e-2)
 CHAPTER_SEEDS = (0, 1, 2, 3, 4)  # 課題 B のシード
 CHANCE = 0.5  # 当て推量のバランス正解率
@@ -64,18 +68,27 @@ CIRCULAR_MARGIN = 0.15  # 波形入力が RR 入力を上回る幅の下限
 RULE_MAX_SENSITIVITY = 0.5  # タイミングの規則の感度の上限(ほとんど見逃す)
 
 
-def train_forecasters(data: ForecastData, seed: int, train: TrainConfig,
-                      device: torch.device | None = None
-                      ) -> dict[str, ForecastRun]:
+def train_forecasters(
+    data: ForecastData,
+    seed: int,
+    train: TrainConfig,
+    device: torch.device | None = None,
+) -> dict[str, ForecastRun]:
     """RNN・LSTM・GRU を同じシードで学習する(表示名 → 結果)。"""
-    return {name: train_forecaster(kind, data, seed=seed, train=train,
-                                   device=device)
-            for name, kind in FORECAST_MODELS.items()}
+    return {
+        name: train_forecaster(
+            kind, data, seed=seed, train=train, device=device
+        )
+        for name, kind in FORECAST_MODELS.items()
+    }
 
 
-def forecast_comparisons(preds: dict[str, np.ndarray], target: np.ndarray,
-                         fs: float, block_s: float = CHAPTER_BLOCK_S
-                         ) -> dict[str, Comparison]:
+def forecast_comparisons(
+    preds: dict[str, np.ndarray],
+    target: np.ndarray,
+    fs: float,
+    block_s: float = CHAPTER_BLOCK_S,
+) -> dict[str, Comparison]:
     """同じテスト窓での予測の比較(時間のブロックごとのブートストラップ)。
 
     Parameters
@@ -96,17 +109,25 @@ def forecast_comparisons(preds: dict[str, np.ndarray], target: np.ndarray,
     """
     groups = time_blocks(len(target), max(1, round(block_s * fs)))
     err = {name: np.asarray(p) - target for name, p in preds.items()}
-    kw = {"groups": groups, "unit_name": "ブロック"}
-    out = {f"{kind}_ar": compare_predictions(
-        err[name], err["線形 AR"], names=(name, "線形 AR"), **kw)
-        for name, kind in FORECAST_MODELS.items()}
+    kw: dict[str, Any] = {"groups": groups, "unit_name": "ブロック"}
+    out = {
+        f"{kind}_ar": compare_predictions(
+            err[name], err["線形 AR"], names=(name, "線形 AR"), **kw
+        )
+        for name, kind in FORECAST_MODELS.items()
+    }
     out["ar_persist"] = compare_predictions(
-        err["線形 AR"], err["持続予測"], names=("線形 AR", "持続予測"), **kw)
+        err["線形 AR"], err["持続予測"], names=("線形 AR", "持続予測"), **kw
+    )
     return out
 
 
-def beat_scores(runs: dict[tuple[str, str], list[BeatRun]], inputs: str,
-                kind: str, attr: str = "balanced_accuracy") -> np.ndarray:
+def beat_scores(
+    runs: dict[tuple[str, str], list[BeatRun]],
+    inputs: str,
+    kind: str,
+    attr: str = "balanced_accuracy",
+) -> np.ndarray:
     """シードごとのテスト区間の指標。形状 (n_seeds,)"""
     return np.array([getattr(r.metrics, attr) for r in runs[inputs, kind]])
 
@@ -115,8 +136,9 @@ def _label(inputs: str, kind: str) -> str:
     return f"{BEAT_MODELS[kind]}({BEAT_INPUTS[inputs]})"
 
 
-def beat_comparisons(runs: dict[tuple[str, str], list[BeatRun]]
-                     ) -> dict[str, Comparison]:
+def beat_comparisons(
+    runs: dict[tuple[str, str], list[BeatRun]],
+) -> dict[str, Comparison]:
     """拍の分類の比較(バランス正解率、シードで対応、大きいほど良い)。
 
     Returns
@@ -130,29 +152,38 @@ def beat_comparisons(runs: dict[tuple[str, str], list[BeatRun]]
     for inputs, short in (("waveform", "wf"), ("rr", "rr")):
         for k in ("rnn", "lstm", "gru"):
             out[f"{short}_{k}_linear"] = compare_seeds(
-                score[inputs, k], score[inputs, "linear"],
+                score[inputs, k],
+                score[inputs, "linear"],
                 names=(_label(inputs, k), _label(inputs, "linear")),
-                lower_is_better=False)
+                lower_is_better=False,
+            )
     for k in BEAT_MODELS:
         out[f"rr_wf_{k}"] = compare_seeds(
-            score["rr", k], score["waveform", k],
+            score["rr", k],
+            score["waveform", k],
             names=(_label("rr", k), _label("waveform", k)),
-            lower_is_better=False)
+            lower_is_better=False,
+        )
         chance = np.full(len(score["rr", k]), CHANCE)
         out[f"rr_{k}_chance"] = compare_seeds(
-            score["rr", k], chance, names=(_label("rr", k), "当て推量"),
-            lower_is_better=False)
+            score["rr", k],
+            chance,
+            names=(_label("rr", k), "当て推量"),
+            lower_is_better=False,
+        )
     return out
 
 
-def comparison_rows(comparisons: dict[str, Comparison], keys: list[str],
-                    digits: int = 3) -> list[dict[str, str]]:
+def comparison_rows(
+    comparisons: dict[str, Comparison], keys: list[str], digits: int = 3
+) -> list[dict[str, str]]:
     """表の行: 選んだ比較の差・95% 区間・勝ち数・判定。"""
     return [comparison_row(comparisons[k], digits) for k in keys]
 
 
-def _forecast_windows_inside(data: ForecastData,
-                             config: ForecastConfig) -> bool:
+def _forecast_windows_inside(
+    data: ForecastData, config: ForecastConfig
+) -> bool:
     """予測の窓(入力の先頭から正解まで)が、どれも自分の区間の中にあるか。"""
     for name, (start, stop) in data.bounds.items():
         target = data.target_index[name]
@@ -163,8 +194,9 @@ def _forecast_windows_inside(data: ForecastData,
     return all(a[1] <= b[0] for a, b in zip(order, order[1:]))
 
 
-def _beats_inside(table: BeatTable, bdata: BeatData, n_samples: int,
-                  config: BeatTaskConfig) -> bool:
+def _beats_inside(
+    table: BeatTable, bdata: BeatData, n_samples: int, config: BeatTaskConfig
+) -> bool:
     """拍が 1 つの区間にだけ入り、入力の範囲がその区間の中に収まるか。"""
     spans = beat_spans(table, config)
     seen: set[int] = set()
@@ -173,20 +205,25 @@ def _beats_inside(table: BeatTable, bdata: BeatData, n_samples: int,
         if seen & set(rows.tolist()) or not table.usable[rows].all():
             return False
         seen |= set(rows.tolist())
-        if len(rows) and (spans[rows, 0].min() < start
-                          or spans[rows, 1].max() >= stop):
+        if len(rows) and (
+            spans[rows, 0].min() < start or spans[rows, 1].max() >= stop
+        ):
             return False
     return True
 
 
-def check_claims(table: BeatTable, n_samples: int, fdata: ForecastData,
-                 bdata: BeatData,
-                 beat_runs: dict[tuple[str, str], list[BeatRun]],
-                 rule: BinaryMetrics,
-                 horizon_rmse: dict[int, dict[str, float]],
-                 near_far_rmse: tuple[float, float],
-                 forecast: ForecastConfig = CHAPTER_FORECAST,
-                 beats: BeatTaskConfig = CHAPTER_BEATS) -> list[str]:
+def check_claims(
+    table: BeatTable,
+    n_samples: int,
+    fdata: ForecastData,
+    bdata: BeatData,
+    beat_runs: dict[tuple[str, str], list[BeatRun]],
+    rule: BinaryMetrics,
+    horizon_rmse: dict[int, dict[str, float]],
+    near_far_rmse: tuple[float, float],
+    forecast: ForecastConfig = CHAPTER_FORECAST,
+    beats: BeatTaskConfig = CHAPTER_BEATS,
+) -> list[str]:
     """本文の頑健な主張のうち、結果と合わないものの文を返す。
 
     Parameters
@@ -213,25 +250,33 @@ def check_claims(table: BeatTable, n_samples: int, fdata: ForecastData,
     """
     ba = {key: beat_scores(beat_runs, *key).mean() for key in beat_runs}
     persist = [horizon_rmse[h]["persist"] for h in (1, 4, 8)]
-    return failed({
-        "予測の窓は、入力も正解も自分の区間(時間順)の中だけで作られている":
-            _forecast_windows_inside(fdata, forecast),
-        "拍は 1 つの区間にだけ入り、入力の範囲がその区間の中に収まる":
-            _beats_inside(table, bdata, n_samples, beats),
-        "タイミングの規則は、形の違う拍のほとんどを見逃す(感度が低い)":
-            rule.sensitivity < RULE_MAX_SENSITIVITY,
-        "波形を入力にすると、ロジスティック回帰でも規則とほぼ一致する(循環)":
-            ba["waveform", "linear"] >= CIRCULAR_MIN_BA,
-        "ロジスティック回帰では、RR 入力は波形入力に大きく届かない":
-            ba["waveform", "linear"] - ba["rr", "linear"]
-            >= CIRCULAR_MARGIN,
-        "持続予測の RMSE は、予測先が遠いほど大きい":
-            persist[0] < persist[1] < persist[2],
-        "8 点先では、持続予測が訓練平均より悪い":
-            horizon_rmse[8]["persist"] > horizon_rmse[8]["mean"],
-        "GRU の予測誤差は、形が違う拍の近くのほうが大きい":
-            near_far_rmse[0] > near_far_rmse[1],
-    })
+    claims = {
+        "予測の窓は、入力も正解も自分の区間(時間順)の中だけで作られている": (
+            _forecast_windows_inside(fdata, forecast)
+        ),
+        "拍は 1 つの区間にだけ入り、入力の範囲がその区間の中に収まる": (
+            _beats_inside(table, bdata, n_samples, beats)
+        ),
+        "タイミングの規則は、形の違う拍のほとんどを見逃す(感度が低い)": (
+            rule.sensitivity < RULE_MAX_SENSITIVITY
+        ),
+        "波形を入力にすると、ロジスティック回帰でも規則とほぼ一致する(循環)": (
+            ba["waveform", "linear"] >= CIRCULAR_MIN_BA
+        ),
+        "ロジスティック回帰では、RR 入力は波形入力に大きく届かない": (
+            ba["waveform", "linear"] - ba["rr", "linear"] >= CIRCULAR_MARGIN
+        ),
+        "持続予測の RMSE は、予測先が遠いほど大きい": (
+            persist[0] < persist[1] < persist[2]
+        ),
+        "8 点先では、持続予測が訓練平均より悪い": (
+            horizon_rmse[8]["persist"] > horizon_rmse[8]["mean"]
+        ),
+        "GRU の予測誤差は、形が違う拍の近くのほうが大きい": (
+            near_far_rmse[0] > near_far_rmse[1]
+        ),
+    }
+    return failed(claims)
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
@@ -252,16 +297,22 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     device = configure_torch()
     x = ecg.load_ecg()
     bounds = CHAPTER_SPLIT.bounds(len(x))
-    table = ecg.label_beats(x, ecg.detect_r_peaks(x),
-                            template_until=bounds["train"][1])
+    table = ecg.label_beats(
+        x, ecg.detect_r_peaks(x), template_until=bounds["train"][1]
+    )
     fdata = ecg_tasks.prepare_forecast(x, CHAPTER_FORECAST)
     target = fdata.targets_mv("test")
     baselines = ecg_tasks.forecast_baselines(fdata)
     runs = train_forecasters(fdata, seed, CHAPTER_FORECAST_TRAIN, device)
-    print(f"課題 A: 約 {CHAPTER_FORECAST.horizon_ms:.0f} ms 先の波形の予測"
-          f"(再帰型モデルはシード {seed})")
-    print(rows_to_markdown(ecg_tasks.forecast_summary_rows(
-        baselines, runs, target)))
+    print(
+        f"課題 A: 約 {CHAPTER_FORECAST.horizon_ms:.0f} ms 先の波形の予測"
+        f"(再帰型モデルはシード {seed})"
+    )
+    print(
+        rows_to_markdown(
+            ecg_tasks.forecast_summary_rows(baselines, runs, target)
+        )
+    )
     preds = {**baselines, **{k: r.test_pred_mv for k, r in runs.items()}}
     for c in forecast_comparisons(preds, target, fdata.fs).values():
         print(f"  {c.name_a} − {c.name_b}: {describe(c, 'mV', 3)}")
@@ -269,11 +320,14 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     seeds = list(range(n_seeds)) if n_seeds >= 2 else [seed]
     print(f"課題 B: 形が違う拍の検出(シード {seeds})")
     beat_runs = ecg_tasks.compare_beat_classifiers(
-        bdata, seeds, CHAPTER_BEAT_TRAIN, device=device)
+        bdata, seeds, CHAPTER_BEAT_TRAIN, device=device
+    )
     if len(seeds) < 2:  # 1 回だけなら比較は省く
         for (inputs, kind), (run,) in beat_runs.items():
-            print(f"  {_label(inputs, kind)}: バランス正解率 "
-                  f"{run.metrics.balanced_accuracy:.3f}")
+            print(
+                f"  {_label(inputs, kind)}: バランス正解率 "
+                f"{run.metrics.balanced_accuracy:.3f}"
+            )
         return
     print(rows_to_markdown(ecg_tasks.beat_summary_rows(beat_runs)))
     for c in beat_comparisons(beat_runs).values():

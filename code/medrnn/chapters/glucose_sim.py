@@ -52,9 +52,13 @@ CHAPTER_COHORT = CohortConfig(group="adult", n_days=4, sample_min=5, seed=0)
 CHAPTER_SPLIT = PatientSplit(
     train=tuple(f"adult#{k:03d}" for k in range(1, 7)),  # 6 人で学習
     val=("adult#007",),  # 1 人で早期終了と設定の選択
-    test=("adult#008", "adult#009", "adult#010"))  # 3 人で評価
-CHAPTER_FORECAST = ForecastConfig(seq_len=24, horizon=6,  # 2 時間 → 30 分先
-                                  train_stride=2)
+    test=("adult#008", "adult#009", "adult#010"),
+)  # 3 人で評価
+CHAPTER_FORECAST = ForecastConfig(
+    seq_len=24,
+    horizon=6,  # 2 時間 → 30 分先
+    train_stride=2,
+)
 CHAPTER_HORIZONS = (3, 6, 9, 12)  # 15・30・45・60 分先(点の数)
 # 学習率・エポック数・我慢するエポック数は、検証の患者 adult#007 の RMSE だけで
 # いくつかの候補から選んだ(テストの患者は見ていない)
@@ -68,12 +72,20 @@ BEFORE_MEAL_MIN = (-60, 0)  # 「食事の前」の予測の時点 [min]
 HYPO_MG = 70.0  # 低血糖の境目 [mg/dL]
 N_LARGEST = 10  # 「大きな外れ」として調べる窓の数
 
-LABELS = {"persist": "持続予測", "linear_glucose": "線形・血糖のみ",
-          "linear_multi": "線形・3 チャネル", "gru_glucose": "GRU・血糖のみ",
-          "gru_multi": "GRU・3 チャネル"}  # 表と本文での方法の名前
-WINDOWS = {"all": "すべて", "nohypo": "低血糖を除く",
-           "after": "食後 0〜40 分", "other": "食後 0〜40 分以外",
-           "before": "食前 60 分以内"}  # 比べる窓の選び方
+LABELS = {
+    "persist": "持続予測",
+    "linear_glucose": "線形・血糖のみ",
+    "linear_multi": "線形・3 チャネル",
+    "gru_glucose": "GRU・血糖のみ",
+    "gru_multi": "GRU・3 チャネル",
+}  # 表と本文での方法の名前
+WINDOWS = {
+    "all": "すべて",
+    "nohypo": "低血糖を除く",
+    "after": "食後 0〜40 分",
+    "other": "食後 0〜40 分以外",
+    "before": "食前 60 分以内",
+}  # 比べる窓の選び方
 
 
 @dataclass(frozen=True)
@@ -97,9 +109,11 @@ MAIN_PAIRS = {
     "gru_lin_g_nohypo": PairSpec("gru_glucose", "linear_glucose", "nohypo"),
     "gru_lin_m_nohypo": PairSpec("gru_multi", "linear_multi", "nohypo"),
 }
-MEAL_PAIRS = {f"{w}_{m}": PairSpec(f"{m}_multi", f"{m}_glucose", w)
-              for w in ("after", "other", "before")
-              for m in ("linear", "gru")}
+MEAL_PAIRS = {
+    f"{w}_{m}": PairSpec(f"{m}_multi", f"{m}_glucose", w)
+    for w in ("after", "other", "before")
+    for m in ("linear", "gru")
+}
 
 
 def test_errors(comp: InputComparison) -> dict[str, np.ndarray]:
@@ -115,35 +129,46 @@ def test_errors(comp: InputComparison) -> dict[str, np.ndarray]:
     out = {"persist": comp.baselines["glucose"]["持続予測"][None] - target}
     for inputs in INPUT_SETS:
         out[f"linear_{inputs}"] = comp.baselines[inputs]["線形"][None] - target
-        out[f"gru_{inputs}"] = np.stack(
-            [r.test_pred_mg for r in comp.runs[inputs]]) - target
+        out[f"gru_{inputs}"] = (
+            np.stack([r.test_pred_mg for r in comp.runs[inputs]]) - target
+        )
     return out
 
 
-def meal_offsets(cohort: Cohort, comp: InputComparison,
-                 horizon: int) -> np.ndarray:
+def meal_offsets(
+    cohort: Cohort, comp: InputComparison, horizon: int
+) -> np.ndarray:
     """テストの各窓の、予測の時点から見たいちばん近い食事までの時間 [min]。
 
     予測の時点は窓の最後(正解の位置 − horizon)。形状 (N_test,)
     """
     data = comp.data["glucose"]
-    return minutes_from_meal(cohort, data.rows["test"],
-                             data.target_index["test"] - horizon)
+    return minutes_from_meal(
+        cohort, data.rows["test"], data.target_index["test"] - horizon
+    )
 
 
-def window_masks(target: np.ndarray, offset: np.ndarray
-                 ) -> dict[str, np.ndarray]:
+def window_masks(
+    target: np.ndarray, offset: np.ndarray
+) -> dict[str, np.ndarray]:
     """WINDOWS の窓の選び方ごとの、テストの窓の印。各形状 (N_test,)"""
     after = (offset >= AFTER_MEAL_MIN[0]) & (offset < AFTER_MEAL_MIN[1])
     before = (offset >= BEFORE_MEAL_MIN[0]) & (offset < BEFORE_MEAL_MIN[1])
-    return {"all": np.ones(len(target), dtype=bool),
-            "nohypo": target >= HYPO_MG, "after": after, "other": ~after,
-            "before": before}
+    return {
+        "all": np.ones(len(target), dtype=bool),
+        "nohypo": target >= HYPO_MG,
+        "after": after,
+        "other": ~after,
+        "before": before,
+    }
 
 
-def compare_pairs(errors: Mapping[str, np.ndarray], groups: np.ndarray,
-                  masks: Mapping[str, np.ndarray],
-                  pairs: Mapping[str, PairSpec]) -> dict[str, Comparison]:
+def compare_pairs(
+    errors: Mapping[str, np.ndarray],
+    groups: np.ndarray,
+    masks: Mapping[str, np.ndarray],
+    pairs: Mapping[str, PairSpec],
+) -> dict[str, Comparison]:
     """テストの同じ窓で 2 つの方法を比べる(患者ごとのブートストラップ)。
 
     Parameters
@@ -166,16 +191,22 @@ def compare_pairs(errors: Mapping[str, np.ndarray], groups: np.ndarray,
     for key, spec in pairs.items():
         sel = masks[spec.windows]
         out[key] = compare_predictions(
-            errors[spec.a][:, sel], errors[spec.b][:, sel], groups[sel],
-            names=(LABELS[spec.a], LABELS[spec.b]), metric=spec.metric)
+            errors[spec.a][:, sel],
+            errors[spec.b][:, sel],
+            groups[sel],
+            names=(LABELS[spec.a], LABELS[spec.b]),
+            metric=spec.metric,
+        )
     return out
 
 
-def run_rmse(runs: Sequence[ForecastRun], target: Mapping[str, np.ndarray],
-             segment: str) -> list[float]:
+def run_rmse(
+    runs: Sequence[ForecastRun], target: Mapping[str, np.ndarray], segment: str
+) -> list[float]:
     """シードごとの、ある区間での RMSE [mg/dL]。"""
-    return [rmse(getattr(r, f"{segment}_pred_mg"), target[segment])
-            for r in runs]
+    return [
+        rmse(getattr(r, f"{segment}_pred_mg"), target[segment]) for r in runs
+    ]
 
 
 def seed_comparisons(comp: InputComparison) -> dict[str, Comparison]:
@@ -186,20 +217,32 @@ def seed_comparisons(comp: InputComparison) -> dict[str, Comparison]:
     dict[str, Comparison]
         "gru_inputs_seeds" → 3 チャネル − 血糖のみ(シードで対応する t 区間)。
     """
-    test = {i: run_rmse(comp.runs[i], comp.data[i].target_mg, "test")
-            for i in INPUT_SETS}
-    return {"gru_inputs_seeds": compare_seeds(
-        test["multi"], test["glucose"],
-        (LABELS["gru_multi"], LABELS["gru_glucose"]))}
+    test = {
+        i: run_rmse(comp.runs[i], comp.data[i].target_mg, "test")
+        for i in INPUT_SETS
+    }
+    return {
+        "gru_inputs_seeds": compare_seeds(
+            test["multi"],
+            test["glucose"],
+            (LABELS["gru_multi"], LABELS["gru_glucose"]),
+        )
+    }
 
 
-FIT_NAMES = {"linear": "線形", "raw": "GRU(標準化だけ)",
-             "gru": "GRU(並べ直し)"}  # 当てはまりの表の列
+FIT_NAMES = {
+    "linear": "線形",
+    "raw": "GRU(標準化だけ)",
+    "gru": "GRU(並べ直し)",
+}  # 当てはまりの表の列
 
 
-def fit_rmse(data: ForecastData, linear: LinearAR,
-             raw: Sequence[ForecastRun], runs: Sequence[ForecastRun]
-             ) -> dict[str, dict[str, list[float]]]:
+def fit_rmse(
+    data: ForecastData,
+    linear: LinearAR,
+    raw: Sequence[ForecastRun],
+    runs: Sequence[ForecastRun],
+) -> dict[str, dict[str, list[float]]]:
     """訓練の窓と検証の患者での RMSE [mg/dL](当てはまりの確認)。
 
     Returns
@@ -210,16 +253,20 @@ def fit_rmse(data: ForecastData, linear: LinearAR,
     """
     out = {}
     for seg in ("train", "val"):
-        lin = rmse(data.to_mg(linear.predict(data.X[seg]), seg),
-                   data.target_mg[seg])
-        out[seg] = {"linear": [lin] * len(runs),
-                    "raw": run_rmse(raw, data.target_mg, seg),
-                    "gru": run_rmse(runs, data.target_mg, seg)}
+        lin = rmse(
+            data.to_mg(linear.predict(data.X[seg]), seg), data.target_mg[seg]
+        )
+        out[seg] = {
+            "linear": [lin] * len(runs),
+            "raw": run_rmse(raw, data.target_mg, seg),
+            "gru": run_rmse(runs, data.target_mg, seg),
+        }
     return out
 
 
-def fit_rows(fit: Mapping[str, Mapping[str, Sequence[float]]]
-             ) -> list[dict[str, str]]:
+def fit_rows(
+    fit: Mapping[str, Mapping[str, Sequence[float]]],
+) -> list[dict[str, str]]:
     """当てはまりの表の行(区間ごとの RMSE の平均 ± 標準偏差)。"""
     names = {"train": "訓練の 6 人", "val": "検証の 1 人"}
     rows = []
@@ -227,14 +274,18 @@ def fit_rows(fit: Mapping[str, Mapping[str, Sequence[float]]]
         row = {"区間": names[seg]}
         for key, v in values.items():
             sd = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
-            row[FIT_NAMES[key]] = (f"{np.mean(v):.2f}" if key == "linear"
-                                   else f"{np.mean(v):.2f} ± {sd:.2f}")
+            row[FIT_NAMES[key]] = (
+                f"{np.mean(v):.2f}"
+                if key == "linear"
+                else f"{np.mean(v):.2f} ± {sd:.2f}"
+            )
         rows.append(row)
     return rows
 
 
-def fit_comparisons(fit: Mapping[str, Mapping[str, Sequence[float]]]
-                    ) -> dict[str, Comparison]:
+def fit_comparisons(
+    fit: Mapping[str, Mapping[str, Sequence[float]]],
+) -> dict[str, Comparison]:
     """当てはまりの比較(シードで対応する t 区間)。
 
     線形モデルはどのシードとも同じ値と対にするので、その比較の区間は
@@ -250,18 +301,22 @@ def fit_comparisons(fit: Mapping[str, Mapping[str, Sequence[float]]]
     n = FIT_NAMES
     return {
         "gru_raw": compare_seeds(tr["gru"], tr["raw"], (n["gru"], n["raw"])),
-        "raw_lin": compare_seeds(tr["raw"], tr["linear"],
-                                 (n["raw"], n["linear"])),
-        "gru_lin": compare_seeds(tr["gru"], tr["linear"],
-                                 (n["gru"], n["linear"])),
-        "gru_lin_val": compare_seeds(va["gru"], va["linear"],
-                                     (n["gru"], n["linear"])),
+        "raw_lin": compare_seeds(
+            tr["raw"], tr["linear"], (n["raw"], n["linear"])
+        ),
+        "gru_lin": compare_seeds(
+            tr["gru"], tr["linear"], (n["gru"], n["linear"])
+        ),
+        "gru_lin_val": compare_seeds(
+            va["gru"], va["linear"], (n["gru"], n["linear"])
+        ),
     }
 
 
-def horizon_comparisons(by_horizon: Mapping[int, tuple[
-        Mapping[str, np.ndarray], np.ndarray]], sample_min: int
-        ) -> dict[str, Comparison]:
+def horizon_comparisons(
+    by_horizon: Mapping[int, tuple[Mapping[str, np.ndarray], np.ndarray]],
+    sample_min: int,
+) -> dict[str, Comparison]:
     """予測先ごとに、線形モデルの 3 チャネル − 血糖のみ を比べる(患者単位)。
 
     Returns
@@ -273,27 +328,38 @@ def horizon_comparisons(by_horizon: Mapping[int, tuple[
     for h, (errors, groups) in by_horizon.items():
         out[f"h{h * sample_min}"] = compare_predictions(
             errors[f"線形・{INPUT_NAMES['multi']}"],
-            errors[f"線形・{INPUT_NAMES['glucose']}"], groups,
-            names=(LABELS["linear_multi"], LABELS["linear_glucose"]))
+            errors[f"線形・{INPUT_NAMES['glucose']}"],
+            groups,
+            names=(LABELS["linear_multi"], LABELS["linear_glucose"]),
+        )
     return out
 
 
-GRU_LINEAR_KEYS = ("gru_lin_g", "gru_lin_m", "gru_lin_g_nohypo",
-                   "gru_lin_m_nohypo")  # GRU が優れていると言うのに要る判定
+GRU_LINEAR_KEYS = (
+    "gru_lin_g",
+    "gru_lin_m",
+    "gru_lin_g_nohypo",
+    "gru_lin_m_nohypo",
+)  # GRU が優れていると言うのに要る判定
 
 
 def gru_vs_linear_summary(comps: Mapping[str, Comparison]) -> str:
     """GRU と線形モデルの優劣について、判定から言える 1 文。"""
     if all(comps[k].verdict == "better" for k in GRU_LINEAR_KEYS):
-        return ("すべての窓でも低血糖を除いた窓でも、どちらの入力でも "
-                "GRU の RMSE が小さいという判定でした")
-    return ("すべての窓と低血糖を除いた窓の両方で、どちらの入力でも GRU の"
-            "方が小さいという判定にはならず、「GRU が線形モデルより"
-            "優れている」とは言えません")
+        return (
+            "すべての窓でも低血糖を除いた窓でも、どちらの入力でも "
+            "GRU の RMSE が小さいという判定でした"
+        )
+    return (
+        "すべての窓と低血糖を除いた窓の両方で、どちらの入力でも GRU の"
+        "方が小さいという判定にはならず、「GRU が線形モデルより"
+        "優れている」とは言えません"
+    )
 
 
-def verdict_rows(comps: Mapping[str, Comparison],
-                 notes: Mapping[str, str]) -> list[dict[str, str]]:
+def verdict_rows(
+    comps: Mapping[str, Comparison], notes: Mapping[str, str]
+) -> list[dict[str, str]]:
     """比較を表の行にする(差 A − B [mg/dL]・95% 区間・A が良かった数・判定)。
 
     notes は比較の名前 → 何で比べたか(「すべての窓・RMSE」など)。
@@ -302,60 +368,103 @@ def verdict_rows(comps: Mapping[str, Comparison],
     for key, c in comps.items():
         unit = "シード" if c.diffs else "人"
         row = comparison_row(c)
-        rows.append({"比較(A − B)": row["比較(A − B)"], "対象": notes[key],
-                     "差の平均 [mg/dL]": row["差の平均"],
-                     "95% 区間": row["95% 区間"],
-                     "A が良い": f"{c.wins}/{c.n} {unit}",
-                     "判定(A は)": row["判定(A は)"]})
+        rows.append(
+            {
+                "比較(A − B)": row["比較(A − B)"],
+                "対象": notes[key],
+                "差の平均 [mg/dL]": row["差の平均"],
+                "95% 区間": row["95% 区間"],
+                "A が良い": f"{c.wins}/{c.n} {unit}",
+                "判定(A は)": row["判定(A は)"],
+            }
+        )
     return rows
 
 
 def pair_notes(pairs: Mapping[str, PairSpec]) -> dict[str, str]:
     """テスト窓での比較の「対象」の欄(窓の選び方・指標)。"""
-    return {key: f"{WINDOWS[s.windows]}の窓・{s.metric.upper()}"
-            for key, s in pairs.items()}
+    return {
+        key: f"{WINDOWS[s.windows]}の窓・{s.metric.upper()}"
+        for key, s in pairs.items()
+    }
 
 
-SEED_NOTES = {"gru_inputs_seeds": "テストの RMSE",
-              "gru_raw": "訓練の窓の RMSE", "raw_lin": "訓練の窓の RMSE",
-              "gru_lin": "訓練の窓の RMSE",
-              "gru_lin_val": "検証の患者の RMSE"}  # シードで対応する比較の対象
+SEED_NOTES = {
+    "gru_inputs_seeds": "テストの RMSE",
+    "gru_raw": "訓練の窓の RMSE",
+    "raw_lin": "訓練の窓の RMSE",
+    "gru_lin": "訓練の窓の RMSE",
+    "gru_lin_val": "検証の患者の RMSE",
+}  # シードで対応する比較の対象
 
-_DOWN = ("下がりました", "上がりました",
-         "下がったのか上がったのかを判断できませんでした")
+_DOWN = (
+    "下がりました",
+    "上がりました",
+    "下がったのか上がったのかを判断できませんでした",
+)
 _GRU_LIN = ("GRU が小さい", "GRU が大きい", "どちらが小さいか判断できない")
 # 本文の向きの言葉: 比較の名前 → (A が良い, A が悪い, 判断できない)
 DIRECTIONS = {
-    "lin_inputs": _DOWN, "gru_inputs": _DOWN,
-    "gru_inputs_seeds": ("平均で下がり、区間は 0 をまたぎませんでした",
-                         "平均で上がり、区間は 0 をまたぎませんでした",
-                         "区間が 0 をまたぎ、向きを判断できませんでした"),
-    "lin_persist": ("持続予測より小さい", "持続予測より大きい",
-                    "持続予測より小さいのか大きいのか、3 人では判断できない"),
-    "gru_lin_g": _GRU_LIN, "gru_lin_m": _GRU_LIN,
-    "gru_lin_g_mae": _GRU_LIN, "gru_lin_m_mae": _GRU_LIN,
-    "gru_lin_g_nohypo": ("GRU が小さい", "線形モデルが小さい",
-                         "どちらが小さいか判断できない"),
-    "gru_lin_m_nohypo": ("GRU が小さい", "線形モデルが小さい",
-                         "どちらが小さいか判断できない"),
-    "after_linear": _DOWN, "after_gru": _DOWN, "other_linear": _DOWN,
-    "other_gru": _DOWN, "before_linear": _DOWN, "before_gru": _DOWN,
-    "gru_raw": ("小さくなりました", "大きくなりました",
-                "小さくなったのか大きくなったのかを判断できませんでした"),
+    "lin_inputs": _DOWN,
+    "gru_inputs": _DOWN,
+    "gru_inputs_seeds": (
+        "平均で下がり、区間は 0 をまたぎませんでした",
+        "平均で上がり、区間は 0 をまたぎませんでした",
+        "区間が 0 をまたぎ、向きを判断できませんでした",
+    ),
+    "lin_persist": (
+        "持続予測より小さい",
+        "持続予測より大きい",
+        "持続予測より小さいのか大きいのか、3 人では判断できない",
+    ),
+    "gru_lin_g": _GRU_LIN,
+    "gru_lin_m": _GRU_LIN,
+    "gru_lin_g_mae": _GRU_LIN,
+    "gru_lin_m_mae": _GRU_LIN,
+    "gru_lin_g_nohypo": (
+        "GRU が小さい",
+        "線形モデルが小さい",
+        "どちらが小さいか判断できない",
+    ),
+    "gru_lin_m_nohypo": (
+        "GRU が小さい",
+        "線形モデルが小さい",
+        "どちらが小さいか判断できない",
+    ),
+    "after_linear": _DOWN,
+    "after_gru": _DOWN,
+    "other_linear": _DOWN,
+    "other_gru": _DOWN,
+    "before_linear": _DOWN,
+    "before_gru": _DOWN,
+    "gru_raw": (
+        "小さくなりました",
+        "大きくなりました",
+        "小さくなったのか大きくなったのかを判断できませんでした",
+    ),
     "raw_lin": ("小さい", "大きい", "大きいのか小さいのかを判断できない"),
-    "gru_lin": ("線形モデルより小さく", "線形モデルより大きく",
-                "線形モデルとの差を判断できず"),
-    "gru_lin_val": ("線形モデルより小さくなりました",
-                    "線形モデルより大きくなりました",
-                    "線形モデルとの差を判断できませんでした"),
-    "h15": _DOWN, "h60": _DOWN,
+    "gru_lin": (
+        "線形モデルより小さく",
+        "線形モデルより大きく",
+        "線形モデルとの差を判断できず",
+    ),
+    "gru_lin_val": (
+        "線形モデルより小さくなりました",
+        "線形モデルより大きくなりました",
+        "線形モデルとの差を判断できませんでした",
+    ),
+    "h15": _DOWN,
+    "h60": _DOWN,
 }
 
 
 def direction_words(comps: Mapping[str, Comparison]) -> dict[str, str]:
     """比較の名前 → 判定に合った本文の言葉(DIRECTIONS にある比較だけ)。"""
-    return {key: phrase(comps[key], *DIRECTIONS[key])
-            for key in DIRECTIONS if key in comps}
+    return {
+        key: phrase(comps[key], *DIRECTIONS[key])
+        for key in DIRECTIONS
+        if key in comps
+    }
 
 
 def curve_name(key: str) -> str:
@@ -364,8 +473,11 @@ def curve_name(key: str) -> str:
     return f"{'線形' if method == 'linear' else 'GRU'}・{INPUT_NAMES[inputs]}"
 
 
-def meal_curves(errors: Mapping[str, np.ndarray], offset: np.ndarray,
-                edges: np.ndarray = MEAL_BIN_EDGES) -> dict[str, np.ndarray]:
+def meal_curves(
+    errors: Mapping[str, np.ndarray],
+    offset: np.ndarray,
+    edges: np.ndarray = MEAL_BIN_EDGES,
+) -> dict[str, np.ndarray]:
     """食事からの時間の区間ごとの RMSE [mg/dL](GRU はシードの平均)。
 
     Returns
@@ -374,17 +486,28 @@ def meal_curves(errors: Mapping[str, np.ndarray], offset: np.ndarray,
         凡例の名前 → 形状 (len(edges) - 1,)
     """
     keys = ("linear_glucose", "linear_multi", "gru_glucose", "gru_multi")
-    return {curve_name(k): np.mean([rmse_by_bin(offset, row, edges)
-                                    for row in errors[k]], axis=0)
-            for k in keys}
+    return {
+        curve_name(k): np.mean(
+            [rmse_by_bin(offset, row, edges) for row in errors[k]], axis=0
+        )
+        for k in keys
+    }
 
 
-def bins_worse_per_seed(errors: Mapping[str, np.ndarray], offset: np.ndarray,
-                        edges: np.ndarray = MEAL_BIN_EDGES) -> list[int]:
+def bins_worse_per_seed(
+    errors: Mapping[str, np.ndarray],
+    offset: np.ndarray,
+    edges: np.ndarray = MEAL_BIN_EDGES,
+) -> list[int]:
     """シードごとに、3 チャネルの GRU が血糖のみより RMSE の大きい区間の数。"""
-    return [int(np.sum(rmse_by_bin(offset, m, edges)
-                       > rmse_by_bin(offset, g, edges)))
-            for g, m in zip(errors["gru_glucose"], errors["gru_multi"])]
+    return [
+        int(
+            np.sum(
+                rmse_by_bin(offset, m, edges) > rmse_by_bin(offset, g, edges)
+            )
+        )
+        for g, m in zip(errors["gru_glucose"], errors["gru_multi"])
+    ]
 
 
 def _rmse(e: np.ndarray) -> float:
@@ -404,8 +527,12 @@ class ClaimInputs:
     horizon_rmse: Mapping[str, np.ndarray]  # 方法 → 予測先の順の RMSE
 
 
-def claim_inputs(cohort: Cohort, comp: InputComparison, offset: np.ndarray,
-                 horizon_rmse: Mapping[str, np.ndarray]) -> ClaimInputs:
+def claim_inputs(
+    cohort: Cohort,
+    comp: InputComparison,
+    offset: np.ndarray,
+    horizon_rmse: Mapping[str, np.ndarray],
+) -> ClaimInputs:
     """章の実行結果から ClaimInputs を作る。"""
     data = comp.data["multi"]
     rows = CHAPTER_SPLIT.rows(cohort.names)
@@ -413,9 +540,11 @@ def claim_inputs(cohort: Cohort, comp: InputComparison, offset: np.ndarray,
     return ClaimInputs(
         split_rows=dict(data.rows),
         cgm_min={seg: float(cohort.cgm[rows[seg]].min()) for seg in SEGMENTS},
-        target=target, errors=test_errors(comp),
+        target=target,
+        errors=test_errors(comp),
         after=window_masks(target, offset)["after"],
-        horizon_rmse=dict(horizon_rmse))
+        horizon_rmse=dict(horizon_rmse),
+    )
 
 
 def check_claims(r: ClaimInputs) -> list[str]:
@@ -430,56 +559,87 @@ def check_claims(r: ClaimInputs) -> list[str]:
     seen = [set(np.unique(v)) for v in r.split_rows.values()]
     lin = {i: e[f"linear_{i}"][0] for i in INPUT_SETS}
     largest = {i: np.argsort(-np.abs(v))[:N_LARGEST] for i, v in lin.items()}
-    gain = {m: _rmse(e[f"{m}_glucose"][:, after])
-            - _rmse(e[f"{m}_multi"][:, after])
-            - (_rmse(e[f"{m}_glucose"][:, ~after])
-               - _rmse(e[f"{m}_multi"][:, ~after]))
-            for m in ("linear", "gru")}
+    gain = {
+        m: _rmse(e[f"{m}_glucose"][:, after])
+        - _rmse(e[f"{m}_multi"][:, after])
+        - (
+            _rmse(e[f"{m}_glucose"][:, ~after])
+            - _rmse(e[f"{m}_multi"][:, ~after])
+        )
+        for m in ("linear", "gru")
+    }
     h = {k: np.asarray(v) for k, v in r.horizon_rmse.items()}
     h_gain = h["線形・血糖のみ"] - h["線形・血糖 + 食事 + インスリン"]
-    return failed({
-        "訓練・検証・テストに同じ患者が入っていない":
-            all(a.isdisjoint(b) for k, a in enumerate(seen)
-                for b in seen[k + 1:]),
-        f"検証の患者の CGM は {HYPO_MG:.0f} mg/dL を下回らない":
-            r.cgm_min["val"] >= HYPO_MG,
-        "テストの患者の CGM の最低値は、訓練と検証の患者の"
-        "最低値より 5 mg/dL 以上低い":
-            r.cgm_min["test"] + 5 < min(r.cgm_min["train"],
-                                        r.cgm_min["val"]),
-        "線形モデルは、どちらの入力でも負の血糖値を予測する窓がある":
-            all(float((v + r.target).min()) < 0 for v in lin.values()),
-        f"線形モデルの誤差の大きい {N_LARGEST} 窓は、どれも正解が低血糖":
-            all(np.all(r.target[k] < HYPO_MG) for k in largest.values()),
-        "GRU の最大の誤差は、どの学習でも同じ入力の線形モデルの"
-        "最大の誤差より小さい":
-            all(np.abs(e[f"gru_{i}"]).max() < np.abs(lin[i]).max()
-                for i in INPUT_SETS),
-        "血糖のみのモデルは、食後 0〜40 分の窓の RMSE が"
-        "それ以外の窓の 1.3 倍を超える":
-            all(_rmse(e[k][:, after]) > 1.3 * _rmse(e[k][:, ~after])
-                for k in ("linear_glucose", "gru_glucose")),
-        "食事とインスリンを加えた RMSE の改善は、"
-        "食後 0〜40 分の窓の方が大きい":
-            all(v > 0 for v in gain.values()),
-        "持続予測の RMSE は予測先が遠いほど大きい":
-            bool(np.all(np.diff(h["持続予測"]) > 0)),
-        "線形モデルで食事とインスリンを加えた改善は、"
-        "60 分先の方が 15 分先より大きい":
-            h_gain[-1] > h_gain[0],
-    })
+    claims = {
+        "訓練・検証・テストに同じ患者が入っていない": (
+            all(
+                a.isdisjoint(b)
+                for k, a in enumerate(seen)
+                for b in seen[k + 1 :]
+            )
+        ),
+        f"検証の患者の CGM は {HYPO_MG:.0f} mg/dL を下回らない": (
+            r.cgm_min["val"] >= HYPO_MG
+        ),
+        (
+            "テストの患者の CGM の最低値は、訓練と検証の患者の"
+            "最低値より 5 mg/dL 以上低い"
+        ): r.cgm_min["test"] + 5 < min(r.cgm_min["train"], r.cgm_min["val"]),
+        "線形モデルは、どちらの入力でも負の血糖値を予測する窓がある": (
+            all(float((v + r.target).min()) < 0 for v in lin.values())
+        ),
+        f"線形モデルの誤差の大きい {N_LARGEST} 窓は、どれも正解が低血糖": (
+            all(np.all(r.target[k] < HYPO_MG) for k in largest.values())
+        ),
+        (
+            "GRU の最大の誤差は、どの学習でも同じ入力の線形モデルの"
+            "最大の誤差より小さい"
+        ): (
+            all(
+                np.abs(e[f"gru_{i}"]).max() < np.abs(lin[i]).max()
+                for i in INPUT_SETS
+            )
+        ),
+        (
+            "血糖のみのモデルは、食後 0〜40 分の窓の RMSE が"
+            "それ以外の窓の 1.3 倍を超える"
+        ): (
+            all(
+                _rmse(e[k][:, after]) > 1.3 * _rmse(e[k][:, ~after])
+                for k in ("linear_glucose", "gru_glucose")
+            )
+        ),
+        (
+            "食事とインスリンを加えた RMSE の改善は、"
+            "食後 0〜40 分の窓の方が大きい"
+        ): all(v > 0 for v in gain.values()),
+        "持続予測の RMSE は予測先が遠いほど大きい": (
+            bool(np.all(np.diff(h["持続予測"]) > 0))
+        ),
+        (
+            "線形モデルで食事とインスリンを加えた改善は、"
+            "60 分先の方が 15 分先より大きい"
+        ): h_gain[-1] > h_gain[0],
+    }
+    return failed(claims)
 
 
-def compare_chapter_inputs(cohort: Cohort, seeds: Sequence[int],
-                           device: torch.device | None = None
-                           ) -> InputComparison:
+def compare_chapter_inputs(
+    cohort: Cohort, seeds: Sequence[int], device: torch.device | None = None
+) -> InputComparison:
     """章の設定で、2 つの入力の組を持続予測・線形・GRU で比べる。"""
     from ..glucose_sim_tasks import compare_inputs
 
-    return compare_inputs(cohort, CHAPTER_SPLIT, CHAPTER_FORECAST,
-                          CHAPTER_TRAIN, CHAPTER_KIND, tuple(seeds),
-                          patience=CHAPTER_PATIENCE,
-                          device=device)
+    return compare_inputs(
+        cohort,
+        CHAPTER_SPLIT,
+        CHAPTER_FORECAST,
+        CHAPTER_TRAIN,
+        CHAPTER_KIND,
+        tuple(seeds),
+        patience=CHAPTER_PATIENCE,
+        device=device,
+    )
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
@@ -494,8 +654,10 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
 
     device = configure_torch()
     cohort = simulate_cohort(CHAPTER_COHORT)
-    print(f"シミュレーション: {len(cohort.names)} 人 × "
-          f"{CHAPTER_COHORT.n_days} 日、{cohort.seconds:.1f} 秒")
+    print(
+        f"シミュレーション: {len(cohort.names)} 人 × "
+        f"{CHAPTER_COHORT.n_days} 日、{cohort.seconds:.1f} 秒"
+    )
     comp = compare_chapter_inputs(cohort, range(seed, seed + n_seeds), device)
     print(f"\n30 分先のテスト RMSE・MAE [mg/dL](GRU は {n_seeds} シード)")
     print(rows_to_markdown(comparison_rows(comp, "GRU")))
@@ -510,8 +672,19 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     if n_seeds >= 2:
         c = seed_comparisons(comp)["gru_inputs_seeds"]
         print(f"\nシードで対応づけた比較(テスト RMSE): {describe(c, 'mg/dL')}")
-    by_h = horizon_rmse(cohort, CHAPTER_SPLIT, CHAPTER_FORECAST.seq_len,
-                        CHAPTER_HORIZONS, CHAPTER_FORECAST.train_stride)
+    by_h = horizon_rmse(
+        cohort,
+        CHAPTER_SPLIT,
+        CHAPTER_FORECAST.seq_len,
+        CHAPTER_HORIZONS,
+        CHAPTER_FORECAST.train_stride,
+    )
     failures = check_claims(claim_inputs(cohort, comp, offset, by_h))
-    print("\n主張の検査: " + ("すべて成り立ちました" if not failures
-                          else "成り立たない主張 " + " / ".join(failures)))
+    print(
+        "\n主張の検査: "
+        + (
+            "すべて成り立ちました"
+            if not failures
+            else "成り立たない主張 " + " / ".join(failures)
+        )
+    )

@@ -233,7 +233,7 @@ class SineComparison:
 
     mse: dict[str, list[float]]  # 手法名 → シード順のテスト MSE
     first_runs: dict[str, RunResult]  # 最初のシードの学習結果(モデルつき)
-    first_data: SineData  # 最初のシードのデータ
+    first_data: SineData | None  # 最初のシードのデータ(シードがなければ None)
     seeds: list[int]  # 使ったシード
 
 
@@ -343,21 +343,18 @@ def check_claims(
             "距離 0 の 100 分の 1 より大きく残る": all(
                 ratio[k] > CARRIED for k in ("LSTM(b_f=3)", "GRU(b_z=3)")
             ),
-            "W_hh を 5 倍にした RNN では、距離 30 の勾配が距離 0 より大きい": explode_ratio
-            > 1.0,
-            "クリッピングありの 1 回の更新量は、どのシードでも学習率 × 上限以下": max(
-                updates["clipped"]
-            )
-            <= limit,
-            "クリッピングなしでは、どのシードでも更新量が学習率 × 上限を超える": min(
-                updates["plain"]
-            )
-            > limit,
+            "W_hh を 5 倍にした RNN では、距離 30 の勾配が"
+            "距離 0 より大きい": explode_ratio > 1.0,
+            "クリッピングありの 1 回の更新量は、どのシードでも"
+            "学習率 × 上限以下": max(updates["clipped"]) <= limit,
+            "クリッピングなしでは、どのシードでも更新量が"
+            "学習率 × 上限を超える": min(updates["plain"]) > limit,
             "遅れ 5 では、どのモデルもシードの過半数で解ける": all(
                 solved_counts(sweep, k, SOLVED)[first] > n / 2
                 for k in sweep.accuracy
             ),
-            "既定の初期値の LSTM と GRU は、最長の遅れをどのシードでも解けない": all(
+            "既定の初期値の LSTM と GRU は、最長の遅れを"
+            "どのシードでも解けない": all(
                 solved_counts(sweep, k, SOLVED)[last] == 0
                 for k in ("LSTM", "GRU")
             ),

@@ -42,16 +42,30 @@ CHAPTER_SEEDS = (0, 1, 2, 3, 4)  # 比較に使うシード(5 つ)
 CHAPTER_PATIENCE = 10  # 早期終了の我慢のエポック数
 CHAPTER_VAL_RATIO = 0.2  # 訓練部分の末尾から検証用に取る割合
 # 元の記事が示した値(第 5 エポックと第 50 エポックの訓練損失、テスト誤差)
-ARTICLE = {"train_loss_epoch5": 0.0209, "train_loss": 0.0049,
-           "test_mse": 0.0069, "test_rmse": 0.0832}
+ARTICLE = {
+    "train_loss_epoch5": 0.0209,
+    "train_loss": 0.0049,
+    "test_mse": 0.0069,
+    "test_rmse": 0.0832,
+}
 ARTICLE_SIGMAS = (0.05, 0.07)  # 記事の数字を説明しうる小さなノイズ σ
-LABELS = {"lstm": "LSTM(本章)", "rnn": "RNN(前章)", "linear_ar": "線形 AR",
-          "persistence": "持続予測", "window_mean": "窓の平均"}
+LABELS = {
+    "lstm": "LSTM(本章)",
+    "rnn": "RNN(前章)",
+    "linear_ar": "線形 AR",
+    "persistence": "持続予測",
+    "window_mean": "窓の平均",
+}
 METHODS = tuple(LABELS)  # 表に並べる順
 # 対応のある比較の組(A − B)。学習した 2 つのモデルどうしと、各モデルと基準法
-PAIRS = (("lstm", "rnn"),
-         *((m, b) for m in ("lstm", "rnn")
-           for b in ("linear_ar", "persistence", "window_mean")))
+PAIRS = (
+    ("lstm", "rnn"),
+    *(
+        (m, b)
+        for m in ("lstm", "rnn")
+        for b in ("linear_ar", "persistence", "window_mean")
+    ),
+)
 MIN_FLOOR_RATIO = 0.75  # どのテスト MSE もノイズフロアのこの倍より上にある
 
 
@@ -64,10 +78,11 @@ def seed_recipe(seed: int, recipe: Recipe = CHAPTER_RECIPE) -> Recipe:
     return replace(recipe, sine=replace(recipe.sine, seed=shifted(seed)))
 
 
-def seed_results(seeds: Sequence[int] = CHAPTER_SEEDS,
-                 recipe: Recipe = CHAPTER_RECIPE,
-                 known: Mapping[str, Mapping[int, float]] | None = None
-                 ) -> dict[str, list[float]]:
+def seed_results(
+    seeds: Sequence[int] = CHAPTER_SEEDS,
+    recipe: Recipe = CHAPTER_RECIPE,
+    known: Mapping[str, Mapping[int, float]] | None = None,
+) -> dict[str, list[float]]:
     """シードごとに同じデータで全手法のテスト MSE を測る。
 
     known には学習済みの結果 {手法名: {シード: MSE}} を渡せる(学習を省く)。
@@ -88,16 +103,21 @@ def seed_results(seeds: Sequence[int] = CHAPTER_SEEDS,
     return results
 
 
-def seed_comparisons(results: Mapping[str, Sequence[float]]
-                     ) -> dict[str, Comparison]:
+def seed_comparisons(
+    results: Mapping[str, Sequence[float]],
+) -> dict[str, Comparison]:
     """PAIRS の各組を、シードで対応させて比べる(キーは "lstm_rnn" など)。"""
-    return {f"{a}_{b}": compare_seeds(results[a], results[b],
-                                      names=(LABELS[a], LABELS[b]))
-            for a, b in PAIRS}
+    return {
+        f"{a}_{b}": compare_seeds(
+            results[a], results[b], names=(LABELS[a], LABELS[b])
+        )
+        for a, b in PAIRS
+    }
 
 
-def per_seed_rows(results: Mapping[str, Sequence[float]],
-                  seeds: Sequence[int]) -> list[dict[str, str]]:
+def per_seed_rows(
+    results: Mapping[str, Sequence[float]], seeds: Sequence[int]
+) -> list[dict[str, str]]:
     """手法ごとに 1 行: シードごとのテスト MSE と平均 ± 標準偏差。"""
     rows = []
     for name in METHODS:
@@ -109,8 +129,9 @@ def per_seed_rows(results: Mapping[str, Sequence[float]],
     return rows
 
 
-def difference_rows(comparisons: Mapping[str, Comparison]
-                    ) -> list[dict[str, str]]:
+def difference_rows(
+    comparisons: Mapping[str, Comparison],
+) -> list[dict[str, str]]:
     """比較ごとに 1 行: MSE の差 A − B の平均・95% 区間・勝ち数・判定。"""
     return [comparison_row(c, digits=4) for c in comparisons.values()]
 
@@ -126,13 +147,15 @@ class Hypothesis:
 
 def train_range(data: SineData) -> float:
     """訓練部分の最大 − 最小(最小–最大スケーリングの割る数)。"""
-    part = data.series[:data.n_train]
+    part = data.series[: data.n_train]
     return float(part.max() - part.min())
 
 
-def article_hypotheses(seeds: Sequence[int] = CHAPTER_SEEDS,
-                       sigmas: Sequence[float] = ARTICLE_SIGMAS,
-                       recipe: Recipe = CHAPTER_RECIPE) -> list[Hypothesis]:
+def article_hypotheses(
+    seeds: Sequence[int] = CHAPTER_SEEDS,
+    sigmas: Sequence[float] = ARTICLE_SIGMAS,
+    recipe: Recipe = CHAPTER_RECIPE,
+) -> list[Hypothesis]:
     """記事の設定(σ = 0.2)、その最小–最大スケーリング、小さな σ を比べる。
 
     線形 AR は閉じた形で一瞬で求まるので、仮定ごとに全シードで測る。
@@ -145,38 +168,58 @@ def article_hypotheses(seeds: Sequence[int] = CHAPTER_SEEDS,
         width = train_range(data)
         ranges.append(width)
         plain.append(baseline_mses(data)["linear_ar"])
-        scaled.append(plain[-1] / width ** 2)
-    out = [Hypothesis(f"σ = {sigma:g}(記事に書かれたとおり)", sigma ** 2,
-                      float(np.mean(plain))),
-           Hypothesis(f"σ = {sigma:g} を訓練部分で 0〜1 に縮めた",
-                      float(np.mean([sigma ** 2 / w ** 2 for w in ranges])),
-                      float(np.mean(scaled)))]
+        scaled.append(plain[-1] / width**2)
+    out = [
+        Hypothesis(
+            f"σ = {sigma:g}(記事に書かれたとおり)",
+            sigma**2,
+            float(np.mean(plain)),
+        ),
+        Hypothesis(
+            f"σ = {sigma:g} を訓練部分で 0〜1 に縮めた",
+            float(np.mean([sigma**2 / w**2 for w in ranges])),
+            float(np.mean(scaled)),
+        ),
+    ]
     for s in sigmas:
         small = replace(recipe, sine=replace(recipe.sine, noise_std=s))
-        mses = [baseline_mses(prepare_data(seed_recipe(seed, small)))
-                ["linear_ar"] for seed in seeds]
-        out.append(Hypothesis(f"σ = {s:g}(元の尺度)", s ** 2,
-                              float(np.mean(mses))))
+        mses = [
+            baseline_mses(prepare_data(seed_recipe(seed, small)))["linear_ar"]
+            for seed in seeds
+        ]
+        out.append(
+            Hypothesis(f"σ = {s:g}(元の尺度)", s**2, float(np.mean(mses)))
+        )
     return out
 
 
-def hypothesis_rows(hypotheses: Sequence[Hypothesis],
-                    article_mse: float = ARTICLE["test_mse"]
-                    ) -> list[dict[str, str]]:
+def hypothesis_rows(
+    hypotheses: Sequence[Hypothesis], article_mse: float = ARTICLE["test_mse"]
+) -> list[dict[str, str]]:
     """仮定ごとに 1 行: ノイズフロア、線形 AR の MSE、記事の値のフロア比。"""
-    return [{"仮定": h.label, "ノイズフロア": f"{h.floor:.4f}",
-             "線形 AR のテスト MSE": f"{h.ar_mse:.4f}",
-             "記事のテスト MSE ÷ フロア": f"{article_mse / h.floor:.2f}"}
-            for h in hypotheses]
+    return [
+        {
+            "仮定": h.label,
+            "ノイズフロア": f"{h.floor:.4f}",
+            "線形 AR のテスト MSE": f"{h.ar_mse:.4f}",
+            "記事のテスト MSE ÷ フロア": f"{article_mse / h.floor:.2f}",
+        }
+        for h in hypotheses
+    ]
 
 
-def persistence_and_mean(sigma: float, seeds: Sequence[int] = CHAPTER_SEEDS,
-                         recipe: Recipe = CHAPTER_RECIPE) -> dict[str, float]:
+def persistence_and_mean(
+    sigma: float,
+    seeds: Sequence[int] = CHAPTER_SEEDS,
+    recipe: Recipe = CHAPTER_RECIPE,
+) -> dict[str, float]:
     """ノイズ σ のデータで、持続予測と窓の平均のテスト MSE(シードの平均)。"""
     noisy = replace(recipe, sine=replace(recipe.sine, noise_std=sigma))
     runs = [baseline_mses(prepare_data(seed_recipe(s, noisy))) for s in seeds]
-    return {name: float(np.mean([r[name] for r in runs]))
-            for name in ("persistence", "window_mean")}
+    return {
+        name: float(np.mean([r[name] for r in runs]))
+        for name in ("persistence", "window_mean")
+    }
 
 
 def wave_errors(data: SineData, seq_len: int) -> dict[str, float]:
@@ -188,28 +231,36 @@ def wave_errors(data: SineData, seq_len: int) -> dict[str, float]:
     wave = np.sin(data.t)
     windows = np.lib.stride_tricks.sliding_window_view(wave[:-1], seq_len)
     target = wave[seq_len:]
-    return {"persistence": float(np.mean((windows[:, -1] - target) ** 2)),
-            "window_mean": float(np.mean((windows.mean(axis=1) - target)
-                                         ** 2))}
+    return {
+        "persistence": float(np.mean((windows[:, -1] - target) ** 2)),
+        "window_mean": float(np.mean((windows.mean(axis=1) - target) ** 2)),
+    }
 
 
 Windows = tuple[torch.Tensor, torch.Tensor]  # (入力 (N, T, 1), 正解 (N, 1))
 
 
-def validation_windows(recipe: Recipe, val_ratio: float
-                       ) -> tuple[Windows, Windows, Windows]:
+def validation_windows(
+    recipe: Recipe, val_ratio: float
+) -> tuple[Windows, Windows, Windows]:
     """訓練部分を学習用と検証用(末尾 val_ratio)に分け、テストも窓に切る。"""
     _, series = make_noisy_sine(recipe.sine)
     train, test = split_ordered(series, recipe.train_ratio)
     fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストは見ない
-    return tuple(make_windows(part, recipe.seq_len)
-                 for part in (fit_part, val_part, test))
+    return (
+        make_windows(fit_part, recipe.seq_len),
+        make_windows(val_part, recipe.seq_len),
+        make_windows(test, recipe.seq_len),
+    )
 
 
-def validation_study_once(recipe: Recipe, seed: int = 0,
-                          val_ratio: float = CHAPTER_VAL_RATIO,
-                          patience: int = CHAPTER_PATIENCE,
-                          tolerance: float = 0.05) -> ValidationStudy:
+def validation_study_once(
+    recipe: Recipe,
+    seed: int = 0,
+    val_ratio: float = CHAPTER_VAL_RATIO,
+    patience: int = CHAPTER_PATIENCE,
+    tolerance: float = 0.05,
+) -> ValidationStudy:
     """``experiments.validation_study`` と同じ結果を、1 回の学習で求める。
 
     早期終了の学習は、同じシードなら全エポック学習の途中までと同じ道を
@@ -219,7 +270,8 @@ def validation_study_once(recipe: Recipe, seed: int = 0,
     device = configure_torch()
     (X, y), val, (X_test, y_test) = (
         tuple(t.to(device) for t in pair)
-        for pair in validation_windows(recipe, val_ratio))
+        for pair in validation_windows(recipe, val_ratio)
+    )
     target = y_test[:, 0].cpu().numpy()
     set_seed(seed)
     model = RecurrentRegressor(recipe.model).to(device)
@@ -227,8 +279,9 @@ def validation_study_once(recipe: Recipe, seed: int = 0,
     best, since_best, stop, mse_early = None, 0, None, math.nan
     start = time.perf_counter()
     for epoch in range(1, recipe.train.epochs + 1):
-        history.train_loss.append(run_epoch(model, optimizer, X, y,
-                                            recipe.train))
+        history.train_loss.append(
+            run_epoch(model, optimizer, X, y, recipe.train)
+        )
         history.val_loss.append(evaluate_loss(model, *val))
         history.seconds.append(time.perf_counter() - start)
         if stop is not None:
@@ -238,27 +291,45 @@ def validation_study_once(recipe: Recipe, seed: int = 0,
         else:
             since_best += 1
         if since_best >= patience or epoch == recipe.train.epochs:
-            stop, mse_early = epoch, _mse_with(model, best, X_test, target)
-    early = History(history.train_loss[:stop], history.val_loss[:stop],
-                    history.seconds[:stop])
+            # best は 1 エポック目に必ず入る(検証損失が NaN でない限り)
+            stop, mse_early = epoch, _mse_with(model, best, X_test, target)  # type: ignore[arg-type]
+    early = History(
+        history.train_loss[:stop],
+        history.val_loss[:stop],
+        history.seconds[:stop],
+    )
     within = epochs_to_within(history.val_loss, tolerance)
-    return ValidationStudy(history, within, history.seconds[within - 1],
-                           early, mse(predict(model, X_test), target),
-                           mse_early, len(val[0]))
+    return ValidationStudy(
+        history,
+        within,
+        history.seconds[within - 1],
+        early,
+        mse(predict(model, X_test), target),
+        mse_early,
+        len(val[0]),
+    )
 
 
-def _mse_with(model: RecurrentRegressor, state: dict[str, torch.Tensor],
-              X: torch.Tensor, target: np.ndarray) -> float:
+def _mse_with(
+    model: RecurrentRegressor,
+    state: dict[str, torch.Tensor],
+    X: torch.Tensor,
+    target: np.ndarray,
+) -> float:
     """model の複製に state の重みを入れて、テスト MSE を測る。"""
     twin = copy.deepcopy(model)
     twin.load_state_dict(state)
     return mse(predict(twin, X), target)
 
 
-def check_claims(results: Mapping[str, Sequence[float]], noise_var: float,
-                 scratch_gap: float, params: tuple[int, int],
-                 study: ValidationStudy,
-                 hypotheses: Sequence[Hypothesis]) -> list[str]:
+def check_claims(
+    results: Mapping[str, Sequence[float]],
+    noise_var: float,
+    scratch_gap: float,
+    params: tuple[int, int],
+    study: ValidationStudy,
+    hypotheses: Sequence[Hypothesis],
+) -> list[str]:
     """本文の頑健な主張のうち、結果と合わないものの文を返す。
 
     Parameters
@@ -270,47 +341,68 @@ def check_claims(results: Mapping[str, Sequence[float]], noise_var: float,
     study : 検証データでの学習曲線と早期終了(``validation_study``)
     hypotheses : :func:`article_hypotheses` の結果
     """
-    values = np.concatenate([np.asarray(v, dtype=float)
-                             for v in results.values()])
+    values = np.concatenate(
+        [np.asarray(v, dtype=float) for v in results.values()]
+    )
     ar = np.asarray(results["linear_ar"], dtype=float)
     stop, epochs = len(study.early.val_loss), len(study.history.val_loss)
-    return failed({
-        "式どおりのセルは nn.LSTM と丸め誤差の範囲で一致する":
-            scratch_gap < 1e-5,
-        "パラメータ数の式は nn.LSTM を数えた数と一致する":
-            params[0] == params[1],
-        "どの手法・どのシードのテスト MSE もノイズフロアを大きくは下回らない":
-            bool(np.all(values > MIN_FLOOR_RATIO * noise_var)),
-        "記事のテスト MSE はノイズフロアの 5 分の 1 より小さい":
-            ARTICLE["test_mse"] < noise_var / 5,
-        "線形 AR は全シードで持続予測・窓の平均より誤差が小さい":
-            bool(np.all(ar < np.asarray(results["persistence"]))
-                 and np.all(ar < np.asarray(results["window_mean"]))),
-        "線形 AR の誤差はシードの平均でノイズフロアより大きい":
-            float(ar.mean()) > noise_var,
-        "窓の平均は全シードで持続予測より誤差が大きい(遅れの分)":
-            bool(np.all(np.asarray(results["window_mean"])
-                        > np.asarray(results["persistence"]))),
-        "早期終了は全エポック以内で止まり、検証損失が最小のエポックはその前":
-            0 < study.early.best_epoch <= stop <= epochs,
-        "最小値の 5% 以内に入ったエポックは最小のエポック以前":
-            study.epoch_within <= study.history.best_epoch,
-        "記事の数字を説明する仮定の下では、フロアは記事のテスト MSE より下":
-            all(h.floor < ARTICLE["test_mse"] for h in hypotheses[1:]),
-    })
+    claims = {
+        "式どおりのセルは nn.LSTM と丸め誤差の範囲で一致する": (
+            scratch_gap < 1e-5
+        ),
+        "パラメータ数の式は nn.LSTM を数えた数と一致する": (
+            params[0] == params[1]
+        ),
+        (
+            "どの手法・どのシードのテスト MSE も"
+            "ノイズフロアを大きくは下回らない"
+        ): (bool(np.all(values > MIN_FLOOR_RATIO * noise_var))),
+        "記事のテスト MSE はノイズフロアの 5 分の 1 より小さい": (
+            ARTICLE["test_mse"] < noise_var / 5
+        ),
+        "線形 AR は全シードで持続予測・窓の平均より誤差が小さい": (
+            bool(
+                np.all(ar < np.asarray(results["persistence"]))
+                and np.all(ar < np.asarray(results["window_mean"]))
+            )
+        ),
+        "線形 AR の誤差はシードの平均でノイズフロアより大きい": (
+            float(ar.mean()) > noise_var
+        ),
+        "窓の平均は全シードで持続予測より誤差が大きい(遅れの分)": (
+            bool(
+                np.all(
+                    np.asarray(results["window_mean"])
+                    > np.asarray(results["persistence"])
+                )
+            )
+        ),
+        "早期終了は全エポック以内で止まり、検証損失が最小のエポックはその前": (
+            0 < study.early.best_epoch <= stop <= epochs
+        ),
+        "最小値の 5% 以内に入ったエポックは最小のエポック以前": (
+            study.epoch_within <= study.history.best_epoch
+        ),
+        "記事の数字を説明する仮定の下では、フロアは記事のテスト MSE より下": (
+            all(h.floor < ARTICLE["test_mse"] for h in hypotheses[1:])
+        ),
+    }
+    return failed(claims)
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """本文の主な結果(1 回の学習、シードごとの比較、記事の数字)を表示する。"""
     recipe = CHAPTER_RECIPE
-    run: RunResult = train_recipe(recipe, prepare_data(seed_recipe(seed,
-                                                                   recipe)),
-                                  seed)
+    run: RunResult = train_recipe(
+        recipe, prepare_data(seed_recipe(seed, recipe)), seed
+    )
     noise_var = recipe.sine.noise_variance
-    print(f"LSTM(シード {seed}): {recipe.train.epochs} エポック、"
-          f"{run.seconds:.1f} 秒、テスト MSE = {run.test_mse:.4f}、"
-          f"RMSE = {math.sqrt(run.test_mse):.4f}(ノイズフロア σ² = "
-          f"{noise_var:.4f})")
+    print(
+        f"LSTM(シード {seed}): {recipe.train.epochs} エポック、"
+        f"{run.seconds:.1f} 秒、テスト MSE = {run.test_mse:.4f}、"
+        f"RMSE = {math.sqrt(run.test_mse):.4f}(ノイズフロア σ² = "
+        f"{noise_var:.4f})"
+    )
     seeds = list(range(max(n_seeds, 2)))
     if n_seeds >= 2:
         known = {"lstm": {seed: run.test_mse}}

@@ -38,14 +38,19 @@ CHAPTER_VAL_RATIO = 0.2  # 訓練部分の末尾を検証用にする割合
 CHAPTER_PATIENCE = 20  # 早期終了の我慢のエポック数
 CHAPTER_TIME_BLOCK = 5  # テスト窓のブートストラップで 1 まとまりにする窓の数
 CHAPTER_JACOBIAN_SCALES = (0.5, 1.0, 2.0)  # W_hh の倍率
-LABELS = {"rnn": "RNN", "linear_ar": "線形 AR", "persistence": "持続予測",
-          "window_mean": "窓の平均"}  # 表と本文での手法の名前
+LABELS = {
+    "rnn": "RNN",
+    "linear_ar": "線形 AR",
+    "persistence": "持続予測",
+    "window_mean": "窓の平均",
+}  # 表と本文での手法の名前
 BASELINES = ("linear_ar", "persistence", "window_mean")  # RNN と比べる相手
 ROUNDING = 1e-5  # float32 の丸め誤差とみなす差の上限
 
 
-def seed_comparisons(results: Mapping[str, Sequence[float]]
-                     ) -> dict[str, Comparison]:
+def seed_comparisons(
+    results: Mapping[str, Sequence[float]],
+) -> dict[str, Comparison]:
     """RNN と各基準法のテスト MSE を、シードで対応づけて比べる。
 
     Parameters
@@ -59,28 +64,34 @@ def seed_comparisons(results: Mapping[str, Sequence[float]]
     dict[str, Comparison]
         基準法の名前 → 比較(差は RNN − 基準法、小さいほど良い)。
     """
-    return {name: compare_seeds(results["rnn"], results[name],
-                                names=("RNN", LABELS[name]))
-            for name in BASELINES}
+    return {
+        name: compare_seeds(
+            results["rnn"], results[name], names=("RNN", LABELS[name])
+        )
+        for name in BASELINES
+    }
 
 
-def per_seed_rows(results: Mapping[str, Sequence[float]],
-                  seeds: Sequence[int] = CHAPTER_SEEDS
-                  ) -> list[dict[str, str]]:
+def per_seed_rows(
+    results: Mapping[str, Sequence[float]],
+    seeds: Sequence[int] = CHAPTER_SEEDS,
+) -> list[dict[str, str]]:
     """シードごとのテスト MSE と平均 ± 標準偏差を表の行にする。"""
     rows = []
     for name, label in LABELS.items():
         mean, std = mean_std(results[name])
         row = {"予測法": label}
-        row.update({f"シード {s}": f"{v:.4f}"
-                    for s, v in zip(seeds, results[name])})
+        row.update(
+            {f"シード {s}": f"{v:.4f}" for s, v in zip(seeds, results[name])}
+        )
         row["平均 ± 標準偏差"] = f"{mean:.4f} ± {std:.4f}"
         rows.append(row)
     return rows
 
 
-def paired_rows(comparisons: Mapping[str, Comparison],
-                seeds: Sequence[int] = CHAPTER_SEEDS) -> list[dict[str, str]]:
+def paired_rows(
+    comparisons: Mapping[str, Comparison], seeds: Sequence[int] = CHAPTER_SEEDS
+) -> list[dict[str, str]]:
     """シードごとの差(RNN − 基準法)と、差の平均・区間・判定を表の行にする。
 
     区間は対応のある t 分布の 95% 区間。
@@ -88,18 +99,28 @@ def paired_rows(comparisons: Mapping[str, Comparison],
     rows = []
     for c in comparisons.values():
         row = {"比較(A − B)": f"{c.name_a} − {c.name_b}"}
-        row.update({f"シード {s}": f"{d:+.4f}"
-                    for s, d in zip(seeds, c.diffs)})
-        row.update({"差の平均": f"{c.mean_diff:+.4f}",
-                    "95% 区間": f"{c.low:+.4f} 〜 {c.high:+.4f}",
-                    "A が良い": f"{c.wins}/{c.n}", "判定(A は)": c.verdict_ja})
+        row.update(
+            {f"シード {s}": f"{d:+.4f}" for s, d in zip(seeds, c.diffs)}
+        )
+        row.update(
+            {
+                "差の平均": f"{c.mean_diff:+.4f}",
+                "95% 区間": f"{c.low:+.4f} 〜 {c.high:+.4f}",
+                "A が良い": f"{c.wins}/{c.n}",
+                "判定(A は)": c.verdict_ja,
+            }
+        )
         rows.append(row)
     return rows
 
 
-def compare_on_test_windows(pred_a: np.ndarray, pred_b: np.ndarray,
-                           target: np.ndarray, names: tuple[str, str],
-                           block: int = CHAPTER_TIME_BLOCK) -> Comparison:
+def compare_on_test_windows(
+    pred_a: np.ndarray,
+    pred_b: np.ndarray,
+    target: np.ndarray,
+    names: tuple[str, str],
+    block: int = CHAPTER_TIME_BLOCK,
+) -> Comparison:
     """1 回分の 2 つの予測を、同じテスト窓の時間ブロック単位で比べる(RMSE)。
 
     Parameters
@@ -111,10 +132,14 @@ def compare_on_test_windows(pred_a: np.ndarray, pred_b: np.ndarray,
     """
     target = np.asarray(target, dtype=np.float64)
     groups = time_blocks(target.size, block)
-    return compare_predictions(np.asarray(pred_a) - target,
-                               np.asarray(pred_b) - target, groups,
-                               names=names, metric="rmse",
-                               unit_name="時間ブロック")
+    return compare_predictions(
+        np.asarray(pred_a) - target,
+        np.asarray(pred_b) - target,
+        groups,
+        names=names,
+        metric="rmse",
+        unit_name="時間ブロック",
+    )
 
 
 @dataclass(frozen=True)
@@ -135,37 +160,55 @@ class ClaimInputs:
 
 def check_claims(r: ClaimInputs) -> list[str]:
     """本文が述べる頑健な事実のうち、実行結果と合わないものの文を返す。"""
-    norms = {s: np.asarray(v, dtype=np.float64)
-             for s, v in r.jacobian_norms.items()}
+    norms = {
+        s: np.asarray(v, dtype=np.float64) for s, v in r.jacobian_norms.items()
+    }
     k = np.arange(len(norms[0.5]))
     stopped = len(r.study.early.val_loss)
     means = {name: float(np.mean(v)) for name, v in r.seed_results.items()}
-    return failed({
-        "手計算の RNN は nn.RNN と丸め誤差の範囲で一致する":
-            r.manual_max_diff < ROUNDING,
-        "時刻ごとの寄与の和は nn.RNN の逆伝播の ∂L/∂W_hh と一致する":
-            r.whh_max_diff < ROUNDING,
-        "1 窓ずつの予測とまとめた予測は丸め誤差の範囲で一致する":
-            r.loop_vs_batch < ROUNDING,
-        "fit と fit_with_dataloader は同じシードで同じ損失の列を出す":
-            bool(r.same_losses),
-        "距離 k のノルムは倍率の k 乗を超えない(tanh の傾きは 1 以下)":
-            all(np.all(v <= s ** k * (1 + 1e-4) + 1e-12)
-                for s, v in norms.items()),
-        "倍率 0.5 では距離 30 の影響が事実上ゼロ(1e-8 未満)":
-            norms[0.5][30] < 1e-8,
-        "倍率 2.0 では距離 30 の影響が 1 より大きくなる":
-            norms[2.0][30] > 1.0,
-        "どの予測法もノイズフロアを大きく下回らない(平均が σ² の半分以上)":
-            all(m > 0.5 * r.noise_variance for m in means.values()),
-        "早期終了は全エポック以内で止まり、止まったのは最良から我慢の分だけ後":
+    claims = {
+        "手計算の RNN は nn.RNN と丸め誤差の範囲で一致する": (
+            r.manual_max_diff < ROUNDING
+        ),
+        "時刻ごとの寄与の和は nn.RNN の逆伝播の ∂L/∂W_hh と一致する": (
+            r.whh_max_diff < ROUNDING
+        ),
+        "1 窓ずつの予測とまとめた予測は丸め誤差の範囲で一致する": (
+            r.loop_vs_batch < ROUNDING
+        ),
+        "fit と fit_with_dataloader は同じシードで同じ損失の列を出す": (
+            bool(r.same_losses)
+        ),
+        "距離 k のノルムは倍率の k 乗を超えない(tanh の傾きは 1 以下)": (
+            all(
+                np.all(v <= s**k * (1 + 1e-4) + 1e-12)
+                for s, v in norms.items()
+            )
+        ),
+        "倍率 0.5 では距離 30 の影響が事実上ゼロ(1e-8 未満)": (
+            norms[0.5][30] < 1e-8
+        ),
+        "倍率 2.0 では距離 30 の影響が 1 より大きくなる": (
+            norms[2.0][30] > 1.0
+        ),
+        "どの予測法もノイズフロアを大きく下回らない(平均が σ² の半分以上)": (
+            all(m > 0.5 * r.noise_variance for m in means.values())
+        ),
+        (
+            "早期終了は全エポック以内で止まり、"
+            "止まったのは最良から我慢の分だけ後"
+        ): (
             stopped == r.epochs
-            or stopped == r.study.early.best_epoch + r.patience,
-        "全エポックの学習は検証損失をレシピのエポック数だけ記録した":
-            len(r.study.history.val_loss) == r.epochs,
-        "検証用に分けた学習の訓練損失はノイズフロアを大きく下回らない":
-            r.study.history.train_loss[-1] > 0.5 * r.noise_variance,
-    })
+            or stopped == r.study.early.best_epoch + r.patience
+        ),
+        "全エポックの学習は検証損失をレシピのエポック数だけ記録した": (
+            len(r.study.history.val_loss) == r.epochs
+        ),
+        "検証用に分けた学習の訓練損失はノイズフロアを大きく下回らない": (
+            r.study.history.train_loss[-1] > 0.5 * r.noise_variance
+        ),
+    }
+    return failed(claims)
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
@@ -175,8 +218,10 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     run = train_recipe(recipe, data, seed)
     target = data.y_test[:, 0].numpy()
     print(f"学習: {recipe.train.epochs} エポック、{run.seconds:.1f} 秒")
-    print(f"テスト MSE = {run.test_mse:.4f}"
-          f"(ノイズフロア σ² = {recipe.sine.noise_variance:.4f})")
+    print(
+        f"テスト MSE = {run.test_mse:.4f}"
+        f"(ノイズフロア σ² = {recipe.sine.noise_variance:.4f})"
+    )
     for name, value in baseline_mses(data).items():
         print(f"  {LABELS[name]:<8} MSE = {value:.4f}")
     ar = baseline_predictions(data)["linear_ar"]
@@ -184,8 +229,9 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     print("テスト窓での RNN − 線形 AR(RMSE):", describe(c, digits=4))
     if n_seeds < 2:
         return
-    results = compare_over_seeds(recipe, list(range(n_seeds)),
-                                 models={"rnn": RNN_MODEL}, progress=True)
+    results = compare_over_seeds(
+        recipe, list(range(n_seeds)), models={"rnn": RNN_MODEL}, progress=True
+    )
     print(f"{n_seeds} シードのテスト MSE(シードで対応づけた比較):")
     for name, comp in seed_comparisons(results).items():
         print(f"  RNN − {LABELS[name]}: {describe(comp, digits=4)}")

@@ -1,12 +1,14 @@
 """複数のバイタルの章(book/vitals.md)の設定・比較・主張の検査・report()。
 
 章の本文とコマンドライン ``python -m medrnn vitals`` は、ここの設定を共有する。
-手法どうしの比較は :mod:`medrnn.core.compare` を通し、向きの言葉は判定から作る。
-:func:`check_claims` が確かめるのは、どの機械・どのシードでも成り立つはずの
-主張だけ(設定の選び方、テスト窓のそろい方、未来の情報の混入の大きさ)。
+手法どうしの比較は :mod:`medrnn.core.compare` を通し、向きの言葉は判定から
+作る。:func:`check_claims` が確かめるのは、どの機械・どのシードでも成り立つ
+はずの主張だけ(設定の選び方、テスト窓のそろい方、未来の情報の混入の大きさ)。
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +44,8 @@ from ..vitals_tasks import (
 CHAPTER_STEP_S = 0.5  # 格子の間隔 [s](2 Hz)
 CHAPTER_FORECAST = VitalsForecastConfig()
 CHAPTER_TRAIN = TrainConfig(epochs=30, batch_size=64, lr=2e-2)
-# 早期終了の我慢の回数。検証損失は最初の数エポック上下しながらほとんど下がらず、
-# 3 では短すぎた(心拍数だけの GRU が 1 エポック目の重みで止まった)
+# 早期終了の我慢の回数。検証損失は最初の数エポック上下しながらほとんど
+# 下がらず、3 では短すぎた(心拍数だけの GRU が 1 エポック目の重みで止まった)
 CHAPTER_PATIENCE = 6
 CHAPTER_SEEDS = (0, 1, 2, 3, 4)
 # 学習の設定の候補(検証区間の RMSE で CHAPTER_TRAIN・CHAPTER_PATIENCE を選んだ)
@@ -55,8 +57,9 @@ CHAPTER_CANDIDATES = (
     (TrainConfig(epochs=30, batch_size=32, lr=1e-2), 6),
     (TrainConfig(epochs=30, batch_size=64, lr=2e-2), 6),  # 選んだ設定
 )
-# 欠測なしで、2 つの入力の組で比べるモデル。CPU では RNN と GRU の学習が LSTM の
-# 数倍遅いので、RNN は設定選びだけ、GRU は心拍数だけの入力(設定選びの話)に使う
+# 欠測なしで、2 つの入力の組で比べるモデル。CPU では RNN と GRU の学習が
+# LSTM の数倍遅いので、RNN は設定選びだけ、GRU は心拍数だけの入力
+# (設定選びの話)に使う
 CHAPTER_KINDS = ("linear", "lstm")
 CHAPTER_UNI_KINDS = ("gru",)
 RECURRENT_KINDS = ("rnn", "lstm", "gru")  # 学習の設定を選んだモデル
@@ -104,7 +107,7 @@ def input_comparisons(
     err = {key: window_errors(runs, uni) for key, runs in results.items()}
     kinds = [k for i, k in results if i == "uni"]  # 結果にあるモデル
     both = [k for k in kinds if k != "linear" and ("multi", k) in results]
-    kw = {"groups": groups, "unit_name": "ブロック"}
+    kw: dict[str, Any] = {"groups": groups, "unit_name": "ブロック"}
     out = {
         "gain_linear": compare_predictions(
             err["multi", "linear"],
@@ -142,7 +145,9 @@ def sweep_comparisons(
     sweep: dict[tuple[MissingConfig, str, str], list[float]],
     setting: MissingConfig,
 ) -> dict[str, Comparison]:
-    """1 つの欠測の設定での、埋め方どうし・モデルどうしの比較(シードで対応)。"""
+    """1 つの欠測の設定での、埋め方どうし・モデルどうしの比較
+    (シードで対応)。
+    """
     s = setting
     return {
         "mean_linear": _pair(
@@ -273,18 +278,14 @@ def check_claims(
         )
         - margin
     )
+    chosen = (train, patience) in candidates
     return failed(
         {
-            "学習の設定は、検証区間で比べた候補の中から選んだ": (
-                train,
-                patience,
-            )
-            in candidates,
+            "学習の設定は、検証区間で比べた候補の中から選んだ": chosen,
             "入力の組もモデルも、同じテスト窓で評価している": len(n_test) == 1,
-            f"{heavy.rate:.0%} の欠測で、未来も使う補間は線形モデルでも LSTM でも"
-            f"欠測なしより {margin} bpm 以上小さく見える(リーク)": all(
-                leak.values()
-            ),
+            f"{heavy.rate:.0%} の欠測で、未来も使う補間は線形モデルでも "
+            f"LSTM でも欠測なしより {margin} bpm 以上"
+            "小さく見える(リーク)": all(leak.values()),
             "スポット測定でも、線形モデルでは未来も使う補間の誤差がいちばん小さい"
             f"(ほかより {margin} bpm 以上。リーク)": spot_best,
         }

@@ -24,5 +24,6 @@ def failed(claims: Mapping[str, bool]) -> list[str]:
 def require(failures: list[str]) -> None:
     """成り立たない主張があれば、その文を並べて ClaimError を送出する。"""
     if failures:
-        raise ClaimError("本文の主張が実行結果と合いません:\n- "
-                         + "\n- ".join(failures))
+        raise ClaimError(
+            "本文の主張が実行結果と合いません:\n- " + "\n- ".join(failures)
+        )

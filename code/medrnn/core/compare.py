@@ -1,4 +1,5 @@
-"""対応のある比較: 2 つの手法の差を、区間と判定(良い・悪い・判断できない)で返す。
+"""対応のある比較: 2 つの手法の差を、
+区間と判定(良い・悪い・判断できない)で返す。
 
 本書の比較はすべてこのモジュールを通す。2 通りの「対応」を扱う。
 
@@ -22,8 +23,11 @@ import numpy as np
 from scipy import stats as _st
 
 Verdict = Literal["better", "worse", "cannot tell"]
-VERDICT_JA: dict[str, str] = {"better": "良い", "worse": "悪い",
-                              "cannot tell": "判断できない"}
+VERDICT_JA: dict[str, str] = {
+    "better": "良い",
+    "worse": "悪い",
+    "cannot tell": "判断できない",
+}
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,10 @@ class Comparison:
 def _values(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name} は 1 次元の値の並びにしてください"
-                         f"(受け取った形状: {arr.shape})")
+        raise ValueError(
+            f"{name} は 1 次元の値の並びにしてください"
+            f"(受け取った形状: {arr.shape})"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} に NaN か無限大が含まれています: {arr}")
     return arr
@@ -69,14 +75,18 @@ def _values(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
 
 def _check_level(level: float) -> None:
     if not (np.isfinite(level) and 0.5 <= level < 1.0):
-        raise ValueError(f"level は 0.5 以上 1 未満にしてください(受け取った値: {level})")
+        raise ValueError(
+            f"level は 0.5 以上 1 未満にしてください(受け取った値: {level})"
+        )
 
 
-def compare_seeds(values_a: Sequence[float] | np.ndarray,
-                  values_b: Sequence[float] | np.ndarray,
-                  names: tuple[str, str] = ("A", "B"),
-                  lower_is_better: bool = True,
-                  level: float = 0.95) -> Comparison:
+def compare_seeds(
+    values_a: Sequence[float] | np.ndarray,
+    values_b: Sequence[float] | np.ndarray,
+    names: tuple[str, str] = ("A", "B"),
+    lower_is_better: bool = True,
+    level: float = 0.95,
+) -> Comparison:
     """シードで対応する 2 つの手法の結果を比べる(対応のある t 区間)。
 
     Parameters
@@ -98,16 +108,28 @@ def compare_seeds(values_a: Sequence[float] | np.ndarray,
     a, b = _values(values_a, "values_a"), _values(values_b, "values_b")
     _check_level(level)
     if a.shape != b.shape or a.size < 2:
-        raise ValueError("values_a と values_b は同じ長さ(2 以上)にしてください"
-                         f"(受け取った長さ: {a.size}, {b.size})")
+        raise ValueError(
+            "values_a と values_b は同じ長さ(2 以上)にしてください"
+            f"(受け取った長さ: {a.size}, {b.size})"
+        )
     d = a - b
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     half = float(_st.t.ppf(0.5 + level / 2, d.size - 1)) * sd / np.sqrt(d.size)
     wins = int(np.sum(d < 0) if lower_is_better else np.sum(d > 0))
-    return Comparison(names[0], names[1], tuple(float(v) for v in d), mean,
-                      sd, mean - half, mean + half, wins, int(d.size),
-                      f"対応のある t 区間({d.size} シード)",
-                      lower_is_better, level)
+    return Comparison(
+        names[0],
+        names[1],
+        tuple(float(v) for v in d),
+        mean,
+        sd,
+        float(mean - half),
+        float(mean + half),
+        wins,
+        int(d.size),
+        f"対応のある t 区間({d.size} シード)",
+        lower_is_better,
+        level,
+    )
 
 
 def rmse_from_sums(sq_sum: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -120,16 +142,23 @@ def mae_from_sums(abs_sum: np.ndarray, count: np.ndarray) -> np.ndarray:
     return abs_sum.sum(axis=-1) / count.sum(axis=-1)
 
 
-METRICS: dict[str, tuple[Callable[[np.ndarray], np.ndarray],
-                         Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
+METRICS: dict[
+    str,
+    tuple[
+        Callable[[np.ndarray], np.ndarray],
+        Callable[[np.ndarray, np.ndarray], np.ndarray],
+    ],
+] = {
     "rmse": (np.square, rmse_from_sums),
     "mae": (np.abs, mae_from_sums),
 }
 
 
-def group_sums(errors: np.ndarray, groups: np.ndarray,
-               transform: Callable[[np.ndarray], np.ndarray]
-               ) -> tuple[np.ndarray, np.ndarray]:
+def group_sums(
+    errors: np.ndarray,
+    groups: np.ndarray,
+    transform: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """誤差をまとまりごとに合計する。
 
     Parameters
@@ -145,8 +174,9 @@ def group_sums(errors: np.ndarray, groups: np.ndarray,
     counts : 形状 (n_groups,)
     """
     n_groups = int(groups.max()) + 1
-    sums = np.stack([np.bincount(groups, transform(row), n_groups)
-                     for row in errors])
+    sums = np.stack(
+        [np.bincount(groups, transform(row), n_groups) for row in errors]
+    )
     return sums, np.bincount(groups, minlength=n_groups).astype(np.float64)
 
 
@@ -154,9 +184,11 @@ def _errors_2d(errors: np.ndarray, name: str, n_windows: int) -> np.ndarray:
     arr = np.asarray(errors, dtype=np.float64)
     arr = arr[None, :] if arr.ndim == 1 else arr
     if arr.ndim != 2 or arr.shape[1] != n_windows:
-        raise ValueError(f"{name} は形状 (n_windows,) か (n_runs, n_windows) に"
-                         f"してください(n_windows = {n_windows}、受け取った形状: "
-                         f"{np.shape(errors)})")
+        raise ValueError(
+            f"{name} は形状 (n_windows,) か (n_runs, n_windows) に"
+            f"してください(n_windows = {n_windows}、受け取った形状: "
+            f"{np.shape(errors)})"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} に NaN か無限大が含まれています")
     return arr
@@ -165,20 +197,28 @@ def _errors_2d(errors: np.ndarray, name: str, n_windows: int) -> np.ndarray:
 def _group_ids(groups: Sequence[object] | np.ndarray) -> np.ndarray:
     labels = np.asarray(groups)
     if labels.ndim != 1 or labels.size == 0:
-        raise ValueError("groups は窓ごとのまとまりの名前(1 次元、空でない)にしてください")
+        raise ValueError(
+            "groups は窓ごとのまとまりの名前(1 次元、空でない)にしてください"
+        )
     ids = np.unique(labels, return_inverse=True)[1].reshape(-1)
     if ids.max() < 1:
         raise ValueError("まとまりが 1 つしかないので、区間を求められません")
     return ids
 
 
-def compare_predictions(errors_a: np.ndarray, errors_b: np.ndarray,
-                        groups: Sequence[object] | np.ndarray,
-                        names: tuple[str, str] = ("A", "B"),
-                        metric: str = "rmse", n_boot: int = 2000,
-                        seed: int = 0, level: float = 0.95,
-                        unit_name: str = "患者") -> Comparison:
-    """同じテスト窓での 2 つの予測の誤差を、まとまりごとのブートストラップで比べる。
+def compare_predictions(
+    errors_a: np.ndarray,
+    errors_b: np.ndarray,
+    groups: Sequence[object] | np.ndarray,
+    names: tuple[str, str] = ("A", "B"),
+    metric: str = "rmse",
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+    unit_name: str = "患者",
+) -> Comparison:
+    """同じテスト窓での 2 つの予測の誤差を、まとまりごとの
+    ブートストラップで比べる。
 
     Parameters
     ----------
@@ -199,32 +239,51 @@ def compare_predictions(errors_a: np.ndarray, errors_b: np.ndarray,
     Returns
     -------
     Comparison
-        全窓での指標の差 A − B、パーセンタイル区間、まとまりごとの勝ち数、判定。
+        全窓での指標の差 A − B、パーセンタイル区間、まとまりごとの勝ち数、
+        判定。
     """
     ids = _group_ids(groups)
     ea = _errors_2d(errors_a, "errors_a", ids.size)
     eb = _errors_2d(errors_b, "errors_b", ids.size)
     if metric not in METRICS:
-        raise ValueError(f"metric は {sorted(METRICS)} のどれかにしてください"
-                         f"(受け取った値: {metric!r})")
+        raise ValueError(
+            f"metric は {sorted(METRICS)} のどれかにしてください"
+            f"(受け取った値: {metric!r})"
+        )
     if n_boot < 100:
-        raise ValueError(f"n_boot は 100 以上にしてください(受け取った値: {n_boot})")
+        raise ValueError(
+            f"n_boot は 100 以上にしてください(受け取った値: {n_boot})"
+        )
     _check_level(level)
     transform, reduce = METRICS[metric]
     (sa, count), (sb, _) = (group_sums(e, ids, transform) for e in (ea, eb))
     n_groups = count.size
     w = np.random.default_rng(seed).multinomial(
-        n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot)
-    boot = (reduce(sa[None] * w[:, None], count * w[:, None]).mean(axis=1)
-            - reduce(sb[None] * w[:, None], count * w[:, None]).mean(axis=1))
+        n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot
+    )
+    boot = reduce(sa[None] * w[:, None], count * w[:, None]).mean(
+        axis=1
+    ) - reduce(sb[None] * w[:, None], count * w[:, None]).mean(axis=1)
     full = float(reduce(sa, count).mean() - reduce(sb, count).mean())
-    per_group = (reduce(sa[..., None], count[:, None]).mean(axis=0)
-                 - reduce(sb[..., None], count[:, None]).mean(axis=0))
+    per_group = reduce(sa[..., None], count[:, None]).mean(axis=0) - reduce(
+        sb[..., None], count[:, None]
+    ).mean(axis=0)
     low, high = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
-    return Comparison(names[0], names[1], (), full, float(boot.std(ddof=1)),
-                      float(low), float(high), int(np.sum(per_group < 0)),
-                      n_groups, f"{unit_name}単位のブートストラップ"
-                      f"({n_groups} {unit_name}、{n_boot} 回)", True, level)
+    return Comparison(
+        names[0],
+        names[1],
+        (),
+        full,
+        float(boot.std(ddof=1)),
+        float(low),
+        float(high),
+        int(np.sum(per_group < 0)),
+        n_groups,
+        f"{unit_name}単位のブートストラップ"
+        f"({n_groups} {unit_name}、{n_boot} 回)",
+        True,
+        level,
+    )
 
 
 def time_blocks(n_windows: int, block: int) -> np.ndarray:
@@ -236,8 +295,10 @@ def time_blocks(n_windows: int, block: int) -> np.ndarray:
         形状 (n_windows,) のブロック番号。
     """
     if block < 1 or n_windows < 2 * block:
-        raise ValueError(f"block は 1 以上で、窓の数 {n_windows} の半分以下に"
-                         f"してください(受け取った値: {block})")
+        raise ValueError(
+            f"block は 1 以上で、窓の数 {n_windows} の半分以下に"
+            f"してください(受け取った値: {block})"
+        )
     return np.arange(n_windows) // block
 
 
@@ -246,7 +307,9 @@ def phrase(result: Comparison, better: str, worse: str, tie: str) -> str:
 
     例: ``phrase(c, "小さい", "大きい", "はっきりした差はない")``。
     """
-    return {"better": better, "worse": worse, "cannot tell": tie}[result.verdict]
+    return {"better": better, "worse": worse, "cannot tell": tie}[
+        result.verdict
+    ]
 
 
 def describe(result: Comparison, unit: str = "", digits: int = 2) -> str:
@@ -256,17 +319,21 @@ def describe(result: Comparison, unit: str = "", digits: int = 2) -> str:
     pairs = "シード" if result.diffs else result.method.split("単位")[0]
     name = result.name_a
     sep = " " if name[-1:].isascii() else ""  # 「RNN が」「早期終了が」
-    return (f"差 {result.mean_diff:{f}}{u}"
-            f"(95% 区間 {result.low:{f}}〜{result.high:{f}}{u}、"
-            f"{name}{sep}が良かった{pairs} {result.wins}/{result.n}、"
-            f"判定: {result.verdict_ja})")
+    return (
+        f"差 {result.mean_diff:{f}}{u}"
+        f"(95% 区間 {result.low:{f}}〜{result.high:{f}}{u}、"
+        f"{name}{sep}が良かった{pairs} {result.wins}/{result.n}、"
+        f"判定: {result.verdict_ja})"
+    )
 
 
 def comparison_row(result: Comparison, digits: int = 2) -> dict[str, str]:
     """比較 1 つを表の 1 行(差・区間・勝ち数・判定)にする。"""
     f = f"+.{digits}f"
-    return {"比較(A − B)": f"{result.name_a} − {result.name_b}",
-            "差の平均": f"{result.mean_diff:{f}}",
-            "95% 区間": f"{result.low:{f}} 〜 {result.high:{f}}",
-            "A が良い": f"{result.wins}/{result.n}",
-            "判定(A は)": result.verdict_ja}
+    return {
+        "比較(A − B)": f"{result.name_a} − {result.name_b}",
+        "差の平均": f"{result.mean_diff:{f}}",
+        "95% 区間": f"{result.low:{f}} 〜 {result.high:{f}}",
+        "A が良い": f"{result.wins}/{result.n}",
+        "判定(A は)": result.verdict_ja,
+    }

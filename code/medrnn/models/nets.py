@@ -23,19 +23,27 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in RECURRENT_LAYERS:
-            raise ValueError(f"kind は {sorted(RECURRENT_LAYERS)} のどれかにしてください"
-                             f"(受け取った値: {self.kind!r})")
+            raise ValueError(
+                f"kind は {sorted(RECURRENT_LAYERS)} のどれかにしてください"
+                f"(受け取った値: {self.kind!r})"
+            )
         for name in ("input_size", "hidden_size", "num_layers", "output_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} は 1 以上にしてください"
-                                 f"(受け取った値: {getattr(self, name)})")
+                raise ValueError(
+                    f"{name} は 1 以上にしてください"
+                    f"(受け取った値: {getattr(self, name)})"
+                )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout は 0 以上 1 未満にしてください(受け取った値: {self.dropout})")
+            raise ValueError(
+                "dropout は 0 以上 1 未満にしてください"
+                f"(受け取った値: {self.dropout})"
+            )
 
 
 RNN_MODEL = ModelConfig(kind="rnn", hidden_size=32, num_layers=1)
 LSTM_MODEL = ModelConfig(kind="lstm", hidden_size=50, num_layers=2)
-GRU_MODEL = ModelConfig(kind="gru", hidden_size=50, num_layers=2)  # LSTM と同じ大きさ
+# LSTM と同じ大きさ
+GRU_MODEL = ModelConfig(kind="gru", hidden_size=50, num_layers=2)
 
 
 class RecurrentRegressor(nn.Module):
@@ -45,21 +53,28 @@ class RecurrentRegressor(nn.Module):
         super().__init__()
         self.config = config
         layer = RECURRENT_LAYERS[config.kind]
-        self.recurrent = layer(input_size=config.input_size,
-                               hidden_size=config.hidden_size,
-                               num_layers=config.num_layers,
-                               dropout=config.dropout,
-                               batch_first=True)
+        self.recurrent = layer(
+            input_size=config.input_size,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout,
+            batch_first=True,
+        )
         self.head = nn.Linear(config.hidden_size, config.output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: 形状 (batch, seq_len, input_size) → 予測: 形状 (batch, output_size)。"""
+        """x: 形状 (batch, seq_len, input_size)
+        → 予測: 形状 (batch, output_size)。
+        """
         if x.ndim != 3 or x.shape[-1] != self.config.input_size:
-            raise ValueError("入力は形状 (batch, seq_len, "
-                             f"{self.config.input_size}) にしてください"
-                             f"(受け取った形状: {tuple(x.shape)})")
+            raise ValueError(
+                "入力は形状 (batch, seq_len, "
+                f"{self.config.input_size}) にしてください"
+                f"(受け取った形状: {tuple(x.shape)})"
+            )
         output, _ = self.recurrent(x)  # (B, T, H)。初期状態は 0
-        return self.head(output[:, -1, :])  # 最後の時刻だけ使う: (B, H) → (B, O)
+        # 最後の時刻だけ使う: (B, H) → (B, O)
+        return self.head(output[:, -1, :])
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,7 +7,8 @@
 記号の対応(本文の数式 ↔ PyTorch の名前):
 ``W_x*`` ↔ ``weight_ih``、``W_h*`` ↔ ``weight_hh``、
 ``b_x*`` ↔ ``bias_ih``、``b_h*`` ↔ ``bias_hh``。
-LSTM の 4 つのゲートは i, f, g, o、GRU の 3 つは r, z, n の順に縦に積まれている。
+LSTM の 4 つのゲートは i, f, g, o、GRU の 3 つは r, z, n の順に
+縦に積まれている。
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ class ScratchCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        for name, value in (("input_size", input_size),
-                            ("hidden_size", hidden_size)):
+        for name, value in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+        ):
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} は 1 以上の整数にしてください"
-                                 f"(受け取った値: {value!r})")
+                raise ValueError(
+                    f"{name} は 1 以上の整数にしてください"
+                    f"(受け取った値: {value!r})"
+                )
         self.input_size, self.hidden_size = input_size, hidden_size
         rows = self.num_chunks * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(rows, input_size))
@@ -52,7 +57,10 @@ class ScratchCell(nn.Module):
 
 
 class RNNCellScratch(ScratchCell):
-    """エルマン型 RNN のセル: h_t = tanh(W_xh x_t + b_xh + W_hh h_{t-1} + b_hh)。"""
+    """エルマン型 RNN のセル。
+
+    h_t = tanh(W_xh x_t + b_xh + W_hh h_{t-1} + b_hh)。
+    """
 
     num_chunks = 1
 
@@ -62,8 +70,12 @@ class RNNCellScratch(ScratchCell):
         x_t: 形状 (batch, input_size)、h_prev: 形状 (batch, hidden_size)。
         戻り値 h_t: 形状 (batch, hidden_size)。
         """
-        a = (x_t @ self.weight_ih.T + self.bias_ih        # W_xh x_t + b_xh
-             + h_prev @ self.weight_hh.T + self.bias_hh)  # W_hh h_{t-1} + b_hh
+        a = (
+            x_t @ self.weight_ih.T
+            + self.bias_ih  # W_xh x_t + b_xh
+            + h_prev @ self.weight_hh.T
+            + self.bias_hh
+        )  # W_hh h_{t-1} + b_hh
         return torch.tanh(a)  # (B, H)
 
 
@@ -72,19 +84,38 @@ class LSTMCellScratch(ScratchCell):
 
     num_chunks = 4
 
-    def gates(self, x_t: torch.Tensor, h_prev: torch.Tensor,
-              ) -> tuple[torch.Tensor, ...]:
-        """入力ゲート i、忘却ゲート f、候補 g (= C̃_t)、出力ゲート o。各 (B, H)。"""
-        a = (x_t @ self.weight_ih.T + self.bias_ih
-             + h_prev @ self.weight_hh.T + self.bias_hh)  # (B, 4H)
-        a_i, a_f, a_g, a_o = a.chunk(4, dim=1)  # 4 つに切り分ける
-        return (torch.sigmoid(a_i), torch.sigmoid(a_f),
-                torch.tanh(a_g), torch.sigmoid(a_o))
+    def gates(
+        self,
+        x_t: torch.Tensor,
+        h_prev: torch.Tensor,
+    ) -> tuple[torch.Tensor, ...]:
+        """入力ゲート i、忘却ゲート f、候補 g (= C̃_t)、出力ゲート o。
 
-    def forward(self, x_t: torch.Tensor,
-                state: tuple[torch.Tensor, torch.Tensor],
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """state = (h_{t-1}, C_{t-1}) から (h_t, C_t) を計算する。各 (B, H)。"""
+        各 (B, H)。
+        """
+        a = (
+            x_t @ self.weight_ih.T
+            + self.bias_ih
+            + h_prev @ self.weight_hh.T
+            + self.bias_hh
+        )  # (B, 4H)
+        a_i, a_f, a_g, a_o = a.chunk(4, dim=1)  # 4 つに切り分ける
+        return (
+            torch.sigmoid(a_i),
+            torch.sigmoid(a_f),
+            torch.tanh(a_g),
+            torch.sigmoid(a_o),
+        )
+
+    def forward(
+        self,
+        x_t: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """state = (h_{t-1}, C_{t-1}) から (h_t, C_t) を計算する。
+
+        各 (B, H)。
+        """
         h_prev, c_prev = state
         i, f, g, o = self.gates(x_t, h_prev)
         c_t = f * c_prev + i * g  # C_t = f ⊙ C_{t-1} + i ⊙ C̃_t
@@ -109,12 +140,12 @@ class GRUCellScratch(ScratchCell):
         return (1 - z) * n + z * h_prev  # z が 1 に近いほど前の状態を保つ
 
 
-CELLS = {"rnn": RNNCellScratch, "lstm": LSTMCellScratch,
-         "gru": GRUCellScratch}
+CELLS = {"rnn": RNNCellScratch, "lstm": LSTMCellScratch, "gru": GRUCellScratch}
 
 
-def run_cell(cell: ScratchCell, x: torch.Tensor,
-             state: State) -> tuple[torch.Tensor, State]:
+def run_cell(
+    cell: ScratchCell, x: torch.Tensor, state: State
+) -> tuple[torch.Tensor, State]:
     """セルを系列の先頭から最後まで 1 時刻ずつ回す。
 
     Parameters
@@ -148,49 +179,69 @@ class ScratchRecurrent(nn.Module):
     ドロップアウトと双方向には対応しない。
     """
 
-    def __init__(self, kind: str, input_size: int, hidden_size: int,
-                 num_layers: int = 1) -> None:
+    def __init__(
+        self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1
+    ) -> None:
         super().__init__()
         if kind not in CELLS:
-            raise ValueError(f"kind は {sorted(CELLS)} のどれかにしてください"
-                             f"(受け取った値: {kind!r})")
+            raise ValueError(
+                f"kind は {sorted(CELLS)} のどれかにしてください"
+                f"(受け取った値: {kind!r})"
+            )
         if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError("num_layers は 1 以上の整数にしてください"
-                             f"(受け取った値: {num_layers!r})")
+            raise ValueError(
+                "num_layers は 1 以上の整数にしてください"
+                f"(受け取った値: {num_layers!r})"
+            )
         self.kind, self.hidden_size = kind, hidden_size
         self.input_size, self.num_layers = input_size, num_layers
         sizes = [input_size] + [hidden_size] * (num_layers - 1)
-        self.cells = nn.ModuleList(CELLS[kind](size, hidden_size)
-                                   for size in sizes)
+        self.cells = nn.ModuleList(
+            CELLS[kind](size, hidden_size) for size in sizes
+        )
 
-    def forward(self, x: torch.Tensor,
-                state: State | None = None) -> tuple[torch.Tensor, State]:
-        """x: 形状 (batch, seq_len, input_size)。state の各テンソルは (L, B, H)。"""
+    def forward(
+        self, x: torch.Tensor, state: State | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """x: 形状 (batch, seq_len, input_size)。
+
+        state の各テンソルは (L, B, H)。
+        """
         self._check_input(x)
         if state is None:
             state = self.zero_state(x.shape[0], x)
         finals = []
         for k, cell in enumerate(self.cells):
-            layer_state = ((state[0][k], state[1][k]) if self.kind == "lstm"
-                           else state[k])
+            layer_state = (
+                (state[0][k], state[1][k]) if self.kind == "lstm" else state[k]
+            )
             x, last = run_cell(cell, x, layer_state)  # 出力が次の層の入力
             finals.append(last)
         if self.kind == "lstm":
-            return x, (torch.stack([h for h, _ in finals]),
-                       torch.stack([c for _, c in finals]))  # (L, B, H) × 2
+            return x, (
+                torch.stack([h for h, _ in finals]),
+                torch.stack([c for _, c in finals]),
+            )  # (L, B, H) × 2
         return x, torch.stack(finals)  # (L, B, H)
 
     def zero_state(self, batch_size: int, like: torch.Tensor) -> State:
-        """すべて 0 の初期状態(PyTorch の既定と同じ)。like と同じ型・デバイス。"""
+        """すべて 0 の初期状態(PyTorch の既定と同じ)。
+
+        like と同じ型・デバイス。
+        """
         h = like.new_zeros(self.num_layers, batch_size, self.hidden_size)
         return (h, h.clone()) if self.kind == "lstm" else h
 
     def _check_input(self, x: torch.Tensor) -> None:
-        """入力が (batch, seq_len, input_size) で系列長が 1 以上かを確かめる。"""
+        """入力が (batch, seq_len, input_size) で系列長が 1 以上かを
+        確かめる。
+        """
         if x.ndim != 3 or x.shape[-1] != self.input_size or x.shape[1] < 1:
-            raise ValueError("入力は形状 (batch, seq_len>=1, "
-                             f"{self.input_size}) にしてください"
-                             f"(受け取った形状: {tuple(x.shape)})")
+            raise ValueError(
+                "入力は形状 (batch, seq_len>=1, "
+                f"{self.input_size}) にしてください"
+                f"(受け取った形状: {tuple(x.shape)})"
+            )
 
 
 TORCH_KINDS = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
@@ -200,22 +251,32 @@ def from_torch(module: nn.RNN | nn.LSTM | nn.GRU) -> ScratchRecurrent:
     """PyTorch の再帰層と同じ大きさのスクラッチ版を作り、重みを写す。"""
     kind = TORCH_KINDS.get(type(module))
     if kind is None:
-        raise ValueError("nn.RNN・nn.LSTM・nn.GRU のどれかを渡してください"
-                         f"(受け取った型: {type(module).__name__})")
-    if (not module.batch_first or module.bidirectional or not module.bias
-            or getattr(module, "proj_size", 0) or module.dropout
-            or getattr(module, "nonlinearity", "tanh") != "tanh"):
-        raise ValueError("batch_first=True・単方向・バイアスあり・dropout=0"
-                         "(RNN は tanh)の層だけ写せます")
-    scratch = ScratchRecurrent(kind, module.input_size, module.hidden_size,
-                               module.num_layers)
+        raise ValueError(
+            "nn.RNN・nn.LSTM・nn.GRU のどれかを渡してください"
+            f"(受け取った型: {type(module).__name__})"
+        )
+    if (
+        not module.batch_first
+        or module.bidirectional
+        or not module.bias
+        or bool(getattr(module, "proj_size", 0))
+        or module.dropout
+        or getattr(module, "nonlinearity", "tanh") != "tanh"
+    ):
+        raise ValueError(
+            "batch_first=True・単方向・バイアスあり・dropout=0"
+            "(RNN は tanh)の層だけ写せます"
+        )
+    scratch = ScratchRecurrent(
+        kind, module.input_size, module.hidden_size, module.num_layers
+    )
     with torch.no_grad():
         for k, cell in enumerate(scratch.cells):
             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 source = getattr(module, f"{name}_l{k}")
                 getattr(cell, name).copy_(source)
-    return scratch.to(dtype=module.weight_ih_l0.dtype,
-                      device=module.weight_ih_l0.device)
+    weight = module.get_parameter("weight_ih_l0")
+    return scratch.to(dtype=weight.dtype, device=weight.device)
 
 
 def _flat_state(state: State) -> list[torch.Tensor]:
@@ -228,8 +289,9 @@ def _max_gap(pairs) -> float:
     return max(float((a - b).detach().abs().max()) for a, b in pairs)
 
 
-def equality_gaps(module: nn.RNN | nn.LSTM | nn.GRU,
-                  x: torch.Tensor) -> dict[str, float]:
+def equality_gaps(
+    module: nn.RNN | nn.LSTM | nn.GRU, x: torch.Tensor
+) -> dict[str, float]:
     """PyTorch の層と、重みを写したスクラッチ版との差の最大値。
 
     同じ x を流して、出力 "output" と最終状態 "state" の差(絶対値)と、
@@ -242,17 +304,23 @@ def equality_gaps(module: nn.RNN | nn.LSTM | nn.GRU,
         output, state = model(x)
         (output.sum() + sum(s.sum() for s in _flat_state(state))).backward()
         results.append((output, _flat_state(state)))
-    grads = [(getattr(cell, name).grad, getattr(module, f"{name}_l{k}").grad)
-             for k, cell in enumerate(scratch.cells)
-             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    grads = [
+        (getattr(cell, name).grad, getattr(module, f"{name}_l{k}").grad)
+        for k, cell in enumerate(scratch.cells)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    ]
     (out_ref, st_ref), (out_scr, st_scr) = results
     largest = max(float(b.abs().max()) for _, b in grads)
-    return {"output": _max_gap([(out_ref, out_scr)]),
-            "state": _max_gap(zip(st_ref, st_scr)),
-            "grad_relative": _max_gap(grads) / largest}
+    return {
+        "output": _max_gap([(out_ref, out_scr)]),
+        "state": _max_gap(zip(st_ref, st_scr)),
+        "grad_relative": _max_gap(grads) / largest,
+    }
 
-def trace_lstm(model: ScratchRecurrent, x: torch.Tensor,
-               layer: int = 0) -> dict[str, torch.Tensor]:
+
+def trace_lstm(
+    model: ScratchRecurrent, x: torch.Tensor, layer: int = 0
+) -> dict[str, torch.Tensor]:
     """LSTM の 1 つの層について、各時刻のゲートとセル状態を記録する。
 
     Returns
@@ -262,19 +330,30 @@ def trace_lstm(model: ScratchRecurrent, x: torch.Tensor,
         "cell"(C_t)、"hidden"(h_t)。どれも形状 (batch, seq_len, hidden_size)
     """
     if model.kind != "lstm":
-        raise ValueError(f"LSTM のモデルを渡してください(受け取った種類: {model.kind})")
+        raise ValueError(
+            f"LSTM のモデルを渡してください(受け取った種類: {model.kind})"
+        )
     if not 0 <= layer < model.num_layers:
-        raise ValueError(f"layer は 0〜{model.num_layers - 1} にしてください"
-                         f"(受け取った値: {layer})")
+        raise ValueError(
+            f"layer は 0〜{model.num_layers - 1} にしてください"
+            f"(受け取った値: {layer})"
+        )
     model._check_input(x)
     h = c = x.new_zeros(x.shape[0], model.hidden_size)
     for cell in model.cells[:layer]:  # 下の層を通して、この層の入力を作る
+        assert isinstance(cell, LSTMCellScratch)  # kind == "lstm" を確かめた
         x, _ = run_cell(cell, x, (h, c))
-    cell, names = model.cells[layer], ("input", "forget", "candidate", "output")
+    cell, names = (
+        model.cells[layer],
+        ("input", "forget", "candidate", "output"),
+    )
+    assert isinstance(cell, LSTMCellScratch)  # kind == "lstm" を確かめた
     record: dict[str, list[torch.Tensor]] = {}
     for t in range(x.shape[1]):
         gates = cell.gates(x[:, t], h)
         h, c = cell(x[:, t], (h, c))
         for name, value in zip(names + ("cell", "hidden"), gates + (c, h)):
             record.setdefault(name, []).append(value)
-    return {name: torch.stack(values, dim=1) for name, values in record.items()}
+    return {
+        name: torch.stack(values, dim=1) for name, values in record.items()
+    }
