@@ -120,6 +120,7 @@ if [ -n "$JSON_OUT" ]; then
     "$VENV/bin/python" - "$WORK/exec_times.clean.json" "$JSON_OUT" <<EOF
 import json, sys
 result = {
+    "measured": "$(date -u '+%Y-%m-%d %H:%M UTC')",
     "cpu_count": $(nproc),
     "baseline": "$BASELINE" or None,
     "baseline_seconds": float("${T_baseline:-nan}"),

@@ -47,3 +47,49 @@ def test_japanese_line_breaks_are_joined_but_others_kept():
     doc = publish_doctree("RNN\nと言います。\nこの章\nです。", parser=Parser())
     module.JoinJapaneseLines(doc).apply()
     assert doc.astext() == "RNN\nと言います。この章です。"
+
+
+def test_setup_chapter_prints_numpy_scalars_plainly():
+    import numpy as np
+
+    from medrnn.notebook import setup_chapter
+
+    setup_chapter(seed=0)
+    # glue は値の repr を保存する。
+    # 「np.float64(...)」では本文の :.2f で書式化できない
+    assert repr(np.float64(0.5)) == "0.5"
+
+
+def test_build_times_markdown_shows_the_ratio(tmp_path):
+    import json
+
+    from medrnn.notebook import build_times_markdown
+
+    path = tmp_path / "times.json"
+    path.write_text(
+        json.dumps(
+            {
+                "measured": "2026-12-01",
+                "cpu_count": 2,
+                "baseline": "e9b1a5f",
+                "baseline_seconds": 400.0,
+                "clean_seconds": 180.0,
+                "noop_seconds": 4.0,
+                "prose_only_seconds": 9.0,
+            }
+        )
+    )
+    text = build_times_markdown(path).data
+    assert "| 基準のコミットのクリーンビルド | 400.0 |" in text
+    assert "0.45 倍" in text and "e9b1a5f" in text
+
+
+def test_the_book_has_a_build_time_record(tmp_path):
+    from pathlib import Path
+
+    from medrnn.notebook import build_times_markdown
+
+    record = Path(__file__).resolve().parents[1] / "book" / "build_times.json"
+    assert record.is_file(), "bash scripts/measure_build.sh --json で作る"
+    assert "クリーンビルド" in build_times_markdown(record).data
+    assert "まだありません" in build_times_markdown(tmp_path / "x").data

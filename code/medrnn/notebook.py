@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from .plotting import setup_japanese_font, use_book_figure_formats
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
 def setup_chapter(seed: int = 0) -> torch.device:
     """乱数シード・スレッド数・日本語フォント・図の形式をまとめて設定する。
 
+    NumPy のスカラーは ``0.66`` のように表示させる(NumPy 2 の既定の
+    ``np.float64(0.66)`` のままだと、glue した値を本文で書式化できない)。
+
     Returns
     -------
     torch.device
@@ -26,6 +31,7 @@ def setup_chapter(seed: int = 0) -> torch.device:
     """
     device = configure_torch()
     set_seed(seed)
+    np.set_printoptions(legacy="1.25")
     setup_japanese_font()
     use_book_figure_formats()
     return device
@@ -82,3 +88,47 @@ def glue_comparison(
     }
     for name, value in values.items():
         glue(f"{key}_{name}", value, display=False)
+
+
+def build_times_markdown(path: str | Path) -> Markdown:
+    """``scripts/measure_build.sh --json`` の記録を Markdown の表にする。
+
+    Parameters
+    ----------
+    path : str or Path
+        記録の JSON(ビルド時間の秒数と、章ごとの実行秒数)。
+    """
+    import json
+
+    from IPython.display import Markdown
+
+    if not Path(path).is_file():  # 測る前の写し(measure_build.sh の中)など
+        return Markdown(f"記録 `{path}` がまだありません。")
+    record = json.loads(Path(path).read_text(encoding="utf-8"))
+    rows = [
+        {"ビルド": name, "秒": f"{record[key]:.1f}"}
+        for key, name in BUILD_TIME_NAMES.items()
+        if record.get(key) is not None
+    ]
+    if record.get("baseline_seconds"):
+        ratio = record["clean_seconds"] / record["baseline_seconds"]
+        rows.append(
+            {
+                "ビルド": "クリーンビルドの比(今 ÷ 基準)",
+                "秒": f"{ratio:.2f} 倍",
+            }
+        )
+    table = rows_to_markdown(rows)
+    return Markdown(
+        f"{table}\n\n計測: {record.get('measured', '')}、"
+        f"CPU {record['cpu_count']} コア、基準のコミット "
+        f"{record.get('baseline') or '(なし)'}"
+    )
+
+
+BUILD_TIME_NAMES = {
+    "baseline_seconds": "基準のコミットのクリーンビルド",
+    "clean_seconds": "クリーンビルド(全章を実行)",
+    "noop_seconds": "何も変えずにもう一度",
+    "prose_only_seconds": "1 章の本文だけを変えて",
+}
