@@ -25,9 +25,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from medrnn.experiments import LSTM_RECIPE, RNN_RECIPE, Recipe, prepare_data
 from medrnn.models.nets import RecurrentRegressor
 from medrnn.repro import configure_torch, set_seed
+from medrnn.theory.experiments import (
+    LSTM_RECIPE,
+    RNN_RECIPE,
+    Recipe,
+    prepare_data,
+)
 from medrnn.training import TrainConfig, fit
 
 # 最後の訓練損失の相対許容誤差(融合版 Adam の丸め誤差の分だけ)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from helpers import load_module
 
-from medrnn.experiments import LSTM_RECIPE, RNN_RECIPE, prepare_data
+from medrnn.theory.experiments import LSTM_RECIPE, RNN_RECIPE, prepare_data
 from medrnn.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

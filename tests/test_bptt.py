@@ -1,4 +1,7 @@
-"""medrnn.bptt(手計算の RNN ステップ・BPTT・勾配の消失と爆発)のテスト。"""
+"""medrnn.theory.bptt のテスト。
+
+手計算の RNN ステップ・BPTT・勾配の消失と爆発。
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,12 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from medrnn.bptt import (
+from medrnn.plotting import (
+    plot_norms_by_lag,
+    plot_unrolled_rnn,
+    setup_japanese_font,
+)
+from medrnn.theory.bptt import (
     autograd_whh_grad,
     bptt_table,
     hidden_state_grads,
@@ -21,11 +29,6 @@ from medrnn.bptt import (
     manual_rnn_step,
     step_shape_table,
     whh_grad_terms,
-)
-from medrnn.plotting import (
-    plot_norms_by_lag,
-    plot_unrolled_rnn,
-    setup_japanese_font,
 )
 
 

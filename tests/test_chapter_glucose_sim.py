@@ -11,9 +11,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from medrnn import glucose_sim_tasks as tasks
 from medrnn.chapters import glucose_sim as chapter
 from medrnn.core.claims import ClaimError, require
+from medrnn.glucose_sim import tasks
 from medrnn.training import TrainConfig
 
 N = 600  # テストの窓の数(3 人 × 200 窓)

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from medrnn.chapters import gru
-from medrnn.gradients import UpdateTrace
-from medrnn.longlag import ClippingResult, LagConfig, LagSweep
 from medrnn.models.nets import ModelConfig
+from medrnn.theory.gradients import UpdateTrace
+from medrnn.theory.longlag import ClippingResult, LagConfig, LagSweep
 
 NAMES = list(gru.LAG_MODELS)
 LAGS = list(gru.LAGS)

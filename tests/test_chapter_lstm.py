@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medrnn.chapters import lstm
-from medrnn.experiments import ValidationStudy, prepare_data
+from medrnn.theory.experiments import ValidationStudy, prepare_data
 from medrnn.training import History, TrainConfig
 
 NOISE_VAR = lstm.CHAPTER_RECIPE.sine.noise_variance
@@ -187,7 +187,7 @@ def test_report_prints_key_lines(monkeypatch, capsys):
 
 @pytest.mark.parametrize("patience", [1, 20])
 def test_validation_study_once_equals_two_runs(patience):
-    from medrnn.experiments import validation_study
+    from medrnn.theory.experiments import validation_study
 
     recipe = replace(
         lstm.seed_recipe(0),

@@ -13,7 +13,7 @@ import pytest
 
 from medrnn.chapters import rnn as chapter
 from medrnn.core.claims import ClaimError, require
-from medrnn.experiments import RNN_RECIPE, ValidationStudy
+from medrnn.theory.experiments import RNN_RECIPE, ValidationStudy
 from medrnn.training import History, TrainConfig
 
 EPOCHS = 200

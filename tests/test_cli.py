@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 from medrnn.__main__ import CHAPTERS, main
-from medrnn.experiments import RNN_RECIPE, prepare_data, train_recipe
+from medrnn.theory.experiments import RNN_RECIPE, prepare_data, train_recipe
 
 
 def test_cli_prints_the_same_test_mse_as_the_package(capsys):

@@ -1,4 +1,4 @@
-"""medrnn.ecg のテスト。
+"""medrnn.ecg.record のテスト。
 
 同梱の心電図の読み込み、R 波の検出、拍の切り出し、発見的ラベル。
 """
@@ -6,7 +6,7 @@
 import numpy as np
 import pytest
 
-from medrnn import ecg
+from medrnn.ecg import record as ecg
 
 FS = ecg.ECG_FS
 

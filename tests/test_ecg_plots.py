@@ -1,4 +1,4 @@
-"""medrnn.ecg_plots のテスト。
+"""medrnn.ecg.record.plots のテスト。
 
 図が Figure を返し、警告なしで描け、軸に単位があること。
 """
@@ -8,7 +8,7 @@ import pytest
 from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 
-from medrnn import ecg_plots
+from medrnn.ecg import plots as ecg_plots
 from medrnn.plotting import setup_japanese_font
 
 

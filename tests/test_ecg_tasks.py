@@ -1,4 +1,4 @@
-"""medrnn.ecg_tasks のテスト。
+"""medrnn.ecg.record.tasks のテスト。
 
 時間順の分割、波形予測の窓、拍の分類の入力・学習・指標。
 """
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn import ecg, ecg_tasks
+from medrnn.ecg import record as ecg
+from medrnn.ecg import tasks as ecg_tasks
 from medrnn.training import TrainConfig
 
 

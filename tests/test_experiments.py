@@ -3,7 +3,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from medrnn.experiments import (
+from medrnn.models.nets import ModelConfig
+from medrnn.theory.experiments import (
     LSTM_RECIPE,
     RNN_RECIPE,
     baseline_mses,
@@ -11,7 +12,6 @@ from medrnn.experiments import (
     prepare_data,
     train_recipe,
 )
-from medrnn.models.nets import ModelConfig
 from medrnn.training import TrainConfig
 
 TINY = replace(RNN_RECIPE, train=TrainConfig(epochs=3, batch_size=16))
@@ -65,7 +65,7 @@ def test_compare_over_seeds_collects_every_method():
 
 
 def test_epochs_to_within():
-    from medrnn.experiments import epochs_to_within
+    from medrnn.theory.experiments import epochs_to_within
 
     assert epochs_to_within([1.0, 0.5, 0.104, 0.1, 0.2], 0.05) == 3
     assert epochs_to_within([1.0, 0.5, 0.104, 0.1, 0.2], 0.0) == 4
@@ -76,7 +76,7 @@ def test_epochs_to_within():
 
 
 def test_validation_study_runs_full_and_early_stopped_training():
-    from medrnn.experiments import validation_study
+    from medrnn.theory.experiments import validation_study
 
     recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=8, batch_size=16))
     study = validation_study(recipe, seed=0, patience=3)
@@ -91,7 +91,7 @@ def test_validation_study_runs_full_and_early_stopped_training():
 
 def test_baseline_predictions_match_the_mses():
     from medrnn.evaluation import mse
-    from medrnn.experiments import baseline_predictions
+    from medrnn.theory.experiments import baseline_predictions
 
     data = prepare_data(RNN_RECIPE)
     preds = baseline_predictions(data)
@@ -115,7 +115,7 @@ def test_seed_offset_shifts_the_data_noise(monkeypatch):
 
 def test_validation_study_keeps_the_test_predictions():
     from medrnn.evaluation import mse
-    from medrnn.experiments import validation_study
+    from medrnn.theory.experiments import validation_study
 
     recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=4, batch_size=16))
     study = validation_study(recipe, seed=0, patience=2)

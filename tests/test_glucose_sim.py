@@ -16,7 +16,7 @@ import types
 import numpy as np
 import pytest
 
-from medrnn import glucose_sim as gs
+from medrnn.glucose_sim import model as gs
 
 HAS_SIMGLUCOSE = importlib.util.find_spec("simglucose") is not None
 needs_simglucose = pytest.mark.skipif(

@@ -10,7 +10,7 @@ import pytest
 from helpers import render_strict
 from matplotlib.figure import Figure
 
-from medrnn import glucose_sim_plots as plots
+from medrnn.glucose_sim import plots
 from medrnn.plotting import setup_japanese_font
 
 _render = (

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn import glucose_sim_tasks as tasks
 from medrnn.evaluation import LinearAR
+from medrnn.glucose_sim import tasks
 from medrnn.training import TrainConfig
 
 SPLIT = tasks.PatientSplit(

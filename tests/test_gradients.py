@@ -10,14 +10,14 @@ import pytest
 import torch
 from torch import nn
 
-from medrnn.gradients import (
+from medrnn.models.nets import ModelConfig, RecurrentRegressor
+from medrnn.models.scratch import ScratchRecurrent
+from medrnn.theory.gradients import (
     input_gradient_norms,
     saturated_fraction,
     scale_recurrent_weights,
     sgd_update_norms,
 )
-from medrnn.models.nets import ModelConfig, RecurrentRegressor
-from medrnn.models.scratch import ScratchRecurrent
 
 MSE = nn.functional.mse_loss
 

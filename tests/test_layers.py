@@ -25,28 +25,8 @@ CORE = {
     "repro",
     "notebook",
 }
-# 領域: 信号ごと(心電図・CGM・シミュレータ・バイタル)と第 1〜3 章の理論
-DOMAIN = {
-    "ecg",
-    "ecg_tasks",
-    "ecg_plots",
-    "cgm",
-    "cgm_tasks",
-    "cgm_plots",
-    "glucose_sim",
-    "glucose_sim_tasks",
-    "glucose_sim_plots",
-    "vitals",
-    "vitals_tasks",
-    "vitals_plots",
-    "missing",
-    "bptt",
-    "gradients",
-    "longlag",
-    "lstm_shapes",
-    "experiments",
-    "datasets",
-}
+# 領域: 信号ごとの下位パッケージと、第 1〜3 章の理論(theory)
+DOMAIN = {"ecg", "cgm", "glucose_sim", "vitals", "theory", "datasets"}
 LAYER = {
     **{m: 0 for m in CORE},
     **{m: 1 for m in DOMAIN},

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.longlag import (
+from medrnn.models.nets import ModelConfig, RecurrentRegressor
+from medrnn.theory.longlag import (
     LagConfig,
     LagModel,
     LagSweep,
@@ -24,7 +25,6 @@ from medrnn.longlag import (
     train_long_lag_seeds,
     unstack_model,
 )
-from medrnn.models.nets import ModelConfig, RecurrentRegressor
 
 FAST = LagConfig(steps=60, batch_size=32, n_test=200)
 NO_STOP = LagConfig(steps=60, batch_size=32, n_test=200, check_every=1000)
@@ -188,8 +188,8 @@ def test_stacked_clipping_equals_one_by_one() -> None:
     ここでは W_hh を大きくしない(scale=1)設定で、クリッピングが効く
     小さな上限を使って比べる。
     """
-    from medrnn.gradients import sgd_update_norms
     from medrnn.repro import set_seed
+    from medrnn.theory.gradients import sgd_update_norms
 
     result = clipping_experiment(
         lag=5,

@@ -1,4 +1,4 @@
-"""medrnn.lstm_shapes のテスト。
+"""medrnn.theory.lstm_shapes のテスト。
 
 形状、output と h_n の関係、パラメータ数、式との一致。
 """
@@ -8,7 +8,8 @@ import torch
 from helpers import render_strict
 from torch import nn
 
-from medrnn.lstm_shapes import (
+from medrnn.notebook import rows_to_markdown
+from medrnn.theory.lstm_shapes import (
     LSTMShapeCase,
     expected_parameter_count,
     last_step_gaps,
@@ -17,7 +18,6 @@ from medrnn.lstm_shapes import (
     run_lstm,
     shape_rows,
 )
-from medrnn.notebook import rows_to_markdown
 
 B, T, I, H = 3, 5, 2, 4  # 小さな設定で速く
 

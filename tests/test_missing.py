@@ -1,11 +1,11 @@
-"""medrnn.missing: 欠測のマスク、埋め方、経過時間、
+"""medrnn.vitals.data.missing: 欠測のマスク、埋め方、経過時間、
 未来の値が混ざらないこと。
 """
 
 import numpy as np
 import pytest
 
-from medrnn import missing
+from medrnn.vitals import missing
 
 NAN = np.nan
 # 手で作った 1 チャネルの例: 時刻 0, 3, 5 に観測がある

@@ -1,11 +1,11 @@
-"""medrnn.vitals: systole の記録の読み込み、心拍数などの系列の導き方、
+"""medrnn.vitals.data: systole の記録の読み込み、心拍数などの系列の導き方、
 単位と範囲。
 """
 
 import numpy as np
 import pytest
 
-from medrnn import vitals
+from medrnn.vitals import data as vitals
 
 
 @pytest.fixture(scope="module")

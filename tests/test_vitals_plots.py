@@ -1,4 +1,4 @@
-"""medrnn.vitals_plots: 図が Figure を返し、警告なしで描け、
+"""medrnn.vitals.data.plots: 図が Figure を返し、警告なしで描け、
 軸に単位があること。
 """
 
@@ -7,8 +7,8 @@ import pytest
 from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 
-from medrnn import vitals_plots
 from medrnn.plotting import setup_japanese_font
+from medrnn.vitals import plots as vitals_plots
 
 
 @pytest.fixture(autouse=True)

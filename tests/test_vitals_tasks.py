@@ -1,4 +1,4 @@
-"""medrnn.vitals_tasks: 窓と区間、標準化、欠測つきの窓、
+"""medrnn.vitals.data.tasks: 窓と区間、標準化、欠測つきの窓、
 短い学習のスモークテスト。
 """
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn import vitals_tasks as vt
 from medrnn.evaluation import LinearAR
 from medrnn.training import TrainConfig
-from medrnn.vitals import VitalSeries
+from medrnn.vitals import tasks as vt
+from medrnn.vitals.data import VitalSeries
 
 
 def toy_series(n: int = 400) -> VitalSeries:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..cgm import HYPO_MGDL, PERIOD_MIN, load_hall
-from ..cgm_tasks import (
+from ..cgm.data import HYPO_MGDL, PERIOD_MIN, load_hall
+from ..cgm.tasks import (
     GROUPS,
     CGMData,
     CGMForecastConfig,
@@ -434,7 +434,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
 
     シード seed, seed + 1, ..., seed + n_seeds − 1 で各モデルを学習する。
     """
-    from ..cgm_tasks import alert_rows, summary_rows
+    from ..cgm.tasks import alert_rows, summary_rows
 
     if n_seeds < 1:
         raise ValueError(f"n_seeds は 1 以上にしてください({n_seeds})")

@@ -30,8 +30,8 @@ from ..core.compare import (
     describe,
     time_blocks,
 )
-from ..ecg import BeatTable
-from ..ecg_tasks import (
+from ..ecg.record import BeatTable
+from ..ecg.tasks import (
     BEAT_INPUTS,
     BEAT_MODELS,
     BeatData,
@@ -290,7 +290,8 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
         課題 B のシードの数(0 から n_seeds − 1)。2 未満なら seed で
         1 回ずつ学習し、比較を省く。
     """
-    from .. import ecg, ecg_tasks
+    from ..ecg import record as ecg
+    from ..ecg import tasks as ecg_tasks
     from ..notebook import rows_to_markdown
     from ..repro import configure_torch
 

@@ -32,7 +32,7 @@ from ..core.compare import (
     phrase,
 )
 from ..evaluation import LinearAR, rmse
-from ..glucose_sim_tasks import (
+from ..glucose_sim.tasks import (
     INPUT_NAMES,
     INPUT_SETS,
     SEGMENTS,
@@ -45,7 +45,7 @@ from ..glucose_sim_tasks import (
     minutes_from_meal,
     rmse_by_bin,
 )
-from ..glucose_sim_tasks import Comparison as InputComparison
+from ..glucose_sim.tasks import Comparison as InputComparison
 from ..training import TrainConfig
 
 CHAPTER_COHORT = CohortConfig(group="adult", n_days=4, sample_min=5, seed=0)
@@ -628,7 +628,7 @@ def compare_chapter_inputs(
     cohort: Cohort, seeds: Sequence[int], device: torch.device | None = None
 ) -> InputComparison:
     """章の設定で、2 つの入力の組を持続予測・線形・GRU で比べる。"""
-    from ..glucose_sim_tasks import compare_inputs
+    from ..glucose_sim.tasks import compare_inputs
 
     return compare_inputs(
         cohort,
@@ -644,7 +644,7 @@ def compare_chapter_inputs(
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果を表示する(``python -m medrnn glucose_sim``)。"""
-    from ..glucose_sim_tasks import (
+    from ..glucose_sim.tasks import (
         comparison_rows,
         horizon_rmse,
         simulate_cohort,

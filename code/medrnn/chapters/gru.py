@@ -16,7 +16,9 @@ import numpy as np
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
 from ..evaluation import mean_std
-from ..experiments import (
+from ..models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
+from ..repro import shifted
+from ..theory.experiments import (
     LSTM_RECIPE,
     Recipe,
     RunResult,
@@ -25,7 +27,7 @@ from ..experiments import (
     prepare_data,
     train_recipe,
 )
-from ..longlag import (
+from ..theory.longlag import (
     ClippingResult,
     LagConfig,
     LagModel,
@@ -35,8 +37,6 @@ from ..longlag import (
     longest_reliable_lag,
     solved_counts,
 )
-from ..models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
-from ..repro import shifted
 
 # --- 長い遅れの課題 -------------------------------------------------------
 LAG_MODELS = {

@@ -21,7 +21,9 @@ from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
 from ..data import make_noisy_sine, make_windows, split_ordered
 from ..evaluation import mean_std, mse, predict
-from ..experiments import (
+from ..models.nets import RecurrentRegressor
+from ..repro import configure_torch, set_seed, shifted
+from ..theory.experiments import (
     CHAPTER_MODELS,
     LSTM_RECIPE,
     Recipe,
@@ -33,8 +35,6 @@ from ..experiments import (
     prepare_data,
     train_recipe,
 )
-from ..models.nets import RecurrentRegressor
-from ..repro import configure_torch, set_seed, shifted
 from ..training import History, evaluate_loss, make_optimizer, run_epoch
 
 CHAPTER_RECIPE = LSTM_RECIPE  # 本章の実験の設定一式

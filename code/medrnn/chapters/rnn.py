@@ -22,7 +22,8 @@ from ..core.compare import (
     time_blocks,
 )
 from ..evaluation import mean_std
-from ..experiments import (
+from ..models.nets import RNN_MODEL
+from ..theory.experiments import (
     RNN_RECIPE,
     ValidationStudy,
     baseline_mses,
@@ -31,7 +32,6 @@ from ..experiments import (
     prepare_data,
     train_recipe,
 )
-from ..models.nets import RNN_MODEL
 
 CHAPTER_SEEDS = (0, 1, 2, 3, 4)  # 複数シードの比較に使うシード
 CHAPTER_VAL_RATIO = 0.2  # 訓練部分の末尾を検証用にする割合

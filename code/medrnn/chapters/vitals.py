@@ -21,8 +21,8 @@ from ..core.compare import (
     time_blocks,
 )
 from ..training import TrainConfig
-from ..vitals import derive_series, load_recording
-from ..vitals_tasks import (
+from ..vitals.data import derive_series, load_recording
+from ..vitals.tasks import (
     INPUT_NAMES,
     INPUT_SETS,
     MODEL_NAMES,

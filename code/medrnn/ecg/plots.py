@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from .plotting import COLORS, _new_axes
+from ..plotting import COLORS, _new_axes
 
 SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
 SEGMENT_COLORS = {

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import signal
 
 ECG_FS = 360  # サンプリング周波数 [Hz]
-ECG_FILE = Path(__file__).parent / "datasets" / "ecg.dat"  # 同梱ファイル
+ECG_FILE = Path(__file__).parents[1] / "datasets" / "ecg.dat"  # 同梱ファイル
 # SciPy 1.14.1 の scipy/misc/ecg.dat、現在の scipy.datasets の登録値と同じ
 ECG_SHA256 = "f20ad3365fb9b7f845d0e5c48b6fe67081377ee466c3a220b7f69f35c8958baf"
 ECG_N_SAMPLES = 5 * 60 * ECG_FS  # 5 分 = 108000 点

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .plotting import COLORS
+from ..plotting import COLORS
 
 SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
 SEGMENT_COLORS = {

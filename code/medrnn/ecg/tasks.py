@@ -13,18 +13,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import Standardizer
-from .ecg import ECG_FS, BeatTable, extract_beats
-from .evaluation import LinearAR, persistence_forecast, predict, rmse
-from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import set_seed
-from .training import (
+from ..data import Standardizer
+from ..evaluation import LinearAR, persistence_forecast, predict, rmse
+from ..models.nets import ModelConfig, RecurrentRegressor
+from ..repro import set_seed
+from ..training import (
     History,
     TrainConfig,
     epoch_order,
     fit_early_stopping,
     make_optimizer,
 )
+from .record import ECG_FS, BeatTable, extract_beats
 
 SEGMENTS = ("train", "val", "test")  # 時間順の 3 区間
 

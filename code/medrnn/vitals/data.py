@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .ecg import detect_r_peaks
+from ..ecg.record import detect_r_peaks
 
 # factor 点ずつのブロック平均(心電図の章と共通)
-from .ecg_tasks import downsample_mean
+from ..ecg.tasks import downsample_mean
 
 RAW_FS = 1000  # 記録のサンプリング周波数 [Hz]
 CHANNEL_FILES = {

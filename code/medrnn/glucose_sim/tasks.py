@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import glucose_sim as gs
-from .data import Standardizer
-from .evaluation import LinearAR, mae, predict, rmse
-from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import set_seed
-from .training import History, TrainConfig, fit_early_stopping
+from ..data import Standardizer
+from ..evaluation import LinearAR, mae, predict, rmse
+from ..models.nets import ModelConfig, RecurrentRegressor
+from ..repro import set_seed
+from ..training import History, TrainConfig, fit_early_stopping
+from . import model as gs
 
 SEGMENTS = ("train", "val", "test")
 CHANNELS = ("glucose", "carbs", "insulin")  # 入力のチャネル(この順に並ぶ)

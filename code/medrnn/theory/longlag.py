@@ -15,13 +15,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ..models.nets import ModelConfig, RecurrentRegressor
+from ..repro import configure_torch, set_seed, shifted
 from .gradients import (
     BCE,
     UpdateTrace,
     scale_recurrent_weights,
 )
-from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import configure_torch, set_seed, shifted
 
 N_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # 重みを縦に積んだゲート(と候補)の数
 

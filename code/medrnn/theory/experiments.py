@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .data import (
+from ..data import (
     LSTM_SINE,
     RNN_SINE,
     SineConfig,
@@ -20,16 +20,21 @@ from .data import (
     make_windows,
     split_ordered,
 )
-from .evaluation import (
+from ..evaluation import (
     LinearAR,
     mse,
     persistence_forecast,
     predict,
     window_mean_forecast,
 )
-from .models.nets import LSTM_MODEL, RNN_MODEL, ModelConfig, RecurrentRegressor
-from .repro import configure_torch, set_seed, shifted
-from .training import History, TrainConfig, fit, fit_early_stopping
+from ..models.nets import (
+    LSTM_MODEL,
+    RNN_MODEL,
+    ModelConfig,
+    RecurrentRegressor,
+)
+from ..repro import configure_torch, set_seed, shifted
+from ..training import History, TrainConfig, fit, fit_early_stopping
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .cgm import HYPO_MGDL, PERIOD_MIN, SubjectCGM, split_segments
-from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import configure_torch, set_seed
-from .training import History, TrainConfig, fit_early_stopping
+from ..models.nets import ModelConfig, RecurrentRegressor
+from ..repro import configure_torch, set_seed
+from ..training import History, TrainConfig, fit_early_stopping
+from .data import HYPO_MGDL, PERIOD_MIN, SubjectCGM, split_segments
 
 GROUPS = ("train", "val", "test")  # 被験者の 3 つの組
 

@@ -9,8 +9,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .cgm import TARGET_RANGE
-from .plotting import COLORS, _new_axes
+from ..plotting import COLORS, _new_axes
+from .data import TARGET_RANGE
 
 STYLES = {
     "持続予測": (COLORS["orange"], ":", "s"),

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .plotting import COLORS, _new_axes
+from ..plotting import COLORS, _new_axes
 
 TARGET_RANGE = (70.0, 180.0)  # 目標範囲 [mg/dL]
 LINE_COLORS = [

@@ -17,8 +17,12 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
-from .ecg_tasks import SEGMENTS, TimeSplit
-from .evaluation import LinearAR, mean_std, predict
+from ..ecg.tasks import SEGMENTS, TimeSplit
+from ..evaluation import LinearAR, mean_std, predict
+from ..models.nets import ModelConfig, RecurrentRegressor
+from ..repro import set_seed, shifted
+from ..training import TrainConfig, fit_early_stopping
+from .data import VitalSeries
 from .missing import (
     STRATEGIES,
     block_mask,
@@ -26,10 +30,6 @@ from .missing import (
     mcar_mask,
     spot_check_mask,
 )
-from .models.nets import ModelConfig, RecurrentRegressor
-from .repro import set_seed, shifted
-from .training import TrainConfig, fit_early_stopping
-from .vitals import VitalSeries
 
 # 入力の組 → チャネル番号(書き換えられない対応表)
 INPUT_SETS = MappingProxyType({"uni": (0,), "multi": (0, 1, 2)})

@@ -1,0 +1,4 @@
+"""血糖シミュレータ(UVA/Padova)。
+
+モデル(model)、課題(tasks)、図(plots)。
+"""
