@@ -122,6 +122,7 @@ import json, sys
 result = {
     "measured": "$(date -u '+%Y-%m-%d %H:%M UTC')",
     "cpu_count": $(nproc),
+    "kernels": "MKL_ENABLE_INSTRUCTIONS=${MKL_ENABLE_INSTRUCTIONS:-(既定)} ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-(既定)}",
     "baseline": "$BASELINE" or None,
     "baseline_seconds": float("${T_baseline:-nan}"),
     "clean_seconds": $T_clean, "noop_seconds": $T_noop,

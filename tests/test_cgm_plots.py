@@ -1,4 +1,4 @@
-"""medrnn.cgm.data.plots のテスト。
+"""medrnn.cgm.plots のテスト。
 
 図が Figure を返し、警告なしで描け、軸に単位があること。
 """

@@ -1,4 +1,4 @@
-"""medrnn.cgm.data.tasks のテスト。
+"""medrnn.cgm.tasks のテスト。
 
 患者単位の分割、途切れをまたがない窓、基準法、指標、学習。
 """

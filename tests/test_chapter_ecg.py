@@ -8,7 +8,7 @@ import pytest
 from medrnn.chapters import ecg as ch
 from medrnn.ecg import record as ecg
 from medrnn.ecg import tasks as ecg_tasks
-from medrnn.ecg.record.tasks import BeatRun, BinaryMetrics
+from medrnn.ecg.tasks import BeatRun, BinaryMetrics
 from medrnn.training import History, TrainConfig
 
 

@@ -8,7 +8,7 @@ import pytest
 from medrnn.chapters import vitals as ch
 from medrnn.training import TrainConfig
 from medrnn.vitals.data import VitalSeries
-from medrnn.vitals.data.tasks import FitResult, MissingConfig, prepare_windows
+from medrnn.vitals.tasks import FitResult, MissingConfig, prepare_windows
 
 N_TEST = 50
 FAST = TrainConfig(epochs=2, batch_size=64, lr=1e-2)

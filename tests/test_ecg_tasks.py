@@ -1,4 +1,4 @@
-"""medrnn.ecg.record.tasks のテスト。
+"""medrnn.ecg.tasks のテスト。
 
 時間順の分割、波形予測の窓、拍の分類の入力・学習・指標。
 """

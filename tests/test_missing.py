@@ -1,4 +1,4 @@
-"""medrnn.vitals.data.missing: 欠測のマスク、埋め方、経過時間、
+"""medrnn.vitals.missing: 欠測のマスク、埋め方、経過時間、
 未来の値が混ざらないこと。
 """
 

@@ -1,4 +1,4 @@
-"""medrnn.vitals.data.plots: 図が Figure を返し、警告なしで描け、
+"""medrnn.vitals.plots: 図が Figure を返し、警告なしで描け、
 軸に単位があること。
 """
 

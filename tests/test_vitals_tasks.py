@@ -1,4 +1,4 @@
-"""medrnn.vitals.data.tasks: 窓と区間、標準化、欠測つきの窓、
+"""medrnn.vitals.tasks: 窓と区間、標準化、欠測つきの窓、
 短い学習のスモークテスト。
 """
 

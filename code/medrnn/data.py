@@ -114,6 +114,19 @@ def split_ordered(
     return arr[:n_train], arr[n_train:]
 
 
+def _check_seq_len(seq_len: int, n: int) -> None:
+    """長さ n の系列から長さ seq_len の窓を 1 つ以上作れるかを確かめる。"""
+    if not isinstance(seq_len, (int, np.integer)) or seq_len <= 0:
+        raise ValueError(
+            f"seq_len は正の整数にしてください(受け取った値: {seq_len})"
+        )
+    if n <= seq_len:
+        raise ValueError(
+            f"系列の長さ {n} が窓の長さ {seq_len} 以下なので、"
+            "窓を 1 つも作れません"
+        )
+
+
 def make_windows(
     series: np.ndarray, seq_len: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,15 +140,7 @@ def make_windows(
         窓の直後の値。形状 (n - seq_len, 1)
     """
     arr = _check_series(series).astype(np.float32)
-    if not isinstance(seq_len, (int, np.integer)) or seq_len <= 0:
-        raise ValueError(
-            f"seq_len は正の整数にしてください(受け取った値: {seq_len})"
-        )
-    if len(arr) <= seq_len:
-        raise ValueError(
-            f"系列の長さ {len(arr)} が窓の長さ {seq_len} 以下なので、"
-            "窓を 1 つも作れません"
-        )
+    _check_seq_len(seq_len, len(arr))
     windows = np.lib.stride_tricks.sliding_window_view(arr, seq_len + 1)
     # (N, T, 1)
     X = torch.from_numpy(windows[:, :seq_len].copy()).unsqueeze(-1)

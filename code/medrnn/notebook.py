@@ -122,7 +122,8 @@ def build_times_markdown(path: str | Path) -> Markdown:
     return Markdown(
         f"{table}\n\n計測: {record.get('measured', '')}、"
         f"CPU {record['cpu_count']} コア、基準のコミット "
-        f"{record.get('baseline') or '(なし)'}"
+        f"{record.get('baseline') or '(なし)'}、"
+        f"計算の経路: {record.get('kernels', '(記録なし)')}"
     )
 
 

@@ -23,6 +23,13 @@ COLORS = {
     "yellow": "#F0E442",
     "black": "#000000",
 }
+# 時間順の 3 区間(訓練・検証・テスト)の名前と色(心電図とバイタルの図で共通)
+SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
+SEGMENT_COLORS = {
+    "train": COLORS["blue"],
+    "val": COLORS["green"],
+    "test": COLORS["orange"],
+}
 
 
 def setup_japanese_font() -> str:
@@ -76,6 +83,33 @@ def _new_axes(
     return fig, fig.add_subplot()
 
 
+def shade_segments(
+    ax: Axes,
+    bounds_s: dict[str, tuple[float, float]],
+    alpha: float,
+    with_times: bool = True,
+    legend: bool = True,
+    **kwargs: float,
+) -> None:
+    """時間順の区間(名前 → (始まり, 終わり) [s])を色の帯で示す。
+
+    with_times=True なら凡例に区間の時刻も書く。legend=False なら凡例に
+    出さない。kwargs は axvspan にそのまま渡す(例: lw=0)。
+    """
+    for name, (start, stop) in bounds_s.items():
+        label = SEGMENT_NAMES[name]
+        if with_times:
+            label += f"({start:.0f}〜{stop:.0f} s)"
+        ax.axvspan(
+            start,
+            stop,
+            color=SEGMENT_COLORS[name],
+            alpha=alpha,
+            label=label if legend else None,
+            **kwargs,
+        )
+
+
 def plot_series(
     t: np.ndarray,
     series: np.ndarray,
@@ -109,6 +143,17 @@ def plot_series(
     return fig
 
 
+def _noise_floor_line(ax: Axes, floor: float) -> None:
+    """ノイズフロア(これ以上は下がらない誤差)の水平線を描く。"""
+    ax.axhline(
+        floor,
+        color=COLORS["black"],
+        ls=":",
+        lw=1,
+        label=f"ノイズフロア σ² = {floor:.2f}",
+    )
+
+
 def plot_loss_curve(
     train_loss: list[float],
     val_loss: list[float] | None = None,
@@ -125,18 +170,20 @@ def plot_loss_curve(
             epochs, val_loss, color=COLORS["orange"], ls="--", label="検証損失"
         )
     if floor is not None:
-        ax.axhline(
-            floor,
-            color=COLORS["black"],
-            ls=":",
-            lw=1,
-            label=f"ノイズフロア σ² = {floor:.2f}",
-        )
+        _noise_floor_line(ax, floor)
     if logy:
         ax.set_yscale("log")
     ax.set(xlabel="エポック", ylabel="平均二乗誤差 (MSE)")
     ax.legend()
     return fig
+
+
+# plot_predictions の線の形: 実測値・予測値・真の波形の順
+_PREDICTION_STYLES: tuple[dict, ...] = (
+    {"color": COLORS["blue"], "marker": "o", "ms": 3, "lw": 1},
+    {"color": COLORS["red"], "marker": "s", "ms": 3, "lw": 1.5, "ls": "--"},
+    {"color": COLORS["black"], "lw": 1, "ls": ":"},
+)
 
 
 def plot_predictions(
@@ -152,34 +199,11 @@ def plot_predictions(
     truth はノイズのない真の波形。
     """
     fig, ax = _new_axes(ax, (8, 3.5))
-    ax.plot(
-        t,
-        actual,
-        color=COLORS["blue"],
-        marker="o",
-        ms=3,
-        lw=1,
-        label="実測値(ノイズあり)",
-    )
-    ax.plot(
-        t,
-        predicted,
-        color=COLORS["red"],
-        marker="s",
-        ms=3,
-        lw=1.5,
-        ls="--",
-        label="予測値",
-    )
+    lines = [("実測値(ノイズあり)", actual), ("予測値", predicted)]
     if truth is not None:
-        ax.plot(
-            t,
-            truth,
-            color=COLORS["black"],
-            lw=1,
-            ls=":",
-            label="真の波形 sin(t)",
-        )
+        lines.append(("真の波形 sin(t)", truth))
+    for (label, y), style in zip(lines, _PREDICTION_STYLES):
+        ax.plot(t, y, **style, label=label)
     ax.set(xlabel=xlabel, ylabel="値(任意単位)")
     ax.legend(loc="upper right", fontsize="small")
     return fig
@@ -231,13 +255,7 @@ def plot_bars(
         color=[palette[i % len(palette)] for i in range(len(labels))],
     )
     if floor is not None:
-        ax.axhline(
-            floor,
-            color=COLORS["black"],
-            ls=":",
-            lw=1,
-            label=f"ノイズフロア σ² = {floor:.2f}",
-        )
+        _noise_floor_line(ax, floor)
         ax.legend()
     ax.set(ylabel=ylabel)
     return fig

@@ -196,16 +196,10 @@ def fit(
 
     Parameters
     ----------
-    model : nn.Module
-        学習するモデル(X と同じデバイスに置く)。
-    X : torch.Tensor
-        入力窓。形状 (N, seq_len, input_size)
-    y : torch.Tensor
-        正解。形状 (N, output_size)
-    config : TrainConfig
-        エポック数・バッチサイズ・学習率など。
-    val : (X_val, y_val) or None
-        毎エポックの終わりに損失を測る検証データ。
+    model : 学習するモデル(X と同じデバイスに置く)
+    X, y : 入力窓 (N, seq_len, input_size) と正解 (N, output_size)
+    config : エポック数・バッチサイズ・学習率など
+    val : 毎エポックの終わりに損失を測る検証データ (X_val, y_val) か None
     """
     _check_xy(X, y)
     optimizer = make_optimizer(model, config)
@@ -218,6 +212,35 @@ def fit(
     return history
 
 
+def _check_patience(patience: int) -> None:
+    """早期終了の patience が 1 以上かを確かめる。"""
+    if patience < 1:
+        raise ValueError(
+            f"patience は 1 以上にしてください(受け取った値: {patience})"
+        )
+
+
+class EarlyStopping:
+    """早期終了の判定役。検証損失が最良のときの重みを覚えておき、
+    patience エポック続けて改善しなければ止めどきを知らせる。
+    """
+
+    def __init__(self, model: nn.Module, patience: int) -> None:
+        _check_patience(patience)
+        self.patience = patience  # 改善なしを何エポックまで待つか
+        self.best_state = copy.deepcopy(model.state_dict())  # 最良の重み
+        self.since_best = 0  # 最後に改善してからのエポック数
+
+    def should_stop(self, model: nn.Module, val_loss: list[float]) -> bool:
+        """最新のエポックの検証損失 val_loss[-1] を見て、止めるなら True。"""
+        if val_loss[-1] <= min(val_loss):  # これまでで最良(同点も含む)
+            self.best_state = copy.deepcopy(model.state_dict())
+            self.since_best = 0
+        else:
+            self.since_best += 1
+        return self.since_best >= self.patience
+
+
 def fit_early_stopping(
     model: nn.Module,
     X: torch.Tensor,
@@ -228,28 +251,20 @@ def fit_early_stopping(
 ) -> History:
     """検証損失が patience エポック続けて改善しなければ止め、最良の重みに戻す。
 
-    val には訓練部分の末尾から切り出した検証データを渡す
-    (テストデータは使わない)。
+    X, y, config は fit と同じ。val には訓練部分の末尾から切り出した
+    検証データを渡す(テストデータは使わない)。
     """
     _check_xy(X, y)
-    if patience < 1:
-        raise ValueError(
-            f"patience は 1 以上にしてください(受け取った値: {patience})"
-        )
+    stopper = EarlyStopping(model, patience)  # 学習前の重みを最良として覚える
     optimizer = make_optimizer(model, config)
     history, start = History(), time.perf_counter()
-    best_state, since_best = copy.deepcopy(model.state_dict()), 0
     for _ in range(config.epochs):
         history.train_loss.append(run_epoch(model, optimizer, X, y, config))
         history.val_loss.append(evaluate_loss(model, *val))
         history.seconds.append(time.perf_counter() - start)
-        if history.val_loss[-1] <= min(history.val_loss):
-            best_state, since_best = copy.deepcopy(model.state_dict()), 0
-        else:
-            since_best += 1
-            if since_best >= patience:
-                break
-    model.load_state_dict(best_state)  # 最良のエポックの重みに戻す
+        if stopper.should_stop(model, history.val_loss):
+            break
+    model.load_state_dict(stopper.best_state)  # 最良のエポックの重みに戻す
     return history
 
 
@@ -277,3 +292,34 @@ def fit_with_dataloader(
         )
         history.seconds.append(time.perf_counter() - start)
     return history
+
+
+def fit_on_segments(
+    model: nn.Module,
+    X: dict[str, torch.Tensor],
+    y: dict[str, torch.Tensor],
+    config: TrainConfig,
+    patience: int,
+) -> tuple[History, float]:
+    """区間 "train" で学習し、"val" の損失で早期終了する(秒数も返す)。
+
+    Parameters
+    ----------
+    X, y : 区間名("train"・"val" ほか)→ 窓と正解のテンソル
+    config : 学習の設定
+    patience : 検証損失が下がらないまま待つエポック数
+
+    Returns
+    -------
+    history, seconds : 損失の記録と、学習にかかった秒数
+    """
+    start = time.perf_counter()
+    history = fit_early_stopping(
+        model,
+        X["train"],
+        y["train"],
+        config,
+        val=(X["val"], y["val"]),
+        patience=patience,
+    )
+    return history, time.perf_counter() - start

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..core.checks import as_paired_1d
 from ..plotting import COLORS, _new_axes
 from .data import TARGET_RANGE
 
@@ -40,13 +41,9 @@ def _break_at_gaps(
     hours: np.ndarray, values: np.ndarray, max_step_h: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """間隔が max_step_h を超える所に NaN を挟み、途切れを線でつながない。"""
-    h = np.asarray(hours, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    if h.shape != v.shape or h.ndim != 1:
-        raise ValueError(
-            f"時刻と値は同じ長さの 1 次元配列にしてください"
-            f"(受け取った形状: {h.shape}, {v.shape})"
-        )
+    h, v = as_paired_1d(
+        hours, values, "時刻と値は同じ長さの 1 次元配列にしてください"
+    )
     cut = np.flatnonzero(np.diff(h) > max_step_h) + 1
     return np.insert(h, cut, np.nan), np.insert(v, cut, np.nan)
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ..core.checks import as_paired_1d, check_at_least_one
 from ..models.nets import ModelConfig, RecurrentRegressor
 from ..repro import configure_torch, set_seed
 from ..training import History, TrainConfig, fit_early_stopping
@@ -80,12 +81,7 @@ class CGMForecastConfig:
     tolerance_min: float = 1.0  # 間隔が 5 ± この値 [分] なら途切れなし
 
     def __post_init__(self) -> None:
-        for name in ("seq_len", "n_ahead", "train_stride"):
-            if getattr(self, name) < 1:
-                raise ValueError(
-                    f"{name} は 1 以上にしてください"
-                    f"(受け取った値: {getattr(self, name)})"
-                )
+        check_at_least_one(self, ("seq_len", "n_ahead", "train_stride"))
         if not 0 <= self.tolerance_min < PERIOD_MIN:
             raise ValueError(
                 f"tolerance_min は 0 以上 {PERIOD_MIN} 未満に"
@@ -410,13 +406,11 @@ def clarke_zones(reference: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     Clarke et al. (1987) の境界線を、広く使われている次の順に判定する:
     A → E → C → D、どれにも入らなければ B。
     """
-    r = np.asarray(reference, dtype=np.float64)
-    p = np.asarray(predicted, dtype=np.float64)
-    if r.shape != p.shape or r.ndim != 1:
-        raise ValueError(
-            f"reference と predicted は同じ長さの 1 次元配列に"
-            f"してください(受け取った形状: {r.shape}, {p.shape})"
-        )
+    r, p = as_paired_1d(
+        reference,
+        predicted,
+        "reference と predicted は同じ長さの 1 次元配列にしてください",
+    )
     zone_a = ((r <= 70) & (p <= 70)) | (np.abs(p - r) <= 0.2 * r)
     zone_e = ((r >= 180) & (p <= 70)) | ((r <= 70) & (p >= 180))
     zone_c = ((r >= 70) & (r <= 290) & (p >= r + 110)) | (

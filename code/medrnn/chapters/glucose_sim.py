@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core.claims import failed
+from ..core.claims import claims_summary, failed
 from ..core.compare import (
     Comparison,
     compare_predictions,
@@ -680,11 +680,4 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
         CHAPTER_FORECAST.train_stride,
     )
     failures = check_claims(claim_inputs(cohort, comp, offset, by_h))
-    print(
-        "\n主張の検査: "
-        + (
-            "すべて成り立ちました"
-            if not failures
-            else "成り立たない主張 " + " / ".join(failures)
-        )
-    )
+    print("\n主張の検査: " + claims_summary(failures))

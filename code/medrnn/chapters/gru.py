@@ -17,7 +17,6 @@ from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
 from ..evaluation import mean_std
 from ..models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
-from ..repro import shifted
 from ..theory.experiments import (
     LSTM_RECIPE,
     Recipe,
@@ -223,8 +222,11 @@ def clip_comparison(clip: ClippingResult) -> Comparison:
 
 # ---------------------------------------------------------------------------
 def seed_recipe(seed: int, recipe: Recipe) -> Recipe:
-    """シード番号 seed のデータを作るレシピ(ノイズの乱数もシードでずらす)。"""
-    return replace(recipe, sine=replace(recipe.sine, seed=shifted(seed)))
+    """シード番号 seed のデータを作るレシピ(ノイズの乱数もシードでずらす)。
+
+    環境変数 ``MEDRNN_SEED_OFFSET`` のずらし分は ``prepare_data`` が足す。
+    """
+    return replace(recipe, sine=replace(recipe.sine, seed=seed))
 
 
 @dataclass

@@ -19,10 +19,10 @@ import torch
 
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
-from ..data import make_noisy_sine, make_windows, split_ordered
+from ..data import make_windows, split_ordered
 from ..evaluation import mean_std, mse, predict
 from ..models.nets import RecurrentRegressor
-from ..repro import configure_torch, set_seed, shifted
+from ..repro import configure_torch, set_seed
 from ..theory.experiments import (
     CHAPTER_MODELS,
     LSTM_RECIPE,
@@ -32,6 +32,7 @@ from ..theory.experiments import (
     ValidationStudy,
     baseline_mses,
     epochs_to_within,
+    noisy_sine,
     prepare_data,
     train_recipe,
 )
@@ -72,10 +73,10 @@ MIN_FLOOR_RATIO = 0.75  # どのテスト MSE もノイズフロアのこの倍�
 def seed_recipe(seed: int, recipe: Recipe = CHAPTER_RECIPE) -> Recipe:
     """シード番号 seed のデータを作るレシピ(ノイズの乱数もシードでずらす)。
 
-    ノイズのシードは ``repro.shifted(seed)`` なので、環境変数
-    ``MEDRNN_SEED_OFFSET`` でシードをずらすとデータも変わる。
+    環境変数 ``MEDRNN_SEED_OFFSET`` のずらし分は、データを作る
+    ``prepare_data``(``experiments.noisy_sine``)が足す。
     """
-    return replace(recipe, sine=replace(recipe.sine, seed=shifted(seed)))
+    return replace(recipe, sine=replace(recipe.sine, seed=seed))
 
 
 def seed_results(
@@ -244,7 +245,7 @@ def validation_windows(
     recipe: Recipe, val_ratio: float
 ) -> tuple[Windows, Windows, Windows]:
     """訓練部分を学習用と検証用(末尾 val_ratio)に分け、テストも窓に切る。"""
-    _, series = make_noisy_sine(recipe.sine)
+    _, series = noisy_sine(recipe.sine)  # prepare_data と同じデータ
     train, test = split_ordered(series, recipe.train_ratio)
     fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストは見ない
     return (

@@ -127,18 +127,16 @@ def compare_on_test_windows(
     ----------
     pred_a, pred_b, target : 形状 (N_test,)
         予測 A・予測 B・正解。窓は時間順に並んでいること。
+    names : (str, str)
+        予測 A・B の名前(結果の表示に使う)。
     block : int
         連続した何窓を 1 まとまりとして復元抽出するか。
     """
     target = np.asarray(target, dtype=np.float64)
-    groups = time_blocks(target.size, block)
+    groups = time_blocks(target.size, block)  # 窓ごとのブロック番号
+    errors = (np.asarray(pred_a) - target, np.asarray(pred_b) - target)
     return compare_predictions(
-        np.asarray(pred_a) - target,
-        np.asarray(pred_b) - target,
-        groups,
-        names=names,
-        metric="rmse",
-        unit_name="時間ブロック",
+        *errors, groups, names=names, metric="rmse", unit_name="時間ブロック"
     )
 
 

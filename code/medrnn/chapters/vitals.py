@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.claims import failed
+from ..core.claims import claims_summary, failed
 from ..core.compare import (
     Comparison,
     compare_predictions,
@@ -135,10 +135,59 @@ def input_comparisons(
     return out
 
 
-def _pair(
-    values: dict, a: tuple, b: tuple, names: tuple[str, str]
-) -> Comparison:
-    return compare_seeds(values[a], values[b], names=names)
+# 比べる組: 比較の名前 → (A の (埋め方, モデル), B の (埋め方, モデル))。
+# 欠測の設定ごとの比較(sweep_comparisons)
+SWEEP_PAIRS = {
+    "mean_linear": (("mean", "linear"), ("locf", "linear")),
+    "mean_lstm": (("mean", "lstm"), ("locf", "lstm")),
+    "interp_lstm": (("interp", "lstm"), ("locf", "lstm")),
+    "md_linear": (("mask_delta", "linear"), ("locf", "linear")),
+    "md_lstm": (("mask_delta", "lstm"), ("locf", "lstm")),
+    "lstm_linear": (("locf", "lstm"), ("locf", "linear")),
+}
+# スポット測定での比較(spot_comparisons)
+SPOT_PAIRS = {
+    "md_lstm": (("mask_delta", "lstm"), ("locf", "lstm")),
+    "leaky_lstm": (("leaky", "lstm"), ("locf", "lstm")),
+    "md_lstm_persist": (("mask_delta", "lstm"), ("locf", "persist")),
+    "locf_lstm_persist": (("locf", "lstm"), ("locf", "persist")),
+    "md_linear": (("mask_delta", "linear"), ("locf", "linear")),
+    "linear_persist": (("locf", "linear"), ("locf", "persist")),
+}
+# 比較の表の短い手法名: 埋め方 → 名前、モデル → 名前
+PAIR_STRATEGY_NAMES = {
+    "mean": "平均",
+    "locf": "LOCF",
+    "interp": "過去の補間",
+    "mask_delta": "マスク付き",
+    "leaky": "未来も使う補間",
+}
+PAIR_KIND_NAMES = {"linear": "線形", "lstm": "LSTM"}
+
+
+def _method_name(strategy: str, kind: str) -> str:
+    """比較の表の手法名(例: 「マスク付き(LSTM)」、持続予測は「持続予測」)。"""
+    if kind == "persist":
+        return "持続予測"
+    return f"{PAIR_STRATEGY_NAMES[strategy]}({PAIR_KIND_NAMES[kind]})"
+
+
+def _seed_pairs(
+    values: dict,
+    pairs: dict[str, tuple[tuple[str, str], tuple[str, str]]],
+    prefix: tuple = (),
+) -> dict[str, Comparison]:
+    """pairs の組ごとに、values[(*prefix, 埋め方, モデル)] をシードで対応させて
+    比べる。
+    """
+    return {
+        name: compare_seeds(
+            values[(*prefix, *a)],
+            values[(*prefix, *b)],
+            names=(_method_name(*a), _method_name(*b)),
+        )
+        for name, (a, b) in pairs.items()
+    }
 
 
 def sweep_comparisons(
@@ -148,89 +197,14 @@ def sweep_comparisons(
     """1 つの欠測の設定での、埋め方どうし・モデルどうしの比較
     (シードで対応)。
     """
-    s = setting
-    return {
-        "mean_linear": _pair(
-            sweep,
-            (s, "mean", "linear"),
-            (s, "locf", "linear"),
-            ("平均(線形)", "LOCF(線形)"),
-        ),
-        "mean_lstm": _pair(
-            sweep,
-            (s, "mean", "lstm"),
-            (s, "locf", "lstm"),
-            ("平均(LSTM)", "LOCF(LSTM)"),
-        ),
-        "interp_lstm": _pair(
-            sweep,
-            (s, "interp", "lstm"),
-            (s, "locf", "lstm"),
-            ("過去の補間(LSTM)", "LOCF(LSTM)"),
-        ),
-        "md_linear": _pair(
-            sweep,
-            (s, "mask_delta", "linear"),
-            (s, "locf", "linear"),
-            ("マスク付き(線形)", "LOCF(線形)"),
-        ),
-        "md_lstm": _pair(
-            sweep,
-            (s, "mask_delta", "lstm"),
-            (s, "locf", "lstm"),
-            ("マスク付き(LSTM)", "LOCF(LSTM)"),
-        ),
-        "lstm_linear": _pair(
-            sweep,
-            (s, "locf", "lstm"),
-            (s, "locf", "linear"),
-            ("LOCF(LSTM)", "LOCF(線形)"),
-        ),
-    }
+    return _seed_pairs(sweep, SWEEP_PAIRS, (setting,))
 
 
 def spot_comparisons(
     spot: dict[tuple[str, str], list[float]],
 ) -> dict[str, Comparison]:
     """スポット測定での比較(シードごとに測定の時刻が同じなので対応させる)。"""
-    return {
-        "md_lstm": _pair(
-            spot,
-            ("mask_delta", "lstm"),
-            ("locf", "lstm"),
-            ("マスク付き(LSTM)", "LOCF(LSTM)"),
-        ),
-        "leaky_lstm": _pair(
-            spot,
-            ("leaky", "lstm"),
-            ("locf", "lstm"),
-            ("未来も使う補間(LSTM)", "LOCF(LSTM)"),
-        ),
-        "md_lstm_persist": _pair(
-            spot,
-            ("mask_delta", "lstm"),
-            ("locf", "persist"),
-            ("マスク付き(LSTM)", "持続予測"),
-        ),
-        "locf_lstm_persist": _pair(
-            spot,
-            ("locf", "lstm"),
-            ("locf", "persist"),
-            ("LOCF(LSTM)", "持続予測"),
-        ),
-        "md_linear": _pair(
-            spot,
-            ("mask_delta", "linear"),
-            ("locf", "linear"),
-            ("マスク付き(線形)", "LOCF(線形)"),
-        ),
-        "linear_persist": _pair(
-            spot,
-            ("locf", "linear"),
-            ("locf", "persist"),
-            ("LOCF(線形)", "持続予測"),
-        ),
-    }
+    return _seed_pairs(spot, SPOT_PAIRS)
 
 
 def check_claims(
@@ -411,12 +385,5 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
         CHAPTER_PATIENCE,
         candidates=CHAPTER_CANDIDATES,
     )
-    print(
-        "\n主張の検査: "
-        + (
-            "すべて成り立ちました"
-            if not failures
-            else "成り立たない主張 " + " / ".join(failures)
-        )
-    )
+    print("\n主張の検査: " + claims_summary(failures))
     print(f"({', '.join(INPUT_NAMES.values())} の比較、シード {seeds})")

@@ -27,3 +27,10 @@ def require(failures: list[str]) -> None:
         raise ClaimError(
             "本文の主張が実行結果と合いません:\n- " + "\n- ".join(failures)
         )
+
+
+def claims_summary(failures: list[str]) -> str:
+    """検査の結果の 1 行: すべて成り立つか、成り立たない主張の文の並び。"""
+    if not failures:
+        return "すべて成り立ちました"
+    return "成り立たない主張 " + " / ".join(failures)

@@ -5,19 +5,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from ..plotting import COLORS, _new_axes
+from ..plotting import COLORS, _new_axes, shade_segments
 
-SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
-SEGMENT_COLORS = {
-    "train": COLORS["blue"],
-    "val": COLORS["green"],
-    "test": COLORS["orange"],
-}
 CLASS_NAMES = ("正常", "形が違う")  # 0 と 1 のラベルの名前
 
 
@@ -86,6 +82,20 @@ def plot_ecg_strips(
     return fig
 
 
+def _mark_off_scale(
+    ax: Axes, t: np.ndarray, edge: float, marker: str, **kwargs: Any
+) -> None:
+    """目盛りの外の値を、時刻 t・高さ edge(目盛りの端)に赤い印で描く。"""
+    ax.plot(
+        t,
+        np.full(len(t), edge),
+        ls="",
+        marker=marker,
+        color=COLORS["red"],
+        **kwargs,
+    )
+
+
 def plot_rr_tachogram(
     t_beats: np.ndarray,
     rr_ms: np.ndarray,
@@ -110,21 +120,9 @@ def plot_rr_tachogram(
     )
     high, low = rr > ylim[1], rr < ylim[0]
     if high.any() or low.any():
-        ax.plot(
-            t_beats[high],
-            np.full(high.sum(), ylim[1]),
-            ls="",
-            marker="^",
-            color=COLORS["red"],
-            label="目盛りの外(RR が長すぎる・短すぎる)",
-        )
-        ax.plot(
-            t_beats[low],
-            np.full(low.sum(), ylim[0]),
-            ls="",
-            marker="v",
-            color=COLORS["red"],
-        )
+        label = "目盛りの外(RR が長すぎる・短すぎる)"
+        _mark_off_scale(ax, t_beats[high], ylim[1], "^", label=label)
+        _mark_off_scale(ax, t_beats[low], ylim[0], "v")
     ax.set(xlabel="時間 [s]", ylabel="RR 間隔 [ms]", ylim=ylim)
     bpm = ax.secondary_yaxis("right", functions=(_rr_to_bpm, _rr_to_bpm))
     bpm.set_ylabel("心拍数 [bpm]")
@@ -210,14 +208,7 @@ def plot_time_split(
     """記録全体と、訓練・検証・テストの区間(時間順)。"""
     fig, ax = _new_axes(ax, (9, 2.8))
     ax.plot(t, x, color=COLORS["black"], lw=0.3)
-    for name, (start, stop) in bounds_s.items():
-        ax.axvspan(
-            start,
-            stop,
-            color=SEGMENT_COLORS[name],
-            alpha=0.15,
-            label=f"{SEGMENT_NAMES[name]}({start:.0f}〜{stop:.0f} s)",
-        )
+    shade_segments(ax, bounds_s, alpha=0.15)
     ax.set(xlabel="時間 [s]", ylabel="電位 [mV]", xlim=(t[0], t[-1]))
     ax.legend(loc="upper right", fontsize="small", ncols=3)
     return fig

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.checks import check_at_least_one
 from ..data import Standardizer
 from ..evaluation import LinearAR, persistence_forecast, predict, rmse
 from ..models.nets import ModelConfig, RecurrentRegressor
@@ -21,7 +22,7 @@ from ..training import (
     History,
     TrainConfig,
     epoch_order,
-    fit_early_stopping,
+    fit_on_segments,
     make_optimizer,
 )
 from .record import ECG_FS, BeatTable, extract_beats
@@ -112,12 +113,8 @@ class ForecastConfig:
     split: TimeSplit = TimeSplit()  # 時間順の 3 区間
 
     def __post_init__(self) -> None:
-        for name in ("factor", "seq_len", "horizon", "train_stride"):
-            if getattr(self, name) < 1:
-                raise ValueError(
-                    f"{name} は 1 以上にしてください"
-                    f"(受け取った値: {getattr(self, name)})"
-                )
+        names = ("factor", "seq_len", "horizon", "train_stride")
+        check_at_least_one(self, names)
 
     @property
     def fs(self) -> float:
@@ -218,16 +215,7 @@ def train_forecaster(
     set_seed(seed)
     model = RecurrentRegressor(ModelConfig(kind=kind, hidden_size=hidden_size))
     model = model.to(X["train"].device)
-    start = time.perf_counter()
-    history = fit_early_stopping(
-        model,
-        X["train"],
-        y["train"],
-        train,
-        val=(X["val"], y["val"]),
-        patience=patience,
-    )
-    seconds = time.perf_counter() - start
+    history, seconds = fit_on_segments(model, X, y, train, patience)
     pred = data.to_mv(predict(model, X["test"]))
     return ForecastRun(
         model, history, pred, rmse(pred, data.targets_mv("test")), seconds

@@ -19,7 +19,7 @@ from ..data import Standardizer
 from ..evaluation import LinearAR, mae, predict, rmse
 from ..models.nets import ModelConfig, RecurrentRegressor
 from ..repro import set_seed
-from ..training import History, TrainConfig, fit_early_stopping
+from ..training import History, TrainConfig, fit_on_segments
 from . import model as gs
 
 SEGMENTS = ("train", "val", "test")
@@ -353,16 +353,7 @@ def train_forecaster(
         kind=kind, input_size=X["train"].shape[2], hidden_size=hidden_size
     )
     model = RecurrentRegressor(config).to(device)
-    start = time.perf_counter()
-    history = fit_early_stopping(
-        model,
-        X["train"],
-        y["train"],
-        train,
-        val=(X["val"], y["val"]),
-        patience=patience,
-    )
-    seconds = time.perf_counter() - start
+    history, seconds = fit_on_segments(model, X, y, train, patience)
     pred = {seg: data.to_mg(predict(model, X[seg]), seg) for seg in SEGMENTS}
     return ForecastRun(
         model, history, pred["test"], seconds, pred["train"], pred["val"]

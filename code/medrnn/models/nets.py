@@ -10,6 +10,35 @@ from torch import nn
 RECURRENT_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
+def _check_model_config(config: ModelConfig) -> None:
+    """ModelConfig の値が使えるかを確かめる。"""
+    if config.kind not in RECURRENT_LAYERS:
+        raise ValueError(
+            f"kind は {sorted(RECURRENT_LAYERS)} のどれかにしてください"
+            f"(受け取った値: {config.kind!r})"
+        )
+    for name in ("input_size", "hidden_size", "num_layers", "output_size"):
+        if getattr(config, name) < 1:
+            raise ValueError(
+                f"{name} は 1 以上にしてください"
+                f"(受け取った値: {getattr(config, name)})"
+            )
+    if not 0.0 <= config.dropout < 1.0:
+        raise ValueError(
+            "dropout は 0 以上 1 未満にしてください"
+            f"(受け取った値: {config.dropout})"
+        )
+
+
+def _check_input(x: torch.Tensor, input_size: int) -> None:
+    """入力が形状 (batch, seq_len, input_size) かを確かめる。"""
+    if x.ndim != 3 or x.shape[-1] != input_size:
+        raise ValueError(
+            f"入力は形状 (batch, seq_len, {input_size}) にしてください"
+            f"(受け取った形状: {tuple(x.shape)})"
+        )
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """再帰層 + 線形層モデルの設定。名前は PyTorch の引数に合わせる。"""
@@ -22,22 +51,7 @@ class ModelConfig:
     dropout: float = 0.0  # 層と層の間のドロップアウト率(num_layers>=2 で有効)
 
     def __post_init__(self) -> None:
-        if self.kind not in RECURRENT_LAYERS:
-            raise ValueError(
-                f"kind は {sorted(RECURRENT_LAYERS)} のどれかにしてください"
-                f"(受け取った値: {self.kind!r})"
-            )
-        for name in ("input_size", "hidden_size", "num_layers", "output_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(
-                    f"{name} は 1 以上にしてください"
-                    f"(受け取った値: {getattr(self, name)})"
-                )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(
-                "dropout は 0 以上 1 未満にしてください"
-                f"(受け取った値: {self.dropout})"
-            )
+        _check_model_config(self)
 
 
 RNN_MODEL = ModelConfig(kind="rnn", hidden_size=32, num_layers=1)
@@ -66,12 +80,7 @@ class RecurrentRegressor(nn.Module):
         """x: 形状 (batch, seq_len, input_size)
         → 予測: 形状 (batch, output_size)。
         """
-        if x.ndim != 3 or x.shape[-1] != self.config.input_size:
-            raise ValueError(
-                "入力は形状 (batch, seq_len, "
-                f"{self.config.input_size}) にしてください"
-                f"(受け取った形状: {tuple(x.shape)})"
-            )
+        _check_input(x, self.config.input_size)
         output, _ = self.recurrent(x)  # (B, T, H)。初期状態は 0
         # 最後の時刻だけ使う: (B, H) → (B, O)
         return self.head(output[:, -1, :])

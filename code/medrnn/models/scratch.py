@@ -159,10 +159,8 @@ def run_cell(
 
     Returns
     -------
-    outputs : torch.Tensor
-        各時刻の h_t。形状 (batch, seq_len, hidden_size)
-    state : Tensor or (Tensor, Tensor)
-        最後の時刻の状態。
+    outputs, state
+        各時刻の h_t(形状 (batch, seq_len, hidden_size))と最後の状態。
     """
     outputs = []
     for t in range(x.shape[1]):

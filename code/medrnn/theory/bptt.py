@@ -52,6 +52,33 @@ def _check_last_dim(
         )
 
 
+def _check_step(rnn: nn.RNN, x_t: torch.Tensor, h_prev: torch.Tensor) -> None:
+    """manual_rnn_step の引数(RNN 層・x_t・h_prev の形状)を確かめる。"""
+    _check_rnn(rnn)
+    _check_last_dim("x_t", x_t, 2, rnn.input_size)
+    _check_last_dim("h_prev", h_prev, 2, rnn.hidden_size)
+
+
+def _check_one_sequence(rnn: nn.RNN, x: torch.Tensor) -> None:
+    """rnn が扱える RNN 層で、x が系列 1 本(形状 (1, seq_len, input_size))
+    かを確かめる。
+    """
+    _check_rnn(rnn)
+    if x.ndim != 3 or x.shape[0] != 1:
+        raise ValueError(
+            "x は系列 1 本、形状 (1, seq_len, input_size) に"
+            f"してください(受け取った形状: {tuple(x.shape)})"
+        )
+
+
+def _check_at_least_one(name: str, value: int) -> None:
+    """name の値 value が 1 以上かを確かめる。"""
+    if value < 1:
+        raise ValueError(
+            f"{name} は 1 以上にしてください(受け取った値: {value})"
+        )
+
+
 def manual_rnn_step(
     rnn: nn.RNN, x_t: torch.Tensor, h_prev: torch.Tensor
 ) -> torch.Tensor:
@@ -71,9 +98,7 @@ def manual_rnn_step(
     torch.Tensor
         新しい隠れ状態 h_t。形状 (batch, hidden_size)
     """
-    _check_rnn(rnn)
-    _check_last_dim("x_t", x_t, 2, rnn.input_size)
-    _check_last_dim("h_prev", h_prev, 2, rnn.hidden_size)
+    _check_step(rnn, x_t, h_prev)
     W_xh = rnn.weight_ih_l0  # (hidden_size, input_size)
     W_hh = rnn.weight_hh_l0  # (hidden_size, hidden_size)
     b_h = rnn.bias_ih_l0 + rnn.bias_hh_l0  # 2 つのバイアスの和が b_h: (H,)
@@ -112,10 +137,7 @@ def step_shape_table(rnn: nn.RNN, batch_size: int) -> str:
     Markdown の表にする。
     """
     _check_rnn(rnn)
-    if batch_size < 1:
-        raise ValueError(
-            f"batch_size は 1 以上にしてください(受け取った値: {batch_size})"
-        )
+    _check_at_least_one("batch_size", batch_size)
     W_xh = rnn.get_parameter("weight_ih_l0")
     W_hh = rnn.get_parameter("weight_hh_l0")
     b_ih = rnn.get_parameter("bias_ih_l0")
@@ -218,12 +240,7 @@ def jacobian_norms_over_time(rnn: nn.RNN, x: torch.Tensor) -> torch.Tensor:
     torch.Tensor
         形状 (seq_len + 1,)。[k] が距離 k のノルム([0] は単位行列で 1)
     """
-    _check_rnn(rnn)
-    if x.ndim != 3 or x.shape[0] != 1:
-        raise ValueError(
-            "x は系列 1 本、形状 (1, seq_len, input_size) に"
-            f"してください(受け取った形状: {tuple(x.shape)})"
-        )
+    _check_one_sequence(rnn, x)
     with torch.no_grad():
         states = manual_rnn_forward(rnn, x)
         W_hh = rnn.weight_hh_l0
@@ -248,10 +265,7 @@ def make_scaled_rnn(
         raise ValueError(
             f"scale は正の値にしてください(受け取った値: {scale})"
         )
-    if hidden_size < 1:
-        raise ValueError(
-            f"hidden_size は 1 以上にしてください(受け取った値: {hidden_size})"
-        )
+    _check_at_least_one("hidden_size", hidden_size)
     with torch.random.fork_rng(devices=[]):  # 外の乱数状態を守る
         torch.manual_seed(seed)
         rnn = nn.RNN(input_size, hidden_size, batch_first=True)
@@ -269,10 +283,7 @@ def make_tiny_rnn(
     """手で追える大きさの RNN 層と出力層(output_size=1)を、
     シードを固定して作る。
     """
-    if hidden_size < 1:
-        raise ValueError(
-            f"hidden_size は 1 以上にしてください(受け取った値: {hidden_size})"
-        )
+    _check_at_least_one("hidden_size", hidden_size)
     with torch.random.fork_rng(devices=[]):  # 外の乱数状態を守る
         torch.manual_seed(seed)
         rnn = nn.RNN(input_size, hidden_size, batch_first=True)

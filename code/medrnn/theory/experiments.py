@@ -214,6 +214,19 @@ class ValidationStudy:
     )
 
 
+def windows_on(
+    series: np.ndarray, seq_len: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """系列を窓に切り(:func:`make_windows`)、入力と正解を device に置く。
+
+    Returns
+    -------
+    X, y : 形状 (N, seq_len, 1) と (N, 1)
+    """
+    X, y = make_windows(series, seq_len)
+    return X.to(device), y.to(device)
+
+
 def validation_study(
     recipe: Recipe,
     seed: int = 0,
@@ -226,18 +239,11 @@ def validation_study(
     """
     _, series = noisy_sine(recipe.sine)
     train, test = split_ordered(series, recipe.train_ratio)
-    # テストには触れない
-    fit_part, val_part = split_ordered(train, 1 - val_ratio)
+    fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストは見ない
     device = configure_torch()
-    X_fit, y_fit = (
-        v.to(device) for v in make_windows(fit_part, recipe.seq_len)
-    )
-    X_val, y_val = (
-        v.to(device) for v in make_windows(val_part, recipe.seq_len)
-    )
-    val = (X_val, y_val)
+    X_fit, y_fit = windows_on(fit_part, recipe.seq_len, device)
+    val = windows_on(val_part, recipe.seq_len, device)
     X_test, y_test = make_windows(test, recipe.seq_len)
-    target = y_test[:, 0].numpy()
     runs = []
     for trainer in (fit, fit_early_stopping):
         set_seed(seed)
@@ -245,17 +251,36 @@ def validation_study(
         extra = {"patience": patience} if trainer is fit_early_stopping else {}
         history = trainer(model, X_fit, y_fit, recipe.train, val=val, **extra)
         runs.append((history, predict(model, X_test.to(device))))
+    return study_result(runs, y_test[:, 0].numpy(), len(val[0]), tolerance)
+
+
+def study_result(
+    runs: list[tuple[History, np.ndarray]],
+    target: np.ndarray,
+    n_val_windows: int,
+    tolerance: float,
+) -> ValidationStudy:
+    """全エポック学習と早期終了の (学習の記録, テスト予測) を結果にまとめる。
+
+    Parameters
+    ----------
+    runs : [(全エポックの記録, 予測), (早期終了の記録, 予測)]
+        予測はテスト窓ごとで、形状 (N_test,)
+    target : テストの正解。形状 (N_test,)
+    n_val_windows : 検証用の窓の数
+    tolerance : 検証損失が最良値の (1 + tolerance) 倍以内を「ほぼ最良」とする
+    """
     (full, pred_full), (early, pred_early) = runs
     epoch = epochs_to_within(full.val_loss, tolerance)
     return ValidationStudy(
-        full,
-        epoch,
-        full.seconds[epoch - 1],
-        early,
-        mse(pred_full, target),
-        mse(pred_early, target),
-        len(val[0]),
-        pred_full,
-        pred_early,
-        target,
+        history=full,
+        epoch_within=epoch,
+        seconds_within=full.seconds[epoch - 1],
+        early=early,
+        test_mse_full=mse(pred_full, target),
+        test_mse_early=mse(pred_early, target),
+        n_val_windows=n_val_windows,
+        test_pred_full=pred_full,
+        test_pred_early=pred_early,
+        test_target=target,
     )

@@ -85,21 +85,33 @@ def run_lstm(case: LSTMShapeCase, seed: int = 0) -> LSTMRun:
     return LSTMRun(case, lstm, x, output, h_n, c_n)
 
 
-def shape_rows(
-    cases: list[LSTMShapeCase], seed: int = 0
-) -> list[dict[str, str]]:
-    """設定ごとに 1 行: 入力と output・h_n・c_n の形状。"""
+def _check_cases(cases: list[LSTMShapeCase]) -> None:
+    """表にする設定が 1 つ以上あるかを確かめる。"""
     if not cases:
         raise ValueError(
             "cases が空です。LSTMShapeCase を 1 つ以上渡してください"
         )
+
+
+def _case_columns(case: LSTMShapeCase) -> dict[str, str]:
+    """表の行の先頭の 2 列: 層の数と双方向かどうか。"""
+    return {
+        "num_layers": str(case.num_layers),
+        "bidirectional": str(case.bidirectional),
+    }
+
+
+def shape_rows(
+    cases: list[LSTMShapeCase], seed: int = 0
+) -> list[dict[str, str]]:
+    """設定ごとに 1 行: 入力と output・h_n・c_n の形状。"""
+    _check_cases(cases)
     rows = []
     for case in cases:
         run = run_lstm(case, seed)
         rows.append(
             {
-                "num_layers": str(case.num_layers),
-                "bidirectional": str(case.bidirectional),
+                **_case_columns(case),
                 "input": str(tuple(run.x.shape)),
                 "output": str(tuple(run.output.shape)),
                 "h_n": str(tuple(run.h_n.shape)),
@@ -174,17 +186,13 @@ def relation_rows(
     cases: list[LSTMShapeCase], seed: int = 0, atol: float = 1e-6
 ) -> list[dict[str, str]]:
     """設定と比較ごとに 1 行: 差の最大絶対値と、一致するかどうか。"""
-    if not cases:
-        raise ValueError(
-            "cases が空です。LSTMShapeCase を 1 つ以上渡してください"
-        )
+    _check_cases(cases)
     rows = []
     for case in cases:
         for name, value in last_step_gaps(run_lstm(case, seed)).items():
             rows.append(
                 {
-                    "num_layers": str(case.num_layers),
-                    "bidirectional": str(case.bidirectional),
+                    **_case_columns(case),
                     "比べたもの": name,
                     "差の最大絶対値": f"{value:.1e}",
                     "一致": "はい" if value <= atol else "いいえ",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.checks import as_paired_1d
 from ..ecg.record import detect_r_peaks
 
 # factor 点ずつのブロック平均(心電図の章と共通)
@@ -128,13 +129,9 @@ def last_value_on_grid(
     不規則な時刻の測定を、未来を使わずに等間隔の格子へ移す方法。
     times_s: 測定時刻 [s](昇順)。grid_end_s: 各格子の区間の終わり [s]。
     """
-    t = np.asarray(times_s, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    if t.shape != v.shape or t.ndim != 1:
-        raise ValueError(
-            f"times_s と values は同じ長さの 1 次元にしてください"
-            f"(受け取った形状: {t.shape}, {v.shape})"
-        )
+    t, v = as_paired_1d(
+        times_s, values, "times_s と values は同じ長さの 1 次元にしてください"
+    )
     if np.any(np.diff(t) <= 0):
         raise ValueError("times_s は狭義の昇順にしてください")
     # 区間の終わりより前(厳密に小さい時刻)の測定だけを使う

@@ -10,14 +10,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS
+from ..plotting import COLORS, shade_segments
 
-SEGMENT_NAMES = {"train": "訓練", "val": "検証", "test": "テスト"}
-SEGMENT_COLORS = {
-    "train": COLORS["blue"],
-    "val": COLORS["green"],
-    "test": COLORS["orange"],
-}
 LINE_COLORS = (
     COLORS["blue"],
     COLORS["orange"],
@@ -70,15 +64,9 @@ def plot_derived_series(
     fig, axes = _stacked(values.shape[1], (9, 1.9 * values.shape[1]))
     for c, (ax, label) in enumerate(zip(axes, labels)):
         ax.plot(t_s, values[:, c], color=COLORS["black"], lw=0.6)
-        for name, (start, stop) in bounds_s.items():
-            ax.axvspan(
-                start,
-                stop,
-                color=SEGMENT_COLORS[name],
-                alpha=0.12,
-                lw=0,
-                label=SEGMENT_NAMES[name] if c == 0 else None,
-            )
+        shade_segments(
+            ax, bounds_s, alpha=0.12, with_times=False, legend=c == 0, lw=0
+        )
         ax.set_ylabel(label)
     axes[0].legend(loc="upper left", ncol=3, fontsize="small")
     axes[-1].set(xlabel="時間 [s]", xlim=(t_s[0], t_s[-1]))

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
 
+from ..core.checks import check_at_least_one
 from ..ecg.tasks import SEGMENTS, TimeSplit
 from ..evaluation import LinearAR, mean_std, predict
 from ..models.nets import ModelConfig, RecurrentRegressor
@@ -56,12 +58,8 @@ class VitalsForecastConfig:
     delta_cap_s: float = 30.0  # 経過時間の特徴量の頭打ち [s]
 
     def __post_init__(self) -> None:
-        for name in ("seq_len", "horizon", "train_stride", "hidden_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(
-                    f"{name} は 1 以上にしてください"
-                    f"(受け取った値: {getattr(self, name)})"
-                )
+        names = ("seq_len", "horizon", "train_stride", "hidden_size")
+        check_at_least_one(self, names)
         if not self.delta_cap_s > 0:
             raise ValueError("delta_cap_s は正にしてください")
 
@@ -287,6 +285,41 @@ def compare_inputs(
     return results
 
 
+def _model_fitter(
+    config: VitalsForecastConfig, train: TrainConfig, patience: int
+) -> Callable[[str, WindowData, int], FitResult]:
+    """train_model に学習の設定を入れた関数 fit(モデル, 窓, シード)。"""
+    return partial(
+        train_model,
+        train=train,
+        hidden_size=config.hidden_size,
+        patience=patience,
+    )
+
+
+def _score_strategy(
+    results: dict[Any, list[float]],
+    key: tuple[Any, ...],
+    data: WindowData,
+    kinds: tuple[str, ...],
+    seed: int,
+    fit: Callable[[str, WindowData, int], FitResult],
+) -> None:
+    """1 つの埋め方の窓で各モデルを fit(モデル, 窓, シード) で学習し、
+    テスト RMSE [bpm] を results の (*key, モデル) に足す。
+
+    key の最後は埋め方の名前。LOCF の窓では持続予測も "persist" として測る。
+    """
+    if key[-1] == "locf":
+        results.setdefault((*key, "persist"), []).append(
+            persistence_rmse(data)
+        )
+    for kind in kinds:
+        results.setdefault((*key, kind), []).append(
+            fit(kind, data, seed).test_rmse_bpm
+        )
+
+
 def missing_sweep(
     series: VitalSeries,
     config: VitalsForecastConfig,
@@ -303,6 +336,7 @@ def missing_sweep(
     シードごとに欠測のマスクを 1 つ作り、同じマスクをすべての埋め方で使う
     (比べるのは埋め方の違いだけ)。持続予測は "persist" として LOCF の窓で測る。
     """
+    fit = _model_fitter(config, train, patience)
     results: dict[tuple[MissingConfig, str, str], list[float]] = {}
     for setting in settings:
         for seed in seeds:
@@ -311,17 +345,9 @@ def missing_sweep(
                 data = prepare_windows(
                     series, config, (0, 1, 2), mask, strategy, device=device
                 )
-                if strategy == "locf":
-                    results.setdefault(
-                        (setting, strategy, "persist"), []
-                    ).append(persistence_rmse(data))
-                for kind in kinds:
-                    fit = train_model(
-                        kind, data, seed, train, config.hidden_size, patience
-                    )
-                    results.setdefault((setting, strategy, kind), []).append(
-                        fit.test_rmse_bpm
-                    )
+                _score_strategy(
+                    results, (setting, strategy), data, kinds, seed, fit
+                )
     return results
 
 
@@ -342,6 +368,7 @@ def spot_check_sweep(
     呼吸と EDA は連続に測れているとする。正解は連続の心電図から求めた本当の
     心拍数で、すべての窓で分かっている(研究用の基準の機器があると想定)。
     """
+    fit = _model_fitter(config, train, patience)
     results: dict[tuple[str, str], list[float]] = {}
     for seed in seeds:
         rng = np.random.default_rng(shifted(seed))  # 学習のシードと同じずらし
@@ -360,17 +387,7 @@ def spot_check_sweep(
                 target_known=known,
                 device=device,
             )
-            if strategy == "locf":
-                results.setdefault((strategy, "persist"), []).append(
-                    persistence_rmse(data)
-                )
-            for kind in kinds:
-                fit = train_model(
-                    kind, data, seed, train, config.hidden_size, patience
-                )
-                results.setdefault((strategy, kind), []).append(
-                    fit.test_rmse_bpm
-                )
+            _score_strategy(results, (strategy,), data, kinds, seed, fit)
     return results
 
 
