@@ -16,23 +16,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-import nbformat
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_chapter import glued_values  # noqa: E402
-
 
 def load(directory: Path) -> dict[str, dict[str, str]]:
-    """章(ノートブックのパス)→ glue した値。"""
-    return {
-        nb_path.relative_to(directory).as_posix(): glued_values(
-            nbformat.read(nb_path, as_version=4)
-        )
-        for nb_path in sorted(directory.rglob("*.ipynb"))
-    }
+    """章 → glue した名前 → 値(text/plain)。
+
+    myst-nb は glue した値をノートブックから外し、``<章>.glue.json`` に書く。
+    """
+    values = {}
+    for path in sorted(directory.rglob("*.glue.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        values[path.relative_to(directory).as_posix()] = {
+            key: out.get("data", {}).get("text/plain", "<図など>")
+            for key, out in data.items()
+        }
+    return values
 
 
 def is_verdict(key: str) -> bool:
@@ -70,14 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     for other_dir in args.others:
         diffs = differences(base, load(other_dir))
         any_diff |= bool(diffs)
+        changed = [d for d in diffs if "(なし)" not in (d[2], d[3])]
         print(
-            f"== {args.base} と {other_dir}: glue した値 {total} 個のうち "
-            f"{len(diffs)} 個が違う"
+            f"== {args.base} と {other_dir}: glue した値 {total} 個。"
+            f"両方にあって値が違う {len(changed)} 個、"
+            f"片方にしかない {len(diffs) - len(changed)} 個"
         )
-        for chapter in sorted({d[0] for d in diffs}):
-            n = sum(d[0] == chapter for d in diffs)
-            print(f"   {chapter}: {n} 個")
-        for chapter, key, a, b in diffs:
+        for chapter in sorted({d[0] for d in changed}):
+            n = sum(d[0] == chapter for d in changed)
+            print(f"   {chapter}: 値が違う {n} 個")
+        for chapter, key, a, b in changed:
             if is_verdict(key):
                 print(f"   判定が違う: {chapter} {key}: {a[:60]} → {b[:60]}")
     return 1 if (args.strict and any_diff) else 0

@@ -301,3 +301,17 @@ def test_prepare_beats_rejects_a_segment_with_one_class(record):
     )
     with pytest.raises(ValueError, match="1 種類"):
         ecg_tasks.prepare_beats(x, no_abnormal)
+
+
+def test_fit_classifier_with_nan_validation_loss_says_so():
+    import torch
+    from torch import nn
+
+    from medrnn.ecg.tasks import _load_best
+
+    with pytest.raises(ValueError, match="NaN"):
+        _load_best(nn.Linear(1, 1), None)
+    model = nn.Linear(1, 1)
+    state = {k: torch.zeros_like(v) for k, v in model.state_dict().items()}
+    _load_best(model, state)
+    assert float(model.weight.detach().abs().sum()) == 0.0

@@ -24,6 +24,7 @@ from medrnn.models.scratch import (
 
 BATCH, SEQ_LEN, INPUT_SIZE, HIDDEN_SIZE = 4, 7, 3, 5
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+TORCH_RNNS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # kind → nn
 
 
 def random_state(kind: str, num_layers: int) -> torch.Tensor | tuple:
@@ -57,8 +58,7 @@ def leaf_copy(state):
 def test_scratch_equals_torch(kind: str, num_layers: int) -> None:
     """nn の重みを写すと、出力・最終状態・すべての勾配が一致する。"""
     torch.manual_seed(0)
-    torch_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-    reference = torch_cls(
+    reference = TORCH_RNNS[kind](
         INPUT_SIZE, HIDDEN_SIZE, num_layers=num_layers, batch_first=True
     )
     scratch = from_torch(reference)  # 重みをそっくり写す
@@ -84,8 +84,7 @@ def test_scratch_equals_torch(kind: str, num_layers: int) -> None:
 def test_default_zero_state_matches_torch(kind: str) -> None:
     """初期状態を渡さないとき、両方とも 0 から始める。"""
     torch.manual_seed(1)
-    torch_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-    reference = torch_cls(
+    reference = TORCH_RNNS[kind](
         INPUT_SIZE, HIDDEN_SIZE, num_layers=2, batch_first=True
     )
     x = torch.randn(BATCH, SEQ_LEN, INPUT_SIZE)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,23 @@ def _parse_rows(rows: list[dict[str, str]], path: Path) -> dict[str, list]:
     return by_subject
 
 
+def _check_columns(path: Path, fieldnames: Sequence[str] | None) -> None:
+    """CSV の見出しに列 id・time・gl があるかを確かめる。"""
+    missing = {"id", "time", "gl"} - set(fieldnames or [])
+    if missing:
+        raise ValueError(
+            f"{path} に列 {sorted(missing)} がありません(ある列: {fieldnames})"
+        )
+
+
+def _check_unique_times(sid: str, times: np.ndarray) -> None:
+    """時刻の順に並べた times(形状 (n,))に同じ時刻がないかを確かめる。"""
+    if (dup := np.flatnonzero(np.diff(times) == np.timedelta64(0))).size:
+        raise ValueError(
+            f"被験者 {sid} の時刻 {times[dup[0]]} が重複しています"
+        )
+
+
 def read_cgm_csv(path: str | Path) -> list[SubjectCGM]:
     """列 id・time・gl(と任意で diagnosis)の CSV を被験者ごとに読む。
 
@@ -93,21 +111,13 @@ def read_cgm_csv(path: str | Path) -> list[SubjectCGM]:
     path = Path(path)
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = {"id", "time", "gl"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(
-                f"{path} に列 {sorted(missing)} がありません"
-                f"(ある列: {reader.fieldnames})"
-            )
+        _check_columns(path, reader.fieldnames)
         by_subject = _parse_rows(list(reader), path)
     subjects = []
     for sid, entries in by_subject.items():
         entries.sort(key=lambda e: e[0])
         times = np.array([e[0] for e in entries], dtype="datetime64[s]")
-        if (dup := np.flatnonzero(np.diff(times) == np.timedelta64(0))).size:
-            raise ValueError(
-                f"被験者 {sid} の時刻 {times[dup[0]]} が重複しています"
-            )
+        _check_unique_times(sid, times)
         subjects.append(
             SubjectCGM(
                 sid, entries[0][2], times, np.array([e[1] for e in entries])
@@ -121,6 +131,22 @@ def load_hall() -> list[SubjectCGM]:
     return read_cgm_csv(iglu_data_dir() / HALL_CSV)
 
 
+def _check_segment_args(
+    t: np.ndarray, period: float, tolerance: float
+) -> None:
+    """t が空でない 1 次元で、0 <= tolerance < period かを確かめる。"""
+    if t.ndim != 1 or len(t) == 0:
+        raise ValueError(
+            f"minutes は空でない 1 次元の配列にしてください"
+            f"(受け取った形状: {t.shape})"
+        )
+    if not 0 <= tolerance < period:
+        raise ValueError(
+            f"0 <= tolerance < period にしてください"
+            f"(受け取った値: {tolerance}, {period})"
+        )
+
+
 def split_segments(
     minutes: np.ndarray, period: float = PERIOD_MIN, tolerance: float = 1.0
 ) -> list[tuple[int, int]]:
@@ -132,16 +158,7 @@ def split_segments(
         途切れのない区間のインデックス [start, stop)。時刻の順に並ぶ。
     """
     t = np.asarray(minutes, dtype=np.float64)
-    if t.ndim != 1 or len(t) == 0:
-        raise ValueError(
-            f"minutes は空でない 1 次元の配列にしてください"
-            f"(受け取った形状: {t.shape})"
-        )
-    if not 0 <= tolerance < period:
-        raise ValueError(
-            f"0 <= tolerance < period にしてください"
-            f"(受け取った値: {tolerance}, {period})"
-        )
+    _check_segment_args(t, period, tolerance)
     gaps = np.abs(np.diff(t) - period) > tolerance  # 次の測定までが途切れ
     cuts = np.flatnonzero(gaps) + 1  # 新しい区間が始まる位置
     starts = np.concatenate([[0], cuts])

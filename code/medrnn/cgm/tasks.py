@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..core.checks import as_paired_1d, check_at_least_one
 from ..models.nets import ModelConfig, RecurrentRegressor
 from ..repro import configure_torch, set_seed
-from ..training import History, TrainConfig, fit_early_stopping
+from ..training import History, TrainConfig, fit_on_segments
 from .data import HYPO_MGDL, PERIOD_MIN, SubjectCGM, split_segments
 
 GROUPS = ("train", "val", "test")  # 被験者の 3 つの組
@@ -39,14 +39,10 @@ class PatientSplit:
             )
 
 
-def split_patients(
+def _check_patients(
     ids: list[str], diagnoses: list[str], config: PatientSplit
-) -> dict[str, list[str]]:
-    """診断の割合がそろうように、被験者を訓練・検証・テストに分ける。
-
-    診断ごとに乱数で並べ、各人の「診断内での順位 / 診断の人数」の小さい順に
-    並べ直す(診断が交互に現れる)。先頭からテスト・検証、残りを訓練にする。
-    """
+) -> None:
+    """ids が重複なく diagnoses と同じ長さで、訓練に人が残るかを確かめる。"""
     if len(ids) != len(diagnoses) or len(set(ids)) != len(ids):
         raise ValueError(
             "ids は重複なしで、diagnoses と同じ長さにしてください"
@@ -56,6 +52,17 @@ def split_patients(
             f"{len(ids)} 人では、検証 {config.n_val} 人と"
             f"テスト {config.n_test} 人を除くと訓練が残りません"
         )
+
+
+def split_patients(
+    ids: list[str], diagnoses: list[str], config: PatientSplit
+) -> dict[str, list[str]]:
+    """診断の割合がそろうように、被験者を訓練・検証・テストに分ける。
+
+    診断ごとに乱数で並べ、各人の「診断内での順位 / 診断の人数」の小さい順に
+    並べ直す(診断が交互に現れる)。先頭からテスト・検証、残りを訓練にする。
+    """
+    _check_patients(ids, diagnoses, config)
     rng = np.random.default_rng(config.seed)
     keys = {}
     for diagnosis in sorted(set(diagnoses)):
@@ -129,6 +136,14 @@ class WindowSet:
     last_time: np.ndarray  # 入力の最後の測定時刻(datetime64)。形状 (N,)
 
 
+def _check_any_windows(parts: Sequence[tuple[np.ndarray, ...]]) -> None:
+    """区間ごとの (X, ...) の並び parts に窓が 1 つ以上あるかを確かめる。"""
+    if not parts or sum(len(p[0]) for p in parts) == 0:
+        raise ValueError(
+            "窓を 1 つも作れません(区間が seq_len + n_ahead より短い)"
+        )
+
+
 def subject_windows(
     subjects: list[SubjectCGM], config: CGMForecastConfig, stride: int
 ) -> WindowSet:
@@ -142,20 +157,11 @@ def subject_windows(
                 s.glucose[start:stop], config.seq_len, config.n_ahead, stride
             )
             last = start + config.seq_len - 1 + stride * np.arange(len(X))
-            parts.append(
-                (
-                    X,
-                    Y,
-                    np.full(len(X), s.subject_id),
-                    np.full(len(X), n_segments),
-                    s.times[last],
-                )
-            )
+            subject = np.full(len(X), s.subject_id)
+            segment = np.full(len(X), n_segments)
+            parts.append((X, Y, subject, segment, s.times[last]))
             n_segments += 1
-    if not parts or sum(len(p[0]) for p in parts) == 0:
-        raise ValueError(
-            "窓を 1 つも作れません(区間が seq_len + n_ahead より短い)"
-        )
+    _check_any_windows(parts)
     return WindowSet(*(np.concatenate(cols) for cols in zip(*parts)))
 
 
@@ -293,20 +299,13 @@ def train_cgm_forecaster(
     """1〜n_ahead 回先をまとめて出す再帰型モデルを学習する(検証で早期終了)。"""
     device = configure_torch()  # GPU があれば GPU、なければ CPU
     set_seed(seed)
+    n_ahead = data.windows["train"].Y.shape[1]
     model = RecurrentRegressor(
-        ModelConfig(
-            kind=kind,
-            hidden_size=hidden_size,
-            output_size=data.windows["train"].Y.shape[1],
-        )
+        ModelConfig(kind=kind, hidden_size=hidden_size, output_size=n_ahead)
     ).to(device)
-    X, y = data.inputs("train").to(device), data.targets("train").to(device)
-    val = (data.inputs("val").to(device), data.targets("val").to(device))
-    start = time.perf_counter()
-    history = fit_early_stopping(
-        model, X, y, train, val=val, patience=patience
-    )
-    seconds = time.perf_counter() - start
+    X = {g: data.inputs(g).to(device) for g in ("train", "val")}
+    y = {g: data.targets(g).to(device) for g in ("train", "val")}
+    history, seconds = fit_on_segments(model, X, y, train, patience)
     model.eval()
     with torch.inference_mode():
         z = model(data.inputs("test").to(device)).cpu().numpy()  # (N, n_ahead)
@@ -365,20 +364,10 @@ class AlertResult:
         return self.n_false_alerts / (self.n_hours / 24)
 
 
-def hypo_alerts(
-    pred: np.ndarray,
-    actual: np.ndarray,
-    segment: np.ndarray,
-    threshold: float = HYPO_MGDL,
-    alert_below: float | None = None,
-) -> AlertResult:
-    """ある先の時刻の予測・実際の値 [mg/dL](形状 (N,)、時刻順)で
-    警報を評価する。
-
-    実際の値が threshold 未満を低血糖、予測が alert_below(None なら
-    threshold)未満を警報とする。segment が同じで隣り合う窓は 5 分ずつ
-    続いているとみなす(stride 1 の窓)。
-    """
+def _check_alert_arrays(
+    pred: np.ndarray, actual: np.ndarray, segment: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """3 つを 1 次元にし、同じ長さで空でないかを確かめて返す。"""
     p, a, seg = (np.asarray(v).ravel() for v in (pred, actual, segment))
     if not len(p) == len(a) == len(seg) > 0:
         raise ValueError(
@@ -386,6 +375,22 @@ def hypo_alerts(
             f"してください(受け取った長さ: {len(p)}, {len(a)}, "
             f"{len(seg)})"
         )
+    return p, a, seg
+
+
+def hypo_alerts(
+    pred: np.ndarray,
+    actual: np.ndarray,
+    segment: np.ndarray,
+    threshold: float = HYPO_MGDL,
+    alert_below: float | None = None,
+) -> AlertResult:
+    """ある先の時刻の予測と実際の値 [mg/dL](形状 (N,)、時刻順)で警報を評価。
+
+    実際の値 < threshold を低血糖、予測 < alert_below(None なら threshold)
+    を警報とする。segment が同じで隣り合う窓は 5 分ずつ続くとみなす(stride 1)。
+    """
+    p, a, seg = _check_alert_arrays(pred, actual, segment)
     alert = p < (threshold if alert_below is None else alert_below)
     low = a < threshold
     alerts, events = _runs(alert, seg), _runs(low, seg)

@@ -52,6 +52,23 @@ def decode_adc(raw: np.ndarray) -> np.ndarray:
     return (arr.astype(np.int64) - ADC_ZERO) / ADC_GAIN
 
 
+def _check_ecg_file(path: Path, verify: bool) -> None:
+    """ファイルがあり、verify なら SHA-256 が同梱データと同じかを確かめる。"""
+    if not path.is_file():
+        raise FileNotFoundError(f"心電図のファイルがありません: {path}")
+    if verify and (digest := file_sha256(path)) != ECG_SHA256:
+        raise ValueError(
+            f"{path} の SHA-256 が {digest} で、同梱データの "
+            f"{ECG_SHA256} と違います(ファイルが壊れているか別物です)"
+        )
+
+
+def _check_has_ecg(path: Path, names: list[str]) -> None:
+    """npz の配列名 names に "ecg" があるかを確かめる。"""
+    if "ecg" not in names:
+        raise ValueError(f"{path} に配列 'ecg' がありません(あるのは {names})")
+
+
 def load_ecg(
     path: str | Path | None = None, verify: bool = True
 ) -> np.ndarray:
@@ -70,18 +87,9 @@ def load_ecg(
         電位 [mV]。形状 (108000,)(360 Hz で 5 分)
     """
     path = ECG_FILE if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"心電図のファイルがありません: {path}")
-    if verify and (digest := file_sha256(path)) != ECG_SHA256:
-        raise ValueError(
-            f"{path} の SHA-256 が {digest} で、同梱データの "
-            f"{ECG_SHA256} と違います(ファイルが壊れているか別物です)"
-        )
+    _check_ecg_file(path, verify)
     with np.load(path, allow_pickle=False) as archive:
-        if "ecg" not in archive.files:
-            raise ValueError(
-                f"{path} に配列 'ecg' がありません(あるのは {archive.files})"
-            )
+        _check_has_ecg(path, archive.files)
         return decode_adc(archive["ecg"])
 
 
@@ -384,6 +392,40 @@ def template_correlation(
     return (b @ t) / np.where(norms > 0, norms, np.inf)
 
 
+def _check_template_beats(in_template: np.ndarray, until: int) -> None:
+    """鋳型づくりに使える拍が 1 つ以上あるかを確かめる。"""
+    if not in_template.any():
+        raise ValueError(
+            f"template_until={until} より前に使える拍がありません"
+        )
+
+
+def shape_correlation(
+    hp: np.ndarray,
+    peaks: np.ndarray,
+    usable: np.ndarray,
+    template_until: int | None,
+    fs: float,
+    config: LabelConfig,
+) -> np.ndarray:
+    """各拍と鋳型(template_until より前の使える拍の中央値)の相関係数。
+
+    hp: 基線を除いた信号。形状 (n,)。peaks, usable: 形状 (n_peaks,)
+    template_until: サンプル番号。None なら信号の終わり
+    戻り値: 形状 (n_peaks,)。信号の端にかかり切り出せない拍は NaN
+    """
+    until = len(hp) if template_until is None else template_until
+    span = (config.qrs_before_s, config.qrs_after_s)
+    inside = beats_inside(peaks, len(hp), fs, *span)
+    beats = extract_beats(hp, peaks[inside], fs, *span)  # (n_inside, L)
+    in_template = (usable & (peaks < until))[inside]
+    _check_template_beats(in_template, until)
+    template = np.median(beats[in_template], axis=0)  # (L,)
+    corr = np.full(len(peaks), np.nan)
+    corr[inside] = template_correlation(beats, template)
+    return corr
+
+
 def label_beats(
     x: np.ndarray,
     peaks: np.ndarray,
@@ -393,31 +435,19 @@ def label_beats(
 ) -> BeatTable:
     """拍ごとに RR 間隔と形の指標を求め、発見的なラベルを付ける。
 
-    鋳型は、template_until(サンプル番号)より前の使える拍の中央値。
-    訓練区間の終わりを渡せば、評価に使う区間の拍は鋳型づくりに使われない。
+    鋳型は template_until(サンプル番号)より前の使える拍の中央値。訓練区間の
+    終わりを渡せば、評価に使う区間の拍は鋳型づくりに使われない。
     """
     hp = highpass(x, fs, config.highpass_hz)
     span = (config.qrs_before_s, config.qrs_after_s)
-    inside = beats_inside(peaks, len(hp), fs, *span)
+    inside = beats_inside(peaks, len(hp), fs, *span)  # 切り出せる拍
     rr_prev, rr_next, rr_ref, ok = rr_context(peaks, fs, config)
     usable = ok & inside
-    beats = extract_beats(hp, peaks[inside], fs, *span)  # (n_inside, L)
-    until = len(hp) if template_until is None else template_until
-    in_template = (usable & (peaks < until))[inside]
-    if not in_template.any():
-        raise ValueError(
-            f"template_until={until} より前に使える拍がありません"
-        )
-    corr = np.full(len(peaks), np.nan)
-    corr[inside] = template_correlation(
-        beats, np.median(beats[in_template], axis=0)
-    )
+    corr = shape_correlation(hp, peaks, usable, template_until, fs, config)
     abnormal = usable & (corr < config.corr_threshold)
-    premature = (
-        usable
-        & (rr_prev < config.premature_ratio * rr_ref)
-        & (rr_next > config.pause_ratio * rr_ref)
-    )
+    early = rr_prev < config.premature_ratio * rr_ref  # 早期の拍
+    pause = rr_next > config.pause_ratio * rr_ref  # 代償性休止が続く
+    premature = usable & early & pause
     return BeatTable(
         peaks, rr_prev, rr_next, rr_ref, corr, usable, abnormal, premature
     )

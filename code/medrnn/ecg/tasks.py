@@ -68,6 +68,22 @@ def downsample_mean(x: np.ndarray, factor: int) -> np.ndarray:
     return arr[: n * factor].reshape(n, factor).mean(axis=1)
 
 
+def _check_window_args(
+    seq_len: int, horizon: int, stride: int, start: int, stop: int, n: int
+) -> None:
+    """窓の長さ・先・ずらす幅が 1 以上で、区間が長さ n の中かを確かめる。"""
+    if seq_len < 1 or horizon < 1 or stride < 1:
+        raise ValueError(
+            f"seq_len・horizon・stride は 1 以上にしてください"
+            f"(受け取った値: {seq_len}, {horizon}, {stride})"
+        )
+    if not 0 <= start < stop <= n:
+        raise ValueError(
+            f"0 <= start < stop <= {n} にしてください"
+            f"(受け取った値: {start}, {stop})"
+        )
+
+
 def forecast_windows(
     series: np.ndarray,
     seq_len: int,
@@ -85,16 +101,7 @@ def forecast_windows(
     target_index : np.ndarray
         各窓の正解のサンプル番号。形状 (N,)。どれも start 以上 stop 未満
     """
-    if seq_len < 1 or horizon < 1 or stride < 1:
-        raise ValueError(
-            f"seq_len・horizon・stride は 1 以上にしてください"
-            f"(受け取った値: {seq_len}, {horizon}, {stride})"
-        )
-    if not 0 <= start < stop <= len(series):
-        raise ValueError(
-            f"0 <= start < stop <= {len(series)} にしてください"
-            f"(受け取った値: {start}, {stop})"
-        )
+    _check_window_args(seq_len, horizon, stride, start, stop, len(series))
     first = np.arange(start, stop - seq_len - horizon + 1, stride)  # 窓の先頭
     if len(first) == 0:
         raise ValueError(f"区間の長さ {stop - start} では窓を作れません")
@@ -448,7 +455,10 @@ def fit_classifier(
     config: TrainConfig,
     val: tuple[torch.Tensor, torch.Tensor],
 ) -> History:
-    """重み付き交差エントロピーで学習し、検証損失が最小のエポックの重みに戻す。"""
+    """重み付き交差エントロピーで学習する。
+
+    最後に、検証損失が最小だったエポックの重みに戻す。
+    """
     loss_fn, optimizer = weighted_bce(y), make_optimizer(model, config)
     history, best_state = History(), None
     for _ in range(config.epochs):
@@ -460,10 +470,20 @@ def fit_classifier(
             history.val_loss.append(loss_fn(model(val[0]), val[1]).item())
         if history.val_loss[-1] <= min(history.val_loss):
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    # best_state が None のままなのは検証損失が最初から NaN のときだけで、
-    # そのときは torch が TypeError を出す(元の振る舞いのまま)
-    model.load_state_dict(best_state)  # type: ignore[arg-type]
+    _load_best(model, best_state)
     return history
+
+
+def _load_best(
+    model: nn.Module, state: dict[str, torch.Tensor] | None
+) -> None:
+    """検証損失が最小だったときの重みに戻す(一度も記録がなければエラー)。"""
+    if state is None:
+        raise ValueError(
+            "検証損失が一度も有限になりませんでした(NaN)。"
+            "学習データと学習率を確かめてください"
+        )
+    model.load_state_dict(state)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..cgm.data import TARGET_RANGE  # 目標範囲 [mg/dL](CGM の章と同じ)
 from ..plotting import COLORS, _new_axes
 
-TARGET_RANGE = (70.0, 180.0)  # 目標範囲 [mg/dL]
 LINE_COLORS = [
     COLORS["blue"],
     COLORS["orange"],

@@ -154,6 +154,21 @@ class PatientSplit:
         }
 
 
+def _check_window_args(
+    features: np.ndarray, seq_len: int, horizon: int, stride: int
+) -> None:
+    """features が 2 次元、窓の設定が 1 以上で、窓が作れるかを確かめる。"""
+    if features.ndim != 2:
+        raise ValueError(
+            f"features は形状 (n, n_channels) にしてください"
+            f"(受け取った形状: {features.shape})"
+        )
+    if min(seq_len, horizon, stride) < 1:
+        raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
+    if len(features) - seq_len - horizon + 1 <= 0:
+        raise ValueError(f"長さ {len(features)} の系列では窓を作れません")
+
+
 def multivariate_windows(
     features: np.ndarray, seq_len: int, horizon: int, stride: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -173,16 +188,8 @@ def multivariate_windows(
     target_index : np.ndarray
         正解の位置(窓の最後の点 + horizon)。形状 (N,)
     """
-    if features.ndim != 2:
-        raise ValueError(
-            f"features は形状 (n, n_channels) にしてください"
-            f"(受け取った形状: {features.shape})"
-        )
-    if min(seq_len, horizon, stride) < 1:
-        raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
+    _check_window_args(features, seq_len, horizon, stride)
     first = np.arange(0, len(features) - seq_len - horizon + 1, stride)
-    if len(first) == 0:
-        raise ValueError(f"長さ {len(features)} の系列では窓を作れません")
     X = features[first[:, None] + np.arange(seq_len)]  # (N, T, C)
     return X, first + seq_len - 1 + horizon
 
@@ -237,6 +244,33 @@ class ForecastData:
         return self.last_mg[segment] + change_mg
 
 
+def patient_windows(
+    z: np.ndarray, rows: list[int], config: ForecastConfig, stride: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """患者 rows の系列それぞれで窓を作り、患者をまたいでつなげる。
+
+    z: 標準化した全患者の系列。形状 (P, n, n_features)
+
+    Returns
+    -------
+    windows : 入力窓(float32)。形状 (N, seq_len, n_channels)
+    index : 正解の位置(時刻の番号)。形状 (N,)
+    patient : 窓の患者(z の行番号)。形状 (N,)
+    """
+    parts = [
+        multivariate_windows(
+            z[r][:, config.channels], config.seq_len, config.horizon, stride
+        )
+        for r in rows
+    ]
+    windows = np.concatenate([w for w, _ in parts]).astype(np.float32)
+    index = np.concatenate([i for _, i in parts])
+    patient = np.concatenate(
+        [np.full(len(i), r) for r, (_, i) in zip(rows, parts)]
+    )
+    return windows, index, patient
+
+
 def prepare_forecast(
     cohort: Cohort, split: PatientSplit, config: ForecastConfig
 ) -> ForecastData:
@@ -248,19 +282,8 @@ def prepare_forecast(
     X, y, last, target, patient, index = {}, {}, {}, {}, {}, {}
     for seg in SEGMENTS:
         stride = config.train_stride if seg == "train" else 1
-        parts = [
-            multivariate_windows(
-                z[r][:, config.channels],
-                config.seq_len,
-                config.horizon,
-                stride,
-            )
-            for r in rows[seg]
-        ]
-        windows = np.concatenate([w for w, _ in parts]).astype(np.float32)
-        index[seg] = np.concatenate([i for _, i in parts])
-        patient[seg] = np.concatenate(
-            [np.full(len(i), r) for r, (_, i) in zip(rows[seg], parts)]
+        windows, index[seg], patient[seg] = patient_windows(
+            z, rows[seg], config, stride
         )
         last[seg] = cohort.cgm[patient[seg], index[seg] - config.horizon]
         target[seg] = cohort.cgm[patient[seg], index[seg]]
@@ -271,15 +294,13 @@ def prepare_forecast(
 
 
 def recurrent_features(data: ForecastData) -> dict[str, torch.Tensor]:
-    """再帰型モデルに渡す入力: 窓と同じ情報を、ゲートが飽和しにくい
-    大きさで並べ直す。
+    """再帰型モデルへの入力: 窓と同じ情報を、ゲートが飽和しにくい大きさにする。
 
     チャネル 0 は標準化した CGM 値のまま、最後に「5 分ごとの CGM の変化」
     (窓の最初の点は 0)を訓練の窓の標準偏差で割って加える。炭水化物と
-    インスリンは、まばらな大きな値が標準化で 10 を超えるので、
-    元の単位に戻して訓練の患者の最大値で割る(0〜1 程度になる)。
-    どれも窓の値の一次変換なので、線形モデルにとっては同じ入力である。
-    形状 (N, seq_len, n_channels + 1)
+    インスリンはまばらな大きな値が標準化で 10 を超えるので、元の単位に戻し
+    訓練の患者の最大値で割る(0〜1 程度)。どれも窓の値の一次変換なので、
+    線形モデルには同じ入力である。区間 → 形状 (N, seq_len, n_channels + 1)
     """
     n_channels = data.X["train"].shape[2]
     mean = torch.tensor(data.scaler.mean[:n_channels], dtype=torch.float32)
@@ -290,13 +311,9 @@ def recurrent_features(data: ForecastData) -> dict[str, torch.Tensor]:
     out = {}
     for seg, X in data.X.items():
         level = X[..., :1]
-        step = (
-            torch.cat(
-                [torch.zeros_like(level[:, :1]), level[:, 1:] - level[:, :-1]],
-                dim=1,
-            )
-            / step_sd
-        )
+        zero = torch.zeros_like(level[:, :1])  # 窓の最初の点の変化
+        change = level[:, 1:] - level[:, :-1]  # 5 分ごとの変化
+        step = torch.cat([zero, change], dim=1) / step_sd
         # 食事・インスリン
         events = (X[..., 1:] * std[1:] + mean[1:]) / peak[1:]
         out[seg] = torch.cat([level, events, step], dim=-1)

@@ -149,6 +149,21 @@ def _as_tensor(a: np.ndarray, device: torch.device | str) -> torch.Tensor:
     return torch.from_numpy(a.astype(np.float32)).to(device)
 
 
+def known_window_ends(
+    name: str,
+    bounds: dict[str, tuple[int, int]],
+    known: np.ndarray,
+    config: VitalsForecastConfig,
+) -> np.ndarray:
+    """区間 name の窓の最後の時刻のうち、正解が分かる(known が True)もの。
+
+    known: 時刻ごとに正解が分かるか。形状 (n,)。戻り値: 形状 (N,)
+    """
+    stride = config.train_stride if name == "train" else 1
+    e = window_ends(*bounds[name], config.seq_len, config.horizon, stride)
+    return e[known[e + config.horizon]]  # 正解が分かる窓だけ
+
+
 # fmt: off
 def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
                     channels: tuple[int, ...] = (0, 1, 2),
@@ -167,16 +182,13 @@ def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
     z, mean, std = standardize_observed(values, mask, bounds["train"][1])
     X, y, ends = {}, {}, {}
     for name in SEGMENTS:
-        stride = config.train_stride if name == "train" else 1
-        e = window_ends(*bounds[name], config.seq_len, config.horizon, stride)
-        e = e[known[e + config.horizon]]  # 正解が分かる窓だけ
+        e = ends[name] = known_window_ends(name, bounds, known, config)
         feats = impute_windows(strategy, z, mask, e, config.seq_len,
                                np.zeros(len(channels)),  # 0 = 訓練平均
                                series.step_s, config.delta_cap_s)
         X[name] = _as_tensor(feats, device)  # (N, seq_len, 特徴量の数)
         target = (values[e + config.horizon, 0] - mean[0]) / std[0]
         y[name] = _as_tensor(target[:, None], device)  # (N, 1)
-        ends[name] = e
     return WindowData(X, y, ends, float(mean[0]), float(std[0]))
 # fmt: on
 
