@@ -93,3 +93,19 @@ def test_the_book_has_a_build_time_record(tmp_path):
     assert record.is_file(), "bash scripts/measure_build.sh --json で作る"
     assert "クリーンビルド" in build_times_markdown(record).data
     assert "まだありません" in build_times_markdown(tmp_path / "x").data
+
+
+def test_table_cells_use_a_real_minus_sign():
+    from medrnn.notebook import rows_to_markdown
+
+    table = rows_to_markdown(
+        [
+            {
+                "差": "-0.0003",
+                "区間": "-0.01 〜 +0.02",
+                "日付": "2026-12-01",
+                "名前": "LSTM − RNN",
+            }
+        ]
+    )
+    assert "| \u22120.0003 | \u22120.01 〜 +0.02 | 2026-12-01 |" in table

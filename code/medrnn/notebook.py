@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,8 +62,17 @@ def rows_to_markdown(rows: list[dict[str, str]]) -> str:
         )
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in rows:
-        lines.append("| " + " | ".join(str(row[k]) for k in keys) + " |")
+        lines.append("| " + " | ".join(_cell(row[k]) for k in keys) + " |")
     return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    """表のセルの文字。負の数の符号はマイナス記号(U+2212)にする。
+
+    ハイフンのままだと、PDF の狭い列で「-」と数字が別の行に分かれ、
+    正の数に読めてしまう。
+    """
+    return re.sub(r"(?<![\w.])-(?=\d)", "\u2212", str(value))
 
 
 def glue_comparison(
