@@ -28,7 +28,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
-import yaml
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
@@ -43,25 +42,27 @@ BLAS_THREAD_VARS = (
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from medrnn_cache_guard import package_hash, refresh_cache  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from book_toc import toc_files  # noqa: E402
+
 TIMEOUT = 600  # _config.yml の execute.timeout と同じ
 BUDGET = ROOT / "book" / "exec_budget.json"
 
 
 def toc_documents(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
     """目次に並ぶ文書のうち、ノートブック(kernelspec を持つ MyST)のパス。"""
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    names = [toc["root"]]
-
-    def walk(entries: list) -> None:
-        for entry in entries:
-            if "file" in entry:
-                names.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk(toc.get("parts", []) + toc.get("chapters", []))
-    paths = [ROOT / f"{name}.md" for name in names]
+    paths = [ROOT / f"{name}.md" for name in toc_files(toc_path)]
     return [p for p in paths if "kernelspec:" in p.read_text(encoding="utf-8")]
+
+
+def use_one_thread() -> None:
+    """これから起動するカーネルの PyTorch と BLAS を 1 スレッドにする。
+
+    章どうしでコアを奪い合わないように(MEDRNN_NUM_THREADS で変えられる)。
+    """
+    os.environ.setdefault("MEDRNN_NUM_THREADS", "1")
+    for var in BLAS_THREAD_VARS:
+        os.environ.setdefault(var, os.environ["MEDRNN_NUM_THREADS"])
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -133,10 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"--jobs は 1 以上にしてください(受け取った値: {args.jobs})"
         )
-    os.environ.setdefault("MEDRNN_NUM_THREADS", "1")
-    # NumPy の BLAS も 1 本に(章どうしでコアを奪い合わない)
-    for var in BLAS_THREAD_VARS:
-        os.environ.setdefault(var, os.environ["MEDRNN_NUM_THREADS"])
+    use_one_thread()
     if refresh_cache(args.cache, package_hash(ROOT / "code" / "medrnn")):
         print("[execute] パッケージが変わったので実行キャッシュを捨てました")
     cache = get_cache(str(args.cache))

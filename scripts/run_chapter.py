@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
-from myst_nb.core.read import read_myst_markdown_notebook
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
-BLAS_THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-)
+sys.path.insert(0, str(ROOT / "scripts"))
+from execute_chapters import read_notebook, use_one_thread  # noqa: E402
+
 GLUE_MIME = "application/papermill.record/"
 
 
@@ -47,11 +43,8 @@ def glued_values(nb: nbformat.NotebookNode) -> dict[str, str]:
 
 def run(path: Path, timeout: int = 600) -> tuple[nbformat.NotebookNode, float]:
     """章を実行し、実行済みのノートブックと秒数を返す。"""
-    nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
-    os.environ.setdefault("MEDRNN_NUM_THREADS", "1")
-    # NumPy の BLAS も 1 本に(章どうしでコアを奪い合わない)
-    for var in BLAS_THREAD_VARS:
-        os.environ.setdefault(var, os.environ["MEDRNN_NUM_THREADS"])
+    nb = read_notebook(path)  # 本のビルドと同じ読み方
+    use_one_thread()
     client = NotebookClient(
         nb,
         timeout=timeout,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -15,23 +14,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
-    """_toc.yml(jb-book 形式)に並ぶ文書を、根から順に返す(拡張子なし)。"""
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(entries: list) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    for key in ("parts", "chapters"):
-        walk(toc.get(key, []))
-    return [re.sub(r"\.(md|ipynb)$", "", f) for f in files]
+sys.path.insert(0, str(ROOT / "scripts"))
+# 目次の読み方は scripts/book_toc.py の 1 か所(本の実行の前段と同じもの)
+from book_toc import toc_files as toc_files  # noqa: E402
 
 
 def numbered_chapters(toc_path: Path = ROOT / "_toc.yml") -> list[str]:

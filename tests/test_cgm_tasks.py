@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.cgm import data as cgm
 from medrnn.cgm import tasks as cgm_tasks
 from medrnn.cgm.data import SubjectCGM
 from medrnn.chapters import cgm as cgm_chapter
@@ -19,18 +18,6 @@ def _subject(sid, minutes, glucose, diagnosis="diabetic"):
     start = np.datetime64("2020-01-01T00:00:00")
     times = start + (np.asarray(minutes) * 60).astype("timedelta64[s]")
     return SubjectCGM(sid, diagnosis, times, np.asarray(glucose, dtype=float))
-
-
-@pytest.fixture(scope="module")
-def hall():
-    return cgm.load_hall()
-
-
-@pytest.fixture(scope="module")
-def data(hall):
-    return cgm_tasks.prepare_cgm(
-        hall, cgm_chapter.CHAPTER_SPLIT, cgm_chapter.CHAPTER_FORECAST
-    )
 
 
 # --- 患者単位の分割 ----------------------------------------------------------

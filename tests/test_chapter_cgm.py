@@ -7,25 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medrnn.cgm import data as cgm
 from medrnn.cgm import tasks as cgm_tasks
 from medrnn.chapters import cgm as chapter
 from medrnn.core.compare import Comparison
 from medrnn.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def hall():
-    return cgm.load_hall()
-
-
-@pytest.fixture(scope="module")
-def data(hall):
-    return cgm_tasks.prepare_cgm(
-        hall, chapter.CHAPTER_SPLIT, chapter.CHAPTER_FORECAST
-    )
 
 
 def _fake_runs(baselines, data, n_seeds=5):
