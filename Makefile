@@ -1,5 +1,5 @@
 # 使い方: make html(本を作る) / make test(テスト) / make pdf(PDF)
-#         make lint(ruff と mypy) / make bench(学習ループの速さと本のビルド時間)
+#         make lint(ruff と mypy、章のコードセルの整形) / make bench(学習ループの速さと本のビルド時間)
 #         make html-variants(別の浮動小数点の経路・別のシードでも本が作れるか。CI が使う)
 PYTHON ?= python3
 VENV   := .venv
@@ -41,6 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check code tests scripts benchmarks book/_ext
 	$(BIN)/ruff format --check code tests scripts benchmarks book/_ext
 	$(BIN)/mypy
+	$(BIN)/python scripts/format_code_cells.py --check
 
 pdf: $(STAMP)
 	bash scripts/build_pdf.sh

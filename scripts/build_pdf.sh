@@ -9,7 +9,8 @@
 #    章の実行結果は HTML と同じキャッシュ(_build/.jupyter_cache)から取る。
 # 3. ログを調べ、LaTeX のエラー・字形のない文字・未解決の参照があれば失敗する。
 #
-# できあがり: _build/latex/book.pdf(ログ: _build/pdf-build.log)
+# できあがり: _build/latex/book.pdf(ログ: _build/pdf-build.log)。ウェブ版があれば
+# _build/html/book.pdf にも写す(ウェブ版のダウンロードのメニューとフッターがここを指す)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -107,3 +108,8 @@ pages=$(pdfinfo "$PDF" | awk '/^Pages:/ {print $2}')
 unembedded=$(pdffonts "$PDF" | awk 'NR > 2 && $(NF-4) != "yes"' | wc -l)
 [ "$unembedded" -eq 0 ] || { pdffonts "$PDF" >&2; die "埋め込まれていないフォントがあります"; }
 say "できあがり: $PDF($pages ページ、$(du -k "$PDF" | cut -f1) KiB、$(( $(date +%s) - start )) 秒)"
+# ウェブ版から「本全体の PDF」として配る(_build/html がある場合。book/_ext/medrnn_site.py)
+if [ -d _build/html ]; then
+    cp "$PDF" _build/html/book.pdf
+    say "ウェブ版に置きました: _build/html/book.pdf"
+fi

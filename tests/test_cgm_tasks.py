@@ -41,7 +41,7 @@ def test_split_keeps_diagnoses_in_every_group(hall):
         groups = cgm_tasks.split_patients(
             ids,
             diagnoses,
-            cgm_tasks.PatientSplit(n_val=3, n_test=5, seed=seed),
+            cgm_tasks.PatientSplitConfig(n_val=3, n_test=5, seed=seed),
         )
         test_diag = [diagnoses[ids.index(i)] for i in groups["test"]]
         assert test_diag.count("diabetic") in (1, 2)  # 5 人中の 5/19 ≒ 1.3 人
@@ -52,14 +52,14 @@ def test_split_keeps_diagnoses_in_every_group(hall):
 def test_split_is_reproducible_and_depends_on_seed(hall):
     ids = [s.subject_id for s in hall]
     diagnoses = [s.diagnosis for s in hall]
-    split = cgm_tasks.PatientSplit(seed=3)
+    split = cgm_tasks.PatientSplitConfig(seed=3)
     assert cgm_tasks.split_patients(
         ids, diagnoses, split
     ) == cgm_tasks.split_patients(ids, diagnoses, split)
     assert (
         cgm_tasks.split_patients(ids, diagnoses, split)["test"]
         != cgm_tasks.split_patients(
-            ids, diagnoses, cgm_tasks.PatientSplit(seed=0)
+            ids, diagnoses, cgm_tasks.PatientSplitConfig(seed=0)
         )["test"]
     )
 
@@ -70,19 +70,19 @@ def test_split_is_reproducible_and_depends_on_seed(hall):
         (
             ["a", "b", "c"],
             ["x", "x", "x"],
-            cgm_tasks.PatientSplit(1, 2),
+            cgm_tasks.PatientSplitConfig(1, 2),
             "訓練が残りません",
         ),
         (
             ["a", "a", "b", "c"],
             ["x"] * 4,
-            cgm_tasks.PatientSplit(1, 1),
+            cgm_tasks.PatientSplitConfig(1, 1),
             "重複",
         ),
         (
             ["a", "b", "c", "d"],
             ["x"] * 3,
-            cgm_tasks.PatientSplit(1, 1),
+            cgm_tasks.PatientSplitConfig(1, 1),
             "同じ長さ",
         ),
     ],
@@ -94,7 +94,7 @@ def test_split_rejects_bad_input(ids, diagnoses, config, match):
 
 def test_patient_split_config_is_validated():
     with pytest.raises(ValueError, match="n_val"):
-        cgm_tasks.PatientSplit(n_val=0)
+        cgm_tasks.PatientSplitConfig(n_val=0)
 
 
 # --- 窓 ----------------------------------------------------------------------

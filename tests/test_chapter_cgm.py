@@ -272,3 +272,25 @@ def test_report_runs_quickly_with_a_tiny_config(monkeypatch, capsys):
 def test_report_rejects_zero_seeds():
     with pytest.raises(ValueError, match="n_seeds"):
         chapter.report(n_seeds=0)
+
+
+def test_exercise_1_rebuilds_longer_inputs(hall, data):
+    by_len, out = chapter.exercise_1(hall, data)
+    assert by_len[12] is data and sorted(by_len) == [12, 24, 48]
+    assert out["n_12"] > out["n_24"] > out["n_48"] > 0
+    assert all(out[k] > 0 for k in ("12", "24", "48"))
+
+
+def test_exercise_2_higher_threshold_never_lowers_sensitivity(data):
+    w = data.windows["test"]
+    target = w.Y[:, chapter.STEP_30 - 1]
+    pred = cgm_tasks.linear_ar_forecast(data)[:, chapter.STEP_30 - 1]
+    at_70 = cgm_tasks.hypo_alerts(pred, target, w.segment)
+    at_80 = chapter.exercise_2(pred, target, w.segment)
+    assert at_80.sensitivity >= at_70.sensitivity
+    assert at_80.n_events_alerted >= at_70.n_events_alerted
+
+
+def test_exercise_3_uses_another_split(hall):
+    out = chapter.exercise_3(hall)
+    assert set(out) == {"persist", "ar"} and all(v > 0 for v in out.values())

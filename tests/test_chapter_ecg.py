@@ -20,7 +20,7 @@ def real_data():
     table = ecg.label_beats(
         x, ecg.detect_r_peaks(x), template_until=bounds["train"][1]
     )
-    fdata = ecg_tasks.prepare_forecast(x, ch.CHAPTER_FORECAST)
+    fdata = ecg_tasks.prepare_waveform(x, ch.CHAPTER_FORECAST)
     bdata = ecg_tasks.prepare_beats(x, table, ch.CHAPTER_BEATS)
     return x, table, fdata, bdata
 
@@ -169,3 +169,27 @@ def test_report_runs_with_tiny_settings(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "シード [3]" in out and "当て推量" not in out
     assert "GRU(拍の波形): バランス正解率" in out
+
+
+def test_exercise_1_persistence_gets_worse_further_ahead(real_data):
+    x = real_data[0]
+    out = ch.exercise_1(x)
+    assert sorted(out) == [1, 4, 8]
+    assert out[1]["persist"] < out[4]["persist"] < out[8]["persist"]
+    assert set(out[4]) == {"persist", "ar", "mean"}
+
+
+def test_exercise_2_splits_targets_near_events():
+    t_test = np.arange(0, 2, 0.1)
+    pred = np.zeros_like(t_test)
+    target = np.where(np.abs(t_test - 1.0) <= 0.15, 2.0, 0.5)
+    near, far = ch.exercise_2(np.array([1.0]), t_test, pred, target)
+    assert near == pytest.approx(2.0) and far == pytest.approx(0.5)
+
+
+def test_exercise_3_higher_threshold_marks_more_beats(real_data):
+    x, table = real_data[0], real_data[1]
+    until = ch.CHAPTER_SPLIT.bounds(len(x))["train"][1]
+    out = ch.exercise_3(x, table.peaks, until)
+    assert out["070"] <= int(table.abnormal.sum()) <= out["090"]
+    assert out["changed"] == out["090"] - out["070"]

@@ -225,10 +225,10 @@ def test_chapter_settings() -> None:
 @pytest.fixture(scope="module")
 def small_run() -> tuple[tasks.Cohort, tasks.Comparison]:
     cohort = tasks.simulate_cohort(tasks.CohortConfig(n_days=1, seed=3))
-    comp = tasks.compare_inputs(
+    comp = tasks.compare_sim_inputs(
         cohort,
         chapter.CHAPTER_SPLIT,
-        tasks.ForecastConfig(12, 6),
+        tasks.SimForecastConfig(12, 6),
         TrainConfig(epochs=1, batch_size=256),
         "gru",
         seeds=(0, 1),

@@ -190,3 +190,31 @@ def test_report_prints_the_key_lines(
     assert "判定(A は)" in out
     with pytest.raises(ValueError, match="n_seeds"):
         gru.report(n_seeds=1)
+
+
+def test_exercise_1_formula_matches_counted():
+    out = gru.exercise_1()
+    assert out["gru_formula"] == out["gru_counted"] == 1056
+    assert out["lstm_formula"] == out["lstm_counted"] == 1408
+
+
+def test_exercise_2_flipped_update_gate_matches_textbook_form():
+    assert gru.exercise_2() < 1e-5
+
+
+def test_textbook_step_without_flip_differs_from_pytorch():
+    from medrnn.models.scratch import GRUCellScratch
+
+    cell = GRUCellScratch(4, 16)
+    x_t, h_prev = torch.randn(3, 4), torch.randn(3, 16)
+    with torch.no_grad():
+        gap = cell(x_t, h_prev) - gru.textbook_gru_step(cell, x_t, h_prev)
+    assert float(gap.abs().max()) > 1e-3
+
+
+def test_exercise_3_runs_with_a_tiny_config():
+    tiny = LagConfig(steps=4, n_test=16, n_check=16, check_every=2)
+    out = gru.exercise_3([0, 1], tiny)
+    assert out["sigmoid_1"] == pytest.approx(0.7311, abs=1e-4)
+    assert out["decay"] == pytest.approx(out["sigmoid_1"] ** 30)
+    assert len(out["acc"].split("、")) == 2

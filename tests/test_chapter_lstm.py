@@ -220,3 +220,18 @@ def test_validation_study_once_equals_two_runs(patience):
     )
     if patience == 1:  # 途中で止まる場合も確かめる
         assert len(one.early.val_loss) < len(one.history.val_loss)
+
+
+def test_exercise_1_shapes_and_counts():
+    out = lstm.exercise_1()
+    assert out["output"] == (8, 24, 32)
+    assert out["h_n"] == out["c_n"] == (6, 8, 16)
+    assert out["formula"] == out["counted"]
+
+
+def test_exercise_2_expected_values_add_noise_to_the_lag_error():
+    data = prepare_data(lstm.CHAPTER_RECIPE)
+    out = lstm.exercise_2(data, [0])
+    assert out["pers_theory_01"] == pytest.approx(0.02 + out["wave_pers"])
+    assert out["mean_theory_02"] > out["wave_mean"] > out["wave_pers"]
+    assert {"pers_01", "mean_01", "pers_02", "mean_02"} <= set(out)

@@ -146,3 +146,29 @@ def test_report_prints_the_key_lines(monkeypatch, capsys) -> None:
     assert "テスト MSE" in out and "ノイズフロア" in out
     assert "テスト窓での RNN − 線形 AR" in out
     assert "RNN − 線形 AR: 差" in out and "判定" in out
+
+
+def test_exercise_1_counts_like_count_parameters():
+    from medrnn.models.nets import (
+        RNN_MODEL,
+        RecurrentRegressor,
+        count_parameters,
+    )
+
+    model = RecurrentRegressor(RNN_MODEL)
+    assert chapter.exercise_1(RNN_MODEL) == count_parameters(model)
+
+
+def test_exercise_2_gives_the_range_of_distances_1_to_t():
+    import torch
+
+    rnn = torch.nn.RNN(1, 4, batch_first=True)
+    out = chapter.exercise_2(rnn, torch.randn(1, 6, 1))
+    assert 0 < out["trained_min"] <= out["trained_max"]
+
+
+def test_exercise_3_oracle_is_near_the_noise_floor():
+    out = chapter.exercise_3([0.05, 0.06], seeds=(0, 1))
+    assert set(out) == {"oracle_mean", "oracle_std", "oracle_gap"}
+    assert 0.2 * SIGMA2 < out["oracle_mean"] < 3 * SIGMA2
+    assert out["oracle_gap"] == pytest.approx(0.055 - out["oracle_mean"])

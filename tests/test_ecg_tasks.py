@@ -79,17 +79,17 @@ def test_forecast_windows_stay_inside_their_segment():
 
 
 def test_forecast_config_validation_and_units():
-    config = ecg_tasks.ForecastConfig(factor=4, horizon=4)
+    config = ecg_tasks.WaveformConfig(factor=4, horizon=4)
     assert config.fs == 90.0
     assert config.horizon_ms == pytest.approx(44.444, abs=1e-3)
     with pytest.raises(ValueError, match="seq_len"):
-        ecg_tasks.ForecastConfig(seq_len=0)
+        ecg_tasks.WaveformConfig(seq_len=0)
 
 
 def test_prepare_forecast_has_no_window_across_a_boundary(record):
     x, _ = record
-    config = ecg_tasks.ForecastConfig()
-    data = ecg_tasks.prepare_forecast(x, config)
+    config = ecg_tasks.WaveformConfig()
+    data = ecg_tasks.prepare_waveform(x, config)
     assert len(data.series) == len(x) // config.factor
     for name, (start, stop) in data.bounds.items():
         first = data.target_index[name] - config.horizon - config.seq_len + 1
@@ -108,14 +108,14 @@ def test_prepare_forecast_has_no_window_across_a_boundary(record):
 
 def test_forecast_baselines(record):
     x, _ = record
-    data = ecg_tasks.prepare_forecast(x)
+    data = ecg_tasks.prepare_waveform(x)
     baselines = ecg_tasks.forecast_baselines(data)
     target = data.targets_mv("test")
     assert set(baselines) == {"訓練平均", "持続予測", "線形 AR"}
     for pred in baselines.values():
         assert pred.shape == target.shape and np.all(np.isfinite(pred))
     # 持続予測 = 窓の最後の値
-    last = data.target_index["test"] - ecg_tasks.ForecastConfig().horizon
+    last = data.target_index["test"] - ecg_tasks.WaveformConfig().horizon
     np.testing.assert_allclose(
         baselines["持続予測"], data.series[last], atol=1e-5
     )
@@ -124,10 +124,10 @@ def test_forecast_baselines(record):
 def test_train_forecaster_smoke(record):
     """数秒で終わる学習: 損失が下がり、テストの RMSE が求まる。"""
     x, _ = record
-    data = ecg_tasks.prepare_forecast(
-        x[: 60 * ecg.ECG_FS], ecg_tasks.ForecastConfig(train_stride=6)
+    data = ecg_tasks.prepare_waveform(
+        x[: 60 * ecg.ECG_FS], ecg_tasks.WaveformConfig(train_stride=6)
     )
-    run = ecg_tasks.train_forecaster(
+    run = ecg_tasks.train_waveform_forecaster(
         "gru",
         data,
         seed=0,
@@ -145,12 +145,12 @@ def test_training_moves_data_to_the_given_device(record, beat_data):
     moved = ecg_tasks.to_device({"a": torch.zeros(2)}, cpu)
     assert moved["a"].device == cpu
     assert ecg_tasks.to_device({"a": torch.zeros(2)}, None)["a"].device == cpu
-    data = ecg_tasks.prepare_forecast(
-        x[: 30 * ecg.ECG_FS], ecg_tasks.ForecastConfig(train_stride=6)
+    data = ecg_tasks.prepare_waveform(
+        x[: 30 * ecg.ECG_FS], ecg_tasks.WaveformConfig(train_stride=6)
     )
     config = TrainConfig(epochs=1, batch_size=64, lr=1e-2)
-    a = ecg_tasks.train_forecaster("rnn", data, 0, config, device=cpu)
-    b = ecg_tasks.train_forecaster("rnn", data, 0, config)
+    a = ecg_tasks.train_waveform_forecaster("rnn", data, 0, config, device=cpu)
+    b = ecg_tasks.train_waveform_forecaster("rnn", data, 0, config)
     np.testing.assert_array_equal(a.test_pred_mv, b.test_pred_mv)
     assert next(a.model.parameters()).device == cpu
     c = ecg_tasks.train_beat_classifier(
@@ -307,11 +307,14 @@ def test_fit_classifier_with_nan_validation_loss_says_so():
     import torch
     from torch import nn
 
-    from medrnn.ecg.tasks import _load_best
+    from medrnn.ecg.tasks import fit_classifier
+    from medrnn.training import TrainConfig
 
+    X = torch.randn(8, 5, 1)
+    y = torch.tensor([[1.0], [0.0]] * 4)
+    X_val = torch.full((4, 5, 1), float("nan"))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(5, 1))
     with pytest.raises(ValueError, match="NaN"):
-        _load_best(nn.Linear(1, 1), None)
-    model = nn.Linear(1, 1)
-    state = {k: torch.zeros_like(v) for k, v in model.state_dict().items()}
-    _load_best(model, state)
-    assert float(model.weight.detach().abs().sum()) == 0.0
+        fit_classifier(
+            model, X, y, TrainConfig(epochs=2, batch_size=4), (X_val, y[:4])
+        )

@@ -45,9 +45,22 @@ def test_status_emoji_become_words():
 
     doc = new_document("<test>", get_default_settings())
     row = nodes.paragraph(
-        "", "", nodes.Text("\u2705"), nodes.Text("\u274c"), nodes.Text("ok")
+        "",
+        "",
+        nodes.Text("\u2705"),
+        nodes.Text("\u274c"),
+        nodes.Text("ok"),
+        nodes.Text("Run Time (s)"),
     )
-    doc += row
+    outside = nodes.paragraph("", "", nodes.Text("Status"))
+    doc += nodes.table("", row)
+    doc += outside
     report.StatusWords(doc).run()
-    assert [str(t) for t in row.children] == ["成功", "失敗", "ok"]
+    assert [str(t) for t in row.children] == [
+        "成功",
+        "失敗",
+        "ok",
+        "実行時間 [s]",
+    ]
     assert all(t.parent is row for t in row.children)
+    assert str(outside.children[0]) == "Status"  # 表の外は変えない

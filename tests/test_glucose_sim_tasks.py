@@ -62,15 +62,15 @@ def test_split_has_no_shared_patient(cohort: tasks.Cohort) -> None:
         tasks.PatientSplit(
             train=("child#001",), val=("adult#001",), test=("adult#002",)
         ).rows(cohort.names)
-    data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
+    data = tasks.prepare_sim_forecast(cohort, SPLIT, tasks.SimForecastConfig())
     seen = {seg: set(data.rows[seg]) for seg in tasks.SEGMENTS}
     assert seen["train"] == {0, 1} and seen["val"] == {2}
     assert seen["test"] == {3}
 
 
 def test_prepare_forecast_uses_train_statistics(cohort: tasks.Cohort) -> None:
-    config = tasks.ForecastConfig(seq_len=12, horizon=6, inputs="multi")
-    data = tasks.prepare_forecast(cohort, SPLIT, config)
+    config = tasks.SimForecastConfig(seq_len=12, horizon=6, inputs="multi")
+    data = tasks.prepare_sim_forecast(cohort, SPLIT, config)
     train_features = cohort.features()[[0, 1]].reshape(-1, 3)
     np.testing.assert_allclose(data.scaler.mean, train_features.mean(axis=0))
     assert data.X["train"].shape[1:] == (12, 3)
@@ -80,16 +80,16 @@ def test_prepare_forecast_uses_train_statistics(cohort: tasks.Cohort) -> None:
     )
     back = data.to_mg(data.y["test"][:, 0].numpy(), "test")
     np.testing.assert_allclose(back, data.target_mg["test"], atol=1e-3)
-    strided = tasks.prepare_forecast(
-        cohort, SPLIT, tasks.ForecastConfig(12, 6, "multi", train_stride=2)
+    strided = tasks.prepare_sim_forecast(
+        cohort, SPLIT, tasks.SimForecastConfig(12, 6, "multi", train_stride=2)
     )
     per_patient = len(data.X["train"]) // 2  # 訓練の 2 人は同じ長さ
     assert len(strided.X["train"]) == 2 * ((per_patient + 1) // 2)
     torch.testing.assert_close(
         strided.X["test"], data.X["test"]
     )  # テストは全部
-    glucose_only = tasks.prepare_forecast(
-        cohort, SPLIT, tasks.ForecastConfig(12, 6, "glucose")
+    glucose_only = tasks.prepare_sim_forecast(
+        cohort, SPLIT, tasks.SimForecastConfig(12, 6, "glucose")
     )
     assert glucose_only.X["train"].shape[2] == 1
     torch.testing.assert_close(
@@ -98,8 +98,8 @@ def test_prepare_forecast_uses_train_statistics(cohort: tasks.Cohort) -> None:
 
 
 def test_recurrent_features_rescale_and_add_step(cohort: tasks.Cohort) -> None:
-    data = tasks.prepare_forecast(
-        cohort, SPLIT, tasks.ForecastConfig(12, 6, "multi")
+    data = tasks.prepare_sim_forecast(
+        cohort, SPLIT, tasks.SimForecastConfig(12, 6, "multi")
     )
     feats = tasks.recurrent_features(data)
     assert set(feats) == set(tasks.SEGMENTS)
@@ -118,8 +118,8 @@ def test_recurrent_features_rescale_and_add_step(cohort: tasks.Cohort) -> None:
     ratio = float((step * diff).sum() / (diff * diff).sum())
     torch.testing.assert_close(step, diff * ratio)
     assert 0.8 < float(step.std()) < 1.2
-    glucose = tasks.prepare_forecast(
-        cohort, SPLIT, tasks.ForecastConfig(12, 6, "glucose")
+    glucose = tasks.prepare_sim_forecast(
+        cohort, SPLIT, tasks.SimForecastConfig(12, 6, "glucose")
     )
     assert tasks.recurrent_features(glucose)["test"].shape[2] == 2
 
@@ -137,10 +137,10 @@ def test_linear_forecaster_recovers_coefficients() -> None:
 
 
 def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
-    data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
+    data = tasks.prepare_sim_forecast(cohort, SPLIT, tasks.SimForecastConfig())
     base = tasks.baseline_predictions(data)
     assert set(base) == {"持続予測", "線形"}
-    run = tasks.train_forecaster(
+    run = tasks.train_sim_forecaster(
         "gru",
         data,
         seed=0,
@@ -156,7 +156,7 @@ def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
         assert np.all(np.isfinite(pred))
     assert run.history.train_loss[-1] < run.history.train_loss[0] * 1.5
     assert run.model.recurrent.input_size == 4  # 変化のチャネルを足した入力
-    raw = tasks.train_forecaster(
+    raw = tasks.train_sim_forecaster(
         "gru",
         data,
         seed=0,
@@ -190,9 +190,9 @@ def test_bad_configs_raise() -> None:
     with pytest.raises(ValueError, match="n_days"):
         tasks.CohortConfig(n_days=0)
     with pytest.raises(ValueError, match="inputs"):
-        tasks.ForecastConfig(inputs="insulin")
+        tasks.SimForecastConfig(inputs="insulin")
     with pytest.raises(ValueError, match="seq_len"):
-        tasks.ForecastConfig(seq_len=0)
+        tasks.SimForecastConfig(seq_len=0)
 
 
 def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
@@ -217,9 +217,9 @@ def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
 
 
 def test_training_uses_the_given_device(cohort: tasks.Cohort) -> None:
-    data = tasks.prepare_forecast(cohort, SPLIT, tasks.ForecastConfig())
+    data = tasks.prepare_sim_forecast(cohort, SPLIT, tasks.SimForecastConfig())
     device = torch.device("cpu")
-    run = tasks.train_forecaster(
+    run = tasks.train_sim_forecaster(
         "gru",
         data,
         seed=0,

@@ -26,7 +26,17 @@ CORE = {
     "notebook",
 }
 # 領域: 信号ごとの下位パッケージと、第 1〜3 章の理論(theory)
-DOMAIN = {"ecg", "cgm", "glucose_sim", "vitals", "theory", "datasets"}
+DOMAIN = {
+    "ecg",
+    "cgm",
+    "glucose_sim",
+    "vitals",
+    "theory",
+    "datasets",
+    "attention",
+    "trust",
+    "privacy",
+}
 LAYER = {
     **{m: 0 for m in CORE},
     **{m: 1 for m in DOMAIN},

@@ -383,21 +383,26 @@ def test_preface_latex_shifts_and_restores_levels() -> None:
         assert rf"\let\{name}\medrnnSaved{name}" in end
 
 
-def test_backmatter_goes_before_the_bibliography_document() -> None:
+def test_backmatter_goes_before_the_first_unnumbered_document() -> None:
     from docutils import nodes
     from docutils.utils import new_document
     from sphinx import addnodes
 
     document = new_document("test")
-    for name in ("book/rnn", "book/bibliography"):
+    for name in ("book/rnn", "book/lstm", "book/primer", "book/glossary"):
         document += addnodes.start_of_file(docname=name)
-    medrnn_latex._mark_backmatter(document, {"book/bibliography"})
+    medrnn_latex._mark_backmatter(document, {"book/rnn", "book/lstm"})
     kinds = [type(node).__name__ for node in document.children]
-    assert kinds == ["start_of_file", "raw", "start_of_file"]
-    assert r"\setcounter{secnumdepth}{-1}" in document[1].astext()
-    assert (
-        isinstance(document[1], nodes.raw) and document[1]["format"] == "latex"
-    )
+    assert kinds == [
+        "start_of_file",
+        "start_of_file",
+        "raw",
+        "start_of_file",
+        "start_of_file",
+    ]
+    raw = document[2]
+    assert r"\setcounter{secnumdepth}{-1}" in raw.astext()
+    assert isinstance(raw, nodes.raw) and raw["format"] == "latex"
 
 
 def test_printed_count_survives_a_page_break() -> None:
@@ -409,3 +414,46 @@ def test_printed_count_survives_a_page_break() -> None:
     assert printed_count(value, split) == 1
     assert printed_count(value, normalize("別の文")) == 0
     assert printed_count("0.25", "0.25 と 0.25") == 2
+
+
+def test_bibliography_moves_into_its_chapter() -> None:
+    from docutils import nodes
+    from docutils.utils import new_document
+    from sphinx import addnodes
+    from sphinx.builders.latex.nodes import thebibliography
+
+    document = new_document("test")
+    for name in ("book/rnn", "book/bibliography", "book/status"):
+        start = addnodes.start_of_file(docname=name)
+        start += nodes.section()
+        document += start
+    document += thebibliography()
+    assert medrnn_latex.move_bibliography(document, {"book/bibliography"})
+    assert not any(isinstance(n, thebibliography) for n in document.children)
+    moved = list(document[1].findall(thebibliography))
+    assert len(moved) == 1 and not list(document[2].findall(thebibliography))
+
+
+def test_bibliography_labels_are_author_year() -> None:
+    from pybtex.database import parse_string
+
+    medrnn_bib = load_extension("medrnn_bib")
+    bib = parse_string(
+        """
+        @article{a, author = {Kingma, Diederik P. and Ba, Jimmy},
+                 title = {Adam}, year = {2015}}
+        @article{b, author = {Hochreiter, Sepp}, title = {X}, year = {1997}}
+        @article{c, author = {Hochreiter, Sepp}, title = {Y}, year = {1997}}
+        @article{d, author = {Cho, K. and van Merri{\\"e}nboer, B. and
+                 Gulcehre, C.}, title = {Z}, year = {2014}}
+        """,
+        "bibtex",
+    )
+    entries = list(bib.entries.values())
+    labels = list(medrnn_bib.AuthorYearLabelStyle().format_labels(entries))
+    assert labels == [
+        "Kingma and Ba, 2015",
+        "Hochreiter, 1997a",
+        "Hochreiter, 1997b",
+        "Cho et al., 2014",
+    ]

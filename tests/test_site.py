@@ -592,10 +592,10 @@ def test_chapter_offers_executed_notebook(
         o
         for cell in code
         for o in cell.outputs
-        if "image/png" in o.get("data", {})
+        if {"image/png", "image/svg+xml"} & set(o.get("data", {}))
     ]
     assert len(images) >= n_figures, (
-        f"図が {n_figures} 個あるのに PNG の出力は {len(images)} 個"
+        f"図が {n_figures} 個あるのに PNG・SVG の出力は {len(images)} 個"
     )
 
 
@@ -622,7 +622,7 @@ def test_reader_notebook_shows_glued_values(tmp_path: Path) -> None:
             _glue_output(
                 "fig",
                 {
-                    "image/png": "iVBO",
+                    "image/svg+xml": "<svg/>",
                     "application/pdf": "JVBE",
                     "text/plain": "<Figure>",
                 },
@@ -655,7 +655,7 @@ def test_reader_notebook_shows_glued_values(tmp_path: Path) -> None:
         "stream",
     ]
     assert set(code.outputs[0]["data"]) == {
-        "image/png",
+        "image/svg+xml",
         "text/plain",
     }  # PDF 版の図は除く
     assert (
@@ -749,12 +749,14 @@ def test_headings_are_in_order(chapter_pages: dict[str, Page]) -> None:
 
 
 def test_figure_numbers_are_in_order(chapter_pages: dict[str, Page]) -> None:
-    """章の中の図の番号が「図 N.1, N.2, …」と順に並ぶ。"""
+    """章の中の図の番号が「図 N.1, N.2, …」と順に並ぶ(番号のない付録では
+    「図 1, 2, …」)。
+    """
     for doc, page in chapter_pages.items():
         numbers = page.caption_numbers
         if not numbers:
             continue
-        parsed = [re.fullmatch(r"図\s*(\d+)\.(\d+)", n) for n in numbers]
+        parsed = [re.fullmatch(r"図\s*(\d+\.|)(\d+)", n) for n in numbers]
         assert all(parsed), f"{doc}: 図の番号の形が違います {numbers}"
         chapters = {m.group(1) for m in parsed}
         assert len(chapters) == 1, f"{doc}: 章番号が混ざっています {numbers}"
@@ -864,6 +866,48 @@ width: img.naturalWidth})),
   frame.remove();
   return result;
 }
+// 幅 width の画面でページを開き、横にはみ出すものを数える
+async function checkLayout(url, width) {
+  const frame = document.createElement("iframe");
+  frame.width = width; frame.height = 900;
+  await new Promise((resolve) => {
+    frame.onload = resolve; frame.src = url; document.body.appendChild(frame);
+  });
+  const w = frame.contentWindow, d = frame.contentDocument;
+  if (d.querySelector('script[src*="tex-mml-chtml"]')) {
+    await until(() => w.MathJax && w.MathJax.startup && \
+w.MathJax.startup.promise, 20000);
+    try { await w.MathJax.startup.promise; } catch (e) {}
+  }
+  const images = Array.from(d.querySelectorAll(".bd-article img"));
+  await until(() => images.every((img) => img.complete), 20000);
+  await d.fonts.ready;
+  await sleep(200);
+  const wide = (el) => el.scrollWidth > el.clientWidth + 1;
+  const label = (el) => (el.textContent || "").trim().slice(0, 60);
+  const article = d.querySelector(".bd-article") || d.body;
+  const result = {
+    url, width,
+    pageOverflow: d.documentElement.scrollWidth - w.innerWidth,
+    // 欄より広いコード(入力のリスティング。出力は折り返す)
+    wideCode: Array.from(article.querySelectorAll("div.highlight pre"))\
+.filter(wide).map(label),
+    // 箱より広い別行立ての数式
+    wideMath: Array.from(article.querySelectorAll(\
+'mjx-container[display="true"]')).filter(wide).map((el) => \
+el.closest(".math") ? el.closest(".math").id || label(el) : label(el)),
+    // 切り取られて見えない(横に動かせない)別行立ての数式
+    clippedMath: Array.from(article.querySelectorAll(\
+'mjx-container[display="true"]')).filter((el) => wide(el) && \
+!["auto", "scroll"].includes(w.getComputedStyle(el).overflowX)).map(label),
+    // 図: ビットマップを表示の 2 倍未満の解像度で見せていないか
+    blurryImages: images.filter((img) => !img.src.endsWith(".svg") && \
+img.naturalWidth < 2 * img.clientWidth).map((img) => img.getAttribute("src")),
+    svgImages: images.filter((img) => img.src.endsWith(".svg")).length,
+  };
+  frame.remove();
+  return result;
+}
 async function checkSearch(url) {
   const frame = await load(url);
   const d = frame.contentDocument;
@@ -888,8 +932,10 @@ box.querySelector("p.search-summary"));
   return result;
 }
 (async () => {
-  const out = {pages: [], searches: []};
+  const out = {pages: [], searches: [], layout: []};
   for (const url of CONFIG.pages) out.pages.push(await checkPage(url));
+  for (const [url, width] of CONFIG.layout) \
+out.layout.push(await checkLayout(url, width));
   for (const url of CONFIG.searches) out.searches.push(await checkSearch(url));
   document.getElementById("result").textContent = JSON.stringify(out);
 })().catch((e) => {
@@ -1017,11 +1063,15 @@ def server(html_dir: Path):
 
 
 def _check_page_html(
-    pages: list[str], searches: list[str], split_samples: list[str]
+    pages: list[str],
+    searches: list[str],
+    split_samples: list[str],
+    layout: list[tuple[str, int]] | None = None,
 ) -> str:
     config = json.dumps(
         {
             "pages": pages,
+            "layout": layout or [],
             "searches": searches,
             "splitSamples": split_samples,
             "speechQuery": SPEECH_QUERY,
@@ -1085,15 +1135,20 @@ def browser_report(
     ]
     pages.append(f"/book/rnn.html?{SPEECH_QUERY}")
     searches = [f"/search.html?q={quote(q)}" for q in SEARCHES]
+    layout = [
+        (f"/{page.rel}", width)
+        for page in chapter_pages.values()
+        for width in LAYOUT_WIDTHS
+    ]
     server.handler.check_page = _check_page_html(
-        pages, searches, split_samples()
+        pages, searches, split_samples(), layout
     )
     net_log = tmp_path_factory.mktemp("netlog") / "netlog.json"
     dom = run_chromium(
         chromium,
         server.origin + CHECK_PAGE,
         "--dump-dom",
-        "--virtual-time-budget=120000",
+        "--virtual-time-budget=300000",
         f"--log-net-log={net_log}",
     )
     match = re.search(r"<pre id=\"result\">(.*?)</pre>", dom, re.DOTALL)
@@ -1115,6 +1170,58 @@ def browser_report(
     report["served"] = list(server.handler.requests)
     report["origin"] = server.origin
     return report
+
+
+# スマートフォン(390 px)と机の上の画面(1280 px)
+LAYOUT_WIDTHS = (390, 1280)
+
+
+def _layout(report: dict, width: int) -> list[dict]:
+    pages = [p for p in report["layout"] if p["width"] == width]
+    assert pages, f"幅 {width} px の検査の結果がありません"
+    return pages
+
+
+@pytest.mark.parametrize("width", LAYOUT_WIDTHS)
+def test_no_page_scrolls_sideways(browser_report: dict, width: int) -> None:
+    """どのページも、ページ全体が横に動かない(広い表・数式は自分の箱の中で
+    動かす)。
+    """
+    wide = [
+        f"{p['url']}: {p['pageOverflow']} px"
+        for p in _layout(browser_report, width)
+        if p["pageOverflow"] > 1
+    ]
+    assert not wide, f"幅 {width} px で横にはみ出すページ: " + "; ".join(wide)
+
+
+@pytest.mark.parametrize("width", LAYOUT_WIDTHS)
+def test_no_equation_is_clipped(browser_report: dict, width: int) -> None:
+    clipped = [
+        f"{p['url']}: {m}"
+        for p in _layout(browser_report, width)
+        for m in p["clippedMath"]
+    ]
+    assert not clipped, f"幅 {width} px で切れる数式: " + "; ".join(clipped)
+
+
+def test_desktop_fits_code_and_equations(browser_report: dict) -> None:
+    """1280 px の画面では、コードの引用も数式も欄に収まる(横に動かさずに
+    読める)。
+    """
+    pages = _layout(browser_report, 1280)
+    code = [f"{p['url']}: {c}" for p in pages for c in p["wideCode"]]
+    math = [f"{p['url']}: {m}" for p in pages for m in p["wideMath"]]
+    assert not code, "欄より広いコード: " + "; ".join(code[:10])
+    assert not math, "欄より広い数式: " + "; ".join(math[:10])
+
+
+def test_figures_are_sharp(browser_report: dict) -> None:
+    """図は SVG か、表示の 2 倍以上の解像度のビットマップ。"""
+    pages = _layout(browser_report, 1280)
+    blurry = [f"{p['url']}: {src}" for p in pages for src in p["blurryImages"]]
+    assert not blurry, "ぼやける図: " + "; ".join(blurry[:10])
+    assert sum(p["svgImages"] for p in pages) >= 20, "SVG の図が少なすぎます"
 
 
 def test_browser_typesets_math(browser_report: dict) -> None:

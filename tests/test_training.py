@@ -78,7 +78,7 @@ def test_drop_last_skips_the_incomplete_batch(monkeypatch):
     monkeypatch.setattr(
         training,
         "train_step",
-        lambda *a: calls.append(len(a[2])) or original(*a),
+        lambda *a, **k: calls.append(len(a[2])) or original(*a, **k),
     )
     fit(model, X, y, TrainConfig(epochs=1, batch_size=16, drop_last=True))
     assert calls == [16] * 9
@@ -173,3 +173,44 @@ def test_epoch_mean_weights_by_batch_size():
         )
         == 1.75
     )
+
+
+def test_fit_uses_the_given_loss_function():
+    """同じ学習ループが回帰(MSE)以外の損失でも学習する(分類の交差
+    エントロピーなど)。損失が loss_fn の値として記録される。
+    """
+    from torch import nn
+
+    from medrnn.training import TrainConfig, evaluate_loss, fit
+
+    torch.manual_seed(0)
+    X = torch.randn(64, 4, 1)
+    y = (X.sum(dim=(1, 2)) > 0).float().unsqueeze(1)  # (64, 1) の 0/1
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 1))
+    bce = nn.functional.binary_cross_entropy_with_logits
+    before = evaluate_loss(model, X, y, loss_fn=bce)
+    history = fit(
+        model,
+        X,
+        y,
+        TrainConfig(epochs=30, batch_size=16, lr=0.05),
+        val=(X, y),
+        loss_fn=bce,
+    )
+    assert history.val_loss[-1] == evaluate_loss(model, X, y, loss_fn=bce)
+    assert history.val_loss[-1] < 0.5 * before
+    assert evaluate_loss(model, X, y) != history.val_loss[-1]  # 既定は MSE
+
+
+def test_early_stopping_with_non_finite_validation_loss_says_so():
+    from torch import nn
+
+    from medrnn.training import TrainConfig, fit_early_stopping
+
+    X, y = torch.randn(8, 3, 1), torch.randn(8, 1)
+    val = (torch.full((4, 3, 1), float("nan")), torch.zeros(4, 1))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3, 1))
+    with pytest.raises(ValueError, match="有限"):
+        fit_early_stopping(
+            model, X, y, TrainConfig(epochs=3, batch_size=4), val, patience=2
+        )

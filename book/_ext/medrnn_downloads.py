@@ -93,9 +93,9 @@ def format_glue_text(data: dict, fmt_spec: str) -> str:
 def reveal_glue_outputs(cell: nbformat.NotebookNode) -> None:
     """glue した出力のうち図・表などは見える出力に戻し、数値だけのものは除く。
 
-    PNG と一緒に入っている PDF 版の図(PDF 版の本のためのもの)は除く。
-    Jupyter が PNG ではなく PDF を表示しようとしたり、ファイルが倍の大きさに
-    なったりしないように。
+    PNG・SVG と一緒に入っている PDF 版の図(PDF 版の本のためのもの)は除く。
+    Jupyter が PNG・SVG ではなく PDF を表示しようとしたり、ファイルが
+    倍の大きさになったりしないように。
     """
     kept = []
     for output in cell.get("outputs", []):
@@ -106,7 +106,7 @@ def reveal_glue_outputs(cell: nbformat.NotebookNode) -> None:
                 key.removeprefix(prefix): value
                 for key, value in output["data"].items()
             }
-            if "image/png" in output["data"]:
+            if {"image/png", "image/svg+xml"} & set(output["data"]):
                 output["data"].pop("application/pdf", None)
         if meta is not None:
             if set(output.get("data", {})) <= {"text/plain"}:

@@ -16,19 +16,34 @@ REPORT_NAME = "exec_times.json"
 # (多くの Linux や病院の端末)では豆腐(□)になるので、日本語の言葉に
 # 置き換える
 STATUS_WORDS = {"\u2705": "成功", "\u274c": "失敗"}
+# 表の見出しと「方法」の値も日本語に(表の中の文字だけを置き換える)
+TABLE_WORDS = {
+    **STATUS_WORDS,
+    "Document": "文書",
+    "Modified": "更新日時",
+    "Method": "方法",
+    "Run Time (s)": "実行時間 [s]",
+    "Status": "状態",
+    "cache": "キャッシュ",
+    "auto": "実行",
+}
 
 
 class StatusWords(SphinxPostTransform):
-    """実行時間の表(myst-nb が優先度 8 で作る)の絵文字の状態を、
-    言葉に置き換える。
+    """実行時間の表(myst-nb が優先度 8 で作る)の英語の見出しと絵文字の
+    状態を、日本語の言葉に置き換える。
     """
 
     default_priority = 20
 
     def run(self, **kwargs) -> None:
-        for text in list(self.document.findall(nodes.Text)):
-            if str(text) in STATUS_WORDS:
-                new = nodes.Text(STATUS_WORDS[str(text)])
+        for table in list(self.document.findall(nodes.table)):
+            self._translate(table)
+
+    def _translate(self, table: nodes.table) -> None:
+        for text in list(table.findall(nodes.Text)):
+            if str(text) in TABLE_WORDS:
+                new = nodes.Text(TABLE_WORDS[str(text)])
                 index = next(
                     i for i, c in enumerate(text.parent.children) if c is text
                 )

@@ -4,8 +4,9 @@
    本の題名の代わりとして読み捨てられ、本文だけが目次の直後に見出しなしで
    並ぶ。しかもその中の節は ``\\chapter`` になってしまう。ここでは根のページの
    見出しを番号なしの章(``\\chapter*``)として戻し、前書きの中の見出しを
-   番号なしで 1 段下げ、最初の章の直前で元に戻す。参考文献の章({bibliography}
-   を持つ文書)からあとも番号なしの章にする(「第 3 章 参考文献」にしない)。
+   番号なしで 1 段下げ、最初の章の直前で元に戻す。番号つきの章のあとの文書
+   (付録・参考文献・用語集)も番号なしの章にする(「第 11 章 参考文献」に
+   しない)。
 2. 文字:upLaTeX では記号やギリシャ文字も和文フォント(原ノ味)で組まれる。
    原ノ味(Adobe-Japan1)にない記号(⊙ など)は数式の記号に置き換え、
    本文のギリシャ文字と数式の記号(∂ ≤ × など)は全角の字形ではなく
@@ -21,10 +22,13 @@ import re
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.texescape import escape
 from sphinx.writers.latex import LaTeXTranslator
 
 SAVED = r"\medrnnSavedSecnumdepth"
+# この列数以上の表は小さい字(\footnotesize)で組む
+WIDE_TABLE_COLUMNS = 7
 # 根のページの節は LaTeX では \chapter になる。前書きの間だけ 1 段ずつ下げる。
 LEVELS = ["chapter", "section", "subsection", "subsubsection"]
 
@@ -46,6 +50,9 @@ MISSING_GLYPHS = {
     "ₖ": r"\(\sb{k}\)",
     "ₙ": r"\(\sb{n}\)",
     "✗": r"\(\times\)",
+    "⁻": r"\(\sp{-}\)",
+    "⌈": r"\(\lceil\)",
+    "⌉": r"\(\rceil\)",
     "✅": "成功",  # myst-nb の実行時間の表(状態ページ)
     "❌": "失敗",
 }
@@ -193,6 +200,19 @@ class MedrnnLaTeXTranslator(LaTeXTranslator):
 
     _in_uri = False
 
+    def depart_table(self, node: nodes.Element) -> None:
+        # 列の多い表(シードごとの表など)は小さい字で組み、列に収める
+        cols = max(
+            (int(g.get("cols", 0)) for g in node.findall(nodes.tgroup)),
+            default=0,
+        )
+        small = cols >= WIDE_TABLE_COLUMNS
+        if small:
+            self.body.append("\n\\begingroup\\footnotesize\n")
+        super().depart_table(node)
+        if small:
+            self.body.append("\n\\endgroup\n")
+
     def escape(self, s: str) -> str:
         if self._in_uri:
             return super().escape(s)
@@ -239,7 +259,8 @@ def preface_end() -> str:
     return "\n".join(lines)
 
 
-# 参考文献の章(と、それより後ろ)は番号なしの章にする。
+# 番号つきの章のあとの付録・参考文献・用語集などは番号なしの章にする
+# (「第 11 章 参考文献」にしない)。
 # 柱(ヘッダー・フッター)にも「第 N 章」を出さない
 # (Sphinx の \chaptermark は番号を無条件に付けるため)。
 BACKMATTER = "\n".join(
@@ -266,10 +287,61 @@ def bibliography_docnames(env) -> set[str]:
     return {key.docname for key in getattr(domain, "bibliographies", {})}
 
 
-def _mark_backmatter(doctree: nodes.document, docnames: set[str]) -> None:
-    """docnames のうち最初に現れる文書の直前に BACKMATTER を置く。"""
+def move_bibliography(doctree: nodes.document, docnames: set[str]) -> bool:
+    """文書の末尾に集められた参考文献の一覧(thebibliography)を、
+    {bibliography} を持つ文書(「参考文献」の章)の中へ移す。
+
+    Sphinx の LaTeX 出力は引用の一覧を本の最後(最後の章の後ろ)に
+    まとめるので、そのままでは一覧が別の章の中に見出しなしで出る。
+    移したら True。
+    """
+    from sphinx.builders.latex.nodes import thebibliography
+
+    found = [n for n in doctree.children if isinstance(n, thebibliography)]
+    target = next(
+        (
+            start
+            for start in doctree.findall(addnodes.start_of_file)
+            if start.get("docname") in docnames
+        ),
+        None,
+    )
+    if not found or target is None:
+        return False
+    sections = [n for n in target.children if isinstance(n, nodes.section)]
+    parent = sections[-1] if sections else target
+    for node in found:
+        doctree.remove(node)
+        parent.append(node)
+    return True
+
+
+class MoveBibliography(SphinxPostTransform):
+    """LaTeX だけ: 参考文献の一覧を「参考文献」の章の中へ移す
+    (Sphinx が一覧を本の最後に集めた後、優先度 750 の後に動く)。
+    """
+
+    default_priority = 760
+    formats = ("latex",)
+
+    def run(self, **kwargs) -> None:
+        move_bibliography(self.document, bibliography_docnames(self.env))
+
+
+def numbered_docnames(env) -> set[str]:
+    """目次で番号の付く章(Sphinx の節番号の記録がある文書)。"""
+    return {doc for doc, numbers in env.toc_secnumbers.items() if numbers}
+
+
+def _mark_backmatter(doctree: nodes.document, numbered: set[str]) -> None:
+    """番号つきの章のあとに最初に現れる、番号のない文書の直前に
+    BACKMATTER を置く。
+    """
+    seen_numbered = False
     for start in list(doctree.findall(addnodes.start_of_file)):
-        if start.get("docname") in docnames:
+        if start.get("docname") in numbered:
+            seen_numbered = True
+        elif seen_numbered:
             _insert_before(start, BACKMATTER)
             return
 
@@ -277,7 +349,7 @@ def _mark_backmatter(doctree: nodes.document, docnames: set[str]) -> None:
 def _on_doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
     if app.builder.format != "latex" or docname != app.config.root_doc:
         return
-    _mark_backmatter(doctree, bibliography_docnames(app.env))
+    _mark_backmatter(doctree, numbered_docnames(app.env))
     section = next(iter(doctree.findall(nodes.section)), None)
     if (
         section is None
@@ -294,7 +366,49 @@ def _on_doctree_resolved(app, doctree: nodes.document, docname: str) -> None:
         _insert_before(first_chapter, preface_end())
 
 
+def title_page(title: str, author: str, release: str, url: str) -> str:
+    """PDF の扉(題名・著者・版・ビルド日・ライセンス・リポジトリ)の LaTeX。
+
+    引数はエスケープ前の文字列。
+    """
+
+    def tex(text: str) -> str:
+        return fix_text(escape(text, "uplatex"))
+
+    lines = [
+        r"\begin{titlepage}",
+        r"\centering\vspace*{0.22\textheight}",
+        rf"{{\Huge\bfseries\gtfamily {tex(title)}\par}}",
+        r"\vspace{2\baselineskip}",
+        rf"{{\Large {tex(author)}\par}}",
+        r"\vfill",
+        rf"{{\large {tex(release)}(ビルド日 \today)\par}}",
+        r"\vspace{\baselineskip}",
+        r"{\small 本文は CC BY 4.0、コードは MIT ライセンス。"
+        r"図と数値はすべて、ビルドのたびにコードを実行して作り直したもの。\par}",
+    ]
+    if url:
+        lines.append(rf"{{\small リポジトリ: \url{{{url}}}\par}}")
+    lines += [r"\end{titlepage}"]
+    return "\n".join(lines)
+
+
+def _set_title_page(app, config) -> None:
+    url = config.html_theme_options.get("repository_url", "")
+    config.latex_elements = {
+        **config.latex_elements,
+        "maketitle": title_page(
+            config.html_title or config.project,
+            config.author,
+            config.release or "",
+            url,
+        ),
+    }
+
+
 def setup(app) -> dict:
     app.set_translator("latex", MedrnnLaTeXTranslator, override=True)
+    app.connect("config-inited", _set_title_page, priority=900)
+    app.add_post_transform(MoveBibliography)
     app.connect("doctree-resolved", _on_doctree_resolved)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

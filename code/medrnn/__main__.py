@@ -12,7 +12,18 @@ import sys
 
 from .repro import configure_torch, environment_summary
 
-CHAPTERS = ("rnn", "lstm", "gru", "ecg", "cgm", "glucose_sim", "vitals")
+CHAPTERS = (
+    "rnn",
+    "lstm",
+    "gru",
+    "ecg",
+    "cgm",
+    "glucose_sim",
+    "vitals",
+    "attention",
+    "trust",
+    "privacy",
+)
 
 
 def _non_negative(text: str) -> int:

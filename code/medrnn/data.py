@@ -27,6 +27,7 @@ class SineConfig:
     seed: int = 0  # ノイズの乱数シード
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         if self.n_points < 2:
             raise ValueError(
                 "n_points は 2 以上にしてください"
@@ -60,6 +61,11 @@ LSTM_SINE = SineConfig(n_points=1000, t_stop=99.9)
 
 def make_noisy_sine(config: SineConfig) -> tuple[np.ndarray, np.ndarray]:
     """ノイズ付きサイン波を作る。
+
+    Parameters
+    ----------
+    config : SineConfig
+        点の数・時刻の範囲・ノイズの標準偏差・シード。
 
     Returns
     -------
@@ -98,6 +104,18 @@ def split_ordered(
         1 次元の系列。形状 (n,)
     train_ratio : float
         訓練に使う割合。0 より大きく 1 より小さい。
+
+    Returns
+    -------
+    train : np.ndarray
+        前半。形状 (int(n * train_ratio),)
+    test : np.ndarray
+        後半。形状 (n - len(train),)
+
+    Raises
+    ------
+    ValueError
+        系列が 1 次元の有限値でないか、どちらかが空になるとき。
     """
     arr = _check_series(series)
     if not 0.0 < train_ratio < 1.0:
@@ -132,6 +150,12 @@ def make_windows(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """長さ seq_len の窓と、その直後の 1 点(正解)の組をすべて作る。
 
+    Parameters
+    ----------
+    series : np.ndarray, 形状 (n,)
+    seq_len : int
+        窓の長さ(n より小さい正の整数)。
+
     Returns
     -------
     X : torch.Tensor
@@ -157,7 +181,17 @@ class Standardizer:
 
     @classmethod
     def fit(cls, train: np.ndarray) -> Standardizer:
-        """訓練データ(形状 (n, n_features))から統計量を求める。"""
+        """訓練データ(形状 (n, n_features))から統計量を求める。
+
+        Parameters
+        ----------
+        train : np.ndarray
+            訓練データ。形状 (n, n_features)、n >= 2
+
+        Returns
+        -------
+        Standardizer
+        """
         arr = np.asarray(train, dtype=np.float64)
         if arr.ndim != 2 or len(arr) < 2:
             raise ValueError(
@@ -172,11 +206,33 @@ class Standardizer:
         return cls(mean=arr.mean(axis=0), std=std)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        """(x - 平均) / 標準偏差。形状 (n, n_features) のまま返す。"""
+        """(x - 平均) / 標準偏差。形状 (n, n_features) のまま返す。
+
+        Parameters
+        ----------
+        x : np.ndarray
+            元の単位の値。形状 (n, n_features)
+
+        Returns
+        -------
+        np.ndarray
+            標準化した値(float64)。形状 (n, n_features)
+        """
         return (np.asarray(x, dtype=np.float64) - self.mean) / self.std
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        """標準化を元の単位に戻す。"""
+        """標準化を元の単位に戻す。
+
+        Parameters
+        ----------
+        z : np.ndarray
+            標準化した値。形状 (n, n_features)
+
+        Returns
+        -------
+        np.ndarray
+            元の単位の値(float64)。形状 (n, n_features)
+        """
         return np.asarray(z, dtype=np.float64) * self.std + self.mean
 
 
@@ -184,6 +240,13 @@ def make_vitals_example(
     n_hours: int = 48, seed: int = 0
 ) -> tuple[np.ndarray, list[str]]:
     """単位の異なる 2 つの模擬バイタル(心拍数と体温)を 1 時間ごとに作る。
+
+    Parameters
+    ----------
+    n_hours : int
+        時間の数 [h](4 以上)。
+    seed : int
+        ノイズの乱数シード。
 
     Returns
     -------
@@ -205,3 +268,64 @@ def make_vitals_example(
         "心拍数 [bpm]",
         "体温 [℃]",
     ]
+
+
+SEGMENTS = ("train", "val", "test")  # 時間順の 3 区間
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """記録を時間順に 3 区間へ分ける割合(テストは残り全部)。"""
+
+    train: float = 0.7  # 最初のこの割合を訓練に
+    val: float = 0.1  # 続くこの割合を検証に
+
+    def __post_init__(self) -> None:
+        if not (0 < self.train and 0 < self.val and self.train + self.val < 1):
+            raise ValueError(
+                "0 < train、0 < val、train + val < 1 にしてください"
+                f"(受け取った値: {self.train}, {self.val})"
+            )
+
+    def bounds(self, n: int) -> dict[str, tuple[int, int]]:
+        """長さ n の系列での各区間 [start, stop)(サンプル番号)。
+
+        Parameters
+        ----------
+        n : 系列の長さ(サンプル数)
+
+        Returns
+        -------
+        dict[str, tuple[int, int]]
+            区間名("train"・"val"・"test")→ (start, stop)
+        """
+        cut1, cut2 = round(n * self.train), round(n * (self.train + self.val))
+        if not 0 < cut1 < cut2 < n:
+            raise ValueError(f"長さ {n} の系列では空の区間ができます")
+        return {"train": (0, cut1), "val": (cut1, cut2), "test": (cut2, n)}
+
+
+def downsample_mean(x: np.ndarray, factor: int) -> np.ndarray:
+    """factor 点ずつの平均で間引く(端数は捨てる)。
+
+    平均は簡単な低域通過フィルタの役もする。各点は自分のブロック内の
+    値だけから作られ、後のブロックの値は混ざらない。
+
+    Parameters
+    ----------
+    x : 1 次元の系列。形状 (n,)
+    factor : 何点ずつ平均するか(1 以上)
+
+    Returns
+    -------
+    np.ndarray
+        間引いた系列。形状 (n // factor,)
+    """
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 1 or factor < 1 or len(arr) < factor:
+        raise ValueError(
+            f"1 次元で長さ factor 以上の x と、1 以上の factor に"
+            f"してください(受け取った形状: {arr.shape}, factor={factor})"
+        )
+    n = len(arr) // factor
+    return arr[: n * factor].reshape(n, factor).mean(axis=1)

@@ -13,6 +13,13 @@ from torch import nn
 def predict(model: nn.Module, X: torch.Tensor) -> np.ndarray:
     """全窓を 1 回の順伝播でまとめて予測する(勾配は計算しない)。
 
+    Parameters
+    ----------
+    model : nn.Module
+        学習済みのモデル。
+    X : torch.Tensor
+        入力窓。形状 (N, seq_len, input_size)
+
     Returns
     -------
     np.ndarray
@@ -24,7 +31,23 @@ def predict(model: nn.Module, X: torch.Tensor) -> np.ndarray:
 
 
 def mse(pred: np.ndarray, target: np.ndarray) -> float:
-    """平均二乗誤差 (1/N) Σ (y_i - ŷ_i)²。"""
+    """平均二乗誤差 (1/N) Σ (y_i - ŷ_i)²。
+
+    Parameters
+    ----------
+    pred, target : np.ndarray
+        予測と正解。同じ形状 (N,)
+
+    Returns
+    -------
+    float
+        MSE(元の単位の 2 乗)。
+
+    Raises
+    ------
+    ValueError
+        形状が違うか、空の配列のとき。
+    """
     p, t = (
         np.asarray(pred, dtype=np.float64),
         np.asarray(target, dtype=np.float64),
@@ -37,17 +60,50 @@ def mse(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 def rmse(pred: np.ndarray, target: np.ndarray) -> float:
-    """二乗平均平方根誤差。MSE の平方根で、元のデータと同じ単位になる。"""
+    """二乗平均平方根誤差。MSE の平方根で、元のデータと同じ単位になる。
+
+    Parameters
+    ----------
+    pred, target : np.ndarray
+        予測と正解。同じ形状 (N,)
+
+    Returns
+    -------
+    float
+        RMSE(元の単位)。
+    """
     return float(np.sqrt(mse(pred, target)))
 
 
 def persistence_forecast(X: torch.Tensor) -> np.ndarray:
-    """「次の値は直前の値と同じ」という予測。形状 (N,)"""
+    """「次の値は直前の値と同じ」という予測。形状 (N,)
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        入力窓。形状 (N, seq_len, input_size)(チャネル 0 を使う)
+
+    Returns
+    -------
+    np.ndarray
+        予測(float64)。形状 (N,)
+    """
     return X[:, -1, 0].cpu().numpy().astype(np.float64)
 
 
 def window_mean_forecast(X: torch.Tensor) -> np.ndarray:
-    """「次の値は窓の平均」という予測。形状 (N,)"""
+    """「次の値は窓の平均」という予測。形状 (N,)
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        入力窓。形状 (N, seq_len, input_size)(チャネル 0 を使う)
+
+    Returns
+    -------
+    np.ndarray
+        予測(float64)。形状 (N,)
+    """
     return X[:, :, 0].mean(dim=1).cpu().numpy().astype(np.float64)
 
 
@@ -88,7 +144,18 @@ class LinearAR:
         return cls(coef=sol[:-1], intercept=float(sol[-1]))
 
     def predict(self, X: torch.Tensor) -> np.ndarray:
-        """形状 (N,) の予測を返す。"""
+        """形状 (N,) の予測を返す。
+
+        Parameters
+        ----------
+        X : torch.Tensor
+            入力窓。形状 (N, seq_len, input_size)
+
+        Returns
+        -------
+        np.ndarray
+            予測(float64)。形状 (N,)
+        """
         return _flat_windows(X) @ self.coef + self.intercept
 
 
@@ -100,7 +167,23 @@ def _flat_windows(X: torch.Tensor) -> np.ndarray:
 
 
 def mae(pred: np.ndarray, target: np.ndarray) -> float:
-    """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|。"""
+    """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|。
+
+    Parameters
+    ----------
+    pred, target : np.ndarray
+        予測と正解。同じ形状 (N,)
+
+    Returns
+    -------
+    float
+        MAE(元の単位)。
+
+    Raises
+    ------
+    ValueError
+        形状が違うか、空の配列のとき。
+    """
     p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
     if p.shape != t.shape or p.size == 0:
         raise ValueError(
@@ -111,7 +194,18 @@ def mae(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
-    """平均と標準偏差(不偏、ddof=1)。"""
+    """平均と標準偏差(不偏、ddof=1)。
+
+    Parameters
+    ----------
+    values : Sequence[float] or np.ndarray
+        値の並び(シードごとの結果など)。形状 (n,)、n >= 2
+
+    Returns
+    -------
+    mean, std : float
+        平均と不偏標準偏差。
+    """
     arr = np.asarray(values, dtype=np.float64)
     if arr.size < 2:
         raise ValueError(

@@ -143,3 +143,53 @@ BUILD_TIME_NAMES = {
     "noop_seconds": "何も変えずにもう一度",
     "prose_only_seconds": "1 章の本文だけを変えて",
 }
+
+# 本文を読む速さの目安 [字/分](数式・表の多い技術書の日本語を、
+# 考えながら読む速さ。黙読の 500〜600 字/分より遅めにとる)
+READING_CHARS_PER_MINUTE = 400
+_CODE_CELL = re.compile(r"^```\{code-cell\}.*?^```", re.DOTALL | re.MULTILINE)
+_DIRECTIVE_OPTION = re.compile(r"^:[\w-]+:.*$", re.MULTILINE)
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
+
+
+def reading_minutes(
+    path: str | Path, chars_per_minute: int = READING_CHARS_PER_MINUTE
+) -> int:
+    """章の本文(コードセルと前付けを除く)を読むのにかかる分数の目安。
+
+    Parameters
+    ----------
+    path : str or Path
+        章の MyST Markdown ファイル。
+    chars_per_minute : int
+        読む速さ [字/分]。正の整数。
+
+    Returns
+    -------
+    int
+        5 分単位に丸めた分数(最低 5 分)。
+    """
+    if chars_per_minute <= 0:
+        raise ValueError(
+            f"chars_per_minute は正の整数にしてください: {chars_per_minute}"
+        )
+    text = Path(path).read_text(encoding="utf-8")
+    text = _FRONT_MATTER.sub("", text)
+    text = _DIRECTIVE_OPTION.sub("", _CODE_CELL.sub("", text))
+    n_chars = len(re.sub(r"\s", "", text))
+    return max(5, 5 * round(n_chars / chars_per_minute / 5))
+
+
+def recorded_run_seconds(budget_path: str | Path) -> dict[str, float]:
+    """``book/exec_budget.json`` に記録した、章ごとの実行秒数
+    (2 コアの機械で計測)。
+
+    Returns
+    -------
+    dict[str, float]
+        文書名(``book/cgm`` など)→ 秒数。
+    """
+    import json
+
+    record = json.loads(Path(budget_path).read_text(encoding="utf-8"))
+    return {name: float(s) for name, s in record["章"].items()}

@@ -37,6 +37,11 @@ def setup_japanese_font() -> str:
 
     japanize-matplotlib(distutils が必要で Python 3.12 以降では
     import できない)を優先し、だめなら matplotlib-fontja を使う。
+
+    Returns
+    -------
+    str
+        使ったパッケージの名前。
     """
     try:
         with warnings.catch_warnings():
@@ -53,6 +58,8 @@ def setup_japanese_font() -> str:
             "pdf.fonttype": 42,  # PDF にフォントを TrueType で埋め込む
             "figure.dpi": 100,
             "savefig.dpi": 150,
+            "font.size": 11,  # ウェブで縮めて表示しても読める大きさ
+            "svg.hashsalt": "medrnn",  # SVG の中の ID を毎回同じにする
             "axes.grid": True,
             "grid.alpha": 0.3,
         }
@@ -61,12 +68,12 @@ def setup_japanese_font() -> str:
 
 
 def use_book_figure_formats() -> None:
-    """ノートブックの図を PNG(ウェブ用)と PDF(印刷用のベクター)の
-    両方で出す。
+    """ノートブックの図を SVG(ウェブ用のベクター。高精細の画面でも
+    ぼけない)と PDF(印刷用のベクター)の両方で出す。
     """
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-    set_matplotlib_formats("png", "pdf")
+    set_matplotlib_formats("svg", "pdf")
 
 
 def _new_axes(
@@ -93,8 +100,20 @@ def shade_segments(
 ) -> None:
     """時間順の区間(名前 → (始まり, 終わり) [s])を色の帯で示す。
 
-    with_times=True なら凡例に区間の時刻も書く。legend=False なら凡例に
-    出さない。kwargs は axvspan にそのまま渡す(例: lw=0)。
+    Parameters
+    ----------
+    ax : Axes
+        描く先。
+    bounds_s : dict[str, tuple[float, float]]
+        区間の名前 → (始まり, 終わり) [s]。
+    alpha : float
+        帯の不透明度(0〜1)。
+    with_times : bool
+        True なら凡例に区間の時刻も書く。
+    legend : bool
+        False なら凡例に出さない。
+    **kwargs : float
+        axvspan にそのまま渡す(例: lw=0)。
     """
     for name, (start, stop) in bounds_s.items():
         label = SEGMENT_NAMES[name]
@@ -118,7 +137,26 @@ def plot_series(
     xlabel: str = "時刻 t",
     ylabel: str = "値(任意単位)",
 ) -> Figure:
-    """時系列を描き、n_train があれば訓練とテストの境目を示す。"""
+    """時系列を描き、n_train があれば訓練とテストの境目を示す。
+
+    Parameters
+    ----------
+    t : np.ndarray
+        時刻。形状 (n,)
+    series : np.ndarray
+        値。形状 (n,)
+    n_train : int or None
+        訓練部分の長さ。None なら境目を描かない。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    xlabel, ylabel : str
+        軸のラベル(単位つき)。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
+    """
     fig, ax = _new_axes(ax, (8, 3))
     if n_train is None:
         ax.plot(t, series, color=COLORS["blue"], lw=1)
@@ -161,7 +199,26 @@ def plot_loss_curve(
     logy: bool = False,
     floor: float | None = None,
 ) -> Figure:
-    """エポックごとの損失(学習曲線)を描く。floor はノイズフロアの水平線。"""
+    """エポックごとの損失(学習曲線)を描く。floor はノイズフロアの水平線。
+
+    Parameters
+    ----------
+    train_loss : list[float]
+        エポックごとの訓練損失。長さ n_epochs
+    val_loss : list[float] or None
+        エポックごとの検証損失。None なら描かない。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    logy : bool
+        True なら縦軸を対数にする。
+    floor : float or None
+        ノイズフロア(MSE の下限)の水平線の高さ。None なら描かない。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
+    """
     fig, ax = _new_axes(ax, (6, 3.5))
     epochs = np.arange(1, len(train_loss) + 1)
     ax.plot(epochs, train_loss, color=COLORS["blue"], label="訓練損失")
@@ -196,7 +253,25 @@ def plot_predictions(
 ) -> Figure:
     """テストデータでの実測値と予測値を重ねる。
 
-    truth はノイズのない真の波形。
+    Parameters
+    ----------
+    t : np.ndarray
+        時刻。形状 (n,)
+    actual : np.ndarray
+        実測値。形状 (n,)
+    predicted : np.ndarray
+        予測値。形状 (n,)
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    truth : np.ndarray or None
+        ノイズのない真の波形。形状 (n,)。None なら描かない。
+    xlabel : str
+        横軸のラベル。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (8, 3.5))
     lines = [("実測値(ノイズあり)", actual), ("予測値", predicted)]
@@ -210,7 +285,20 @@ def plot_predictions(
 
 
 def plot_activations(x: np.ndarray, ax: Axes | None = None) -> Figure:
-    """tanh・シグモイドとその導関数を並べて描く。"""
+    """tanh・シグモイドとその導関数を並べて描く。
+
+    Parameters
+    ----------
+    x : np.ndarray
+        横軸の値(活性化関数への入力)。形状 (n,)
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
+    """
     fig, ax = _new_axes(ax, (7, 4))
     tanh = np.tanh(x)
     sigmoid = 1 / (1 + np.exp(-x))
@@ -244,7 +332,28 @@ def plot_bars(
     ylabel: str = "テスト MSE",
     floor: float | None = None,
 ) -> Figure:
-    """手法ごとの値を棒グラフで並べる(errors は標準偏差のエラーバー)。"""
+    """手法ごとの値を棒グラフで並べる(errors は標準偏差のエラーバー)。
+
+    Parameters
+    ----------
+    labels : list[str]
+        手法の名前。長さ n_methods
+    values : list[float]
+        棒の高さ。長さ n_methods
+    errors : list[float] or None
+        エラーバー(標準偏差)。None なら描かない。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    ylabel : str
+        縦軸のラベル。
+    floor : float or None
+        ノイズフロアの水平線の高さ。None なら描かない。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
+    """
     fig, ax = _new_axes(ax, (7, 3.5))
     palette = list(COLORS.values())
     ax.bar(
@@ -297,6 +406,18 @@ def plot_unrolled_rnn(n_steps: int = 3, ax: Axes | None = None) -> Figure:
 
     各時刻のセルが入力 x_t と前の隠れ状態 h_{t-1} を受け取り、
     新しい隠れ状態 h_t を次の時刻へ渡し、出力 y_t を出す様子を描く。
+
+    Parameters
+    ----------
+    n_steps : int
+        展開して描く時刻の数。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
     """
     if n_steps < 1:
         raise ValueError(
@@ -413,8 +534,23 @@ def plot_norms_by_lag(
 ) -> Figure:
     """勾配(ヤコビ行列)のノルムを時刻・距離に対して描く。
 
-    curves は「凡例の名前 → x と同じ長さの配列」。
-    logy=True なら縦軸を対数にする(指数関数的な減少・増加が直線に見える)。
+    Parameters
+    ----------
+    x : np.ndarray
+        横軸(距離や時刻)。形状 (n,)
+    curves : dict[str, np.ndarray]
+        凡例の名前 → ノルム。各形状 (n,)
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    xlabel, ylabel : str
+        軸のラベル。
+    logy : bool
+        True なら縦軸を対数にする(指数関数的な減少・増加が直線に見える)。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (6.5, 3.6))
     palette = [
@@ -517,7 +653,18 @@ def _lstm_arrow(
 
 
 def plot_lstm_cell(ax: Axes | None = None) -> Figure:
-    """LSTM セル 1 時刻分の構造図(セル状態の線と 4 つのゲート)を描く。"""
+    """LSTM セル 1 時刻分の構造図(セル状態の線と 4 つのゲート)を描く。
+
+    Parameters
+    ----------
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
+    """
     from matplotlib.patches import FancyBboxPatch
 
     fig, ax = _new_axes(ax, (9, 5.4))
@@ -608,7 +755,22 @@ def plot_gradient_descent(
 ) -> Figure:
     """1 次元の損失の谷と、学習率ごとの勾配降下の足どりを描く。
 
-    paths: 凡例の文字列 → (各ステップのパラメータ w_k, 損失 L(w_k))。
+    Parameters
+    ----------
+    w : np.ndarray
+        パラメータの格子。形状 (n,)
+    loss : np.ndarray
+        各 w での損失 L(w)。形状 (n,)
+    paths : dict[str, tuple[np.ndarray, np.ndarray]]
+        凡例の文字列 → (各ステップのパラメータ w_k, 損失 L(w_k))。
+        各形状 (n_steps,)
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
     """
     if np.shape(w) != np.shape(loss):
         raise ValueError(
@@ -652,7 +814,25 @@ def plot_standardization(
 ) -> Figure:
     """単位の違うバイタルの、標準化の前(左)と後(右)を並べる。
 
-    raw・scaled: 形状 (n, n_features)。n_train は訓練部分の長さ。
+    Parameters
+    ----------
+    hours : np.ndarray
+        時刻 [h]。形状 (n,)
+    raw : np.ndarray
+        元の単位の値。形状 (n, n_features)
+    scaled : np.ndarray
+        標準化した値。形状 (n, n_features)
+    names : list[str]
+        列の名前(単位つき)。長さ n_features
+    n_train : int
+        訓練部分の長さ。
+    axes : (Axes, Axes) or None
+        描く先の 2 つ。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
     """
     raw, scaled = np.asarray(raw), np.asarray(scaled)
     if raw.shape != scaled.shape or raw.shape != (len(hours), len(names)):
@@ -718,6 +898,19 @@ def figure_row(
     """横に ncols 個のパネルを並べた Figure と Axes のリスト。
 
     pyplot は使わない。
+
+    Parameters
+    ----------
+    ncols : int
+        パネルの数。
+    width, height : float
+        図の幅と高さ [inch]。
+
+    Returns
+    -------
+    fig : Figure
+    axes : list[Axes]
+        長さ ncols
     """
     if ncols < 1:
         raise ValueError(
@@ -735,8 +928,23 @@ def plot_gradient_by_distance(
 ) -> Figure:
     """時刻ごとの勾配ノルムを、損失からの距離(ステップ数)に対して描く。
 
-    norms: モデル名 → 形状 (seq_len,) の配列(最後の要素が損失に最も近い時刻)。
-    relative=True なら距離 0 の値で割り、1 から始まる比にする。縦軸は対数。
+    縦軸は対数。
+
+    Parameters
+    ----------
+    norms : dict[str, np.ndarray]
+        モデル名 → 形状 (seq_len,) の配列(最後の要素が損失に最も近い時刻)。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    relative : bool
+        True なら距離 0 の値で割り、1 から始まる比にする。
+    title : str or None
+        パネルの題。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (6.5, 3.8))
     for i, (name, values) in enumerate(norms.items()):
@@ -776,7 +984,21 @@ def plot_lag_accuracy(
 ) -> Figure:
     """遅れごとの正解率。線はシードの平均、薄い点は各シードの値。
 
-    accuracy: モデル名 → 形状 (len(lags), シードの数) の配列。
+    Parameters
+    ----------
+    lags : list[int]
+        遅れ [ステップ]。長さ n_lags
+    accuracy : dict[str, np.ndarray]
+        モデル名 → 形状 (n_lags, n_seeds) の正解率。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    chance : float
+        当て推量の正解率(水平線で示す)。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (7, 4))
     lags_arr = np.asarray(lags, dtype=np.float64)
@@ -832,7 +1054,28 @@ def plot_step_curves(
     hline: float | None = None,
     hline_label: str | None = None,
 ) -> Figure:
-    """更新の回数(ステップ)ごとの値を、系列ごとに線で描く。"""
+    """更新の回数(ステップ)ごとの値を、系列ごとに線で描く。
+
+    Parameters
+    ----------
+    curves : dict[str, np.ndarray]
+        凡例の名前 → 形状 (n_steps,) の値。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+    ylabel : str
+        縦軸のラベル。
+    logy : bool
+        True なら縦軸を対数にする。
+    hline : float or None
+        水平線の高さ。None なら描かない。
+    hline_label : str or None
+        水平線の凡例。
+
+    Returns
+    -------
+    Figure
+        描いた図(ax を渡したときはその Figure)。
+    """
     fig, ax = _new_axes(ax, (6, 3.6))
     for i, (name, values) in enumerate(curves.items()):
         v = np.asarray(values, dtype=np.float64)
@@ -863,8 +1106,23 @@ def plot_gate_traces(
 ) -> Figure:
     """入力系列(いちばん上)と、ゲートやセル状態の時間変化を縦に並べる。
 
-    traces: パネルの名前 → 形状 (len(t), hidden_size) の配列。
-    units の列だけ描く。
+    Parameters
+    ----------
+    t : np.ndarray
+        時刻。形状 (seq_len,)
+    series : np.ndarray
+        入力系列。形状 (seq_len,)
+    traces : dict[str, np.ndarray]
+        パネルの名前 → 形状 (seq_len, hidden_size) の配列。
+    units : list[int]
+        描く隠れユニット(列)の番号。
+    xlabel : str
+        横軸のラベル。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     fig = Figure(
         figsize=(8, 1.6 * (len(traces) + 1) + 0.6), layout="constrained"

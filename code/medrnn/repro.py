@@ -18,6 +18,16 @@ def seed_offset() -> int:
 
     本の主張が別のシードでも成り立つかを確かめるため、CI はこの値を変えて
     本をもう一度作る。:func:`set_seed` と :func:`shifted` がこの値を足す。
+
+    Returns
+    -------
+    int
+        0 以上のずらし幅。
+
+    Raises
+    ------
+    ValueError
+        環境変数が 0 以上の整数でないとき。
     """
     raw = os.environ.get(SEED_OFFSET_ENV, "0").strip() or "0"
     try:
@@ -35,7 +45,18 @@ def seed_offset() -> int:
 
 
 def shifted(seed: int) -> int:
-    """章のシード番号 ``seed`` に、環境変数のずらし幅を足した実際のシード。"""
+    """章のシード番号 ``seed`` に、環境変数のずらし幅を足した実際のシード。
+
+    Parameters
+    ----------
+    seed : int
+        章の中のシード番号。
+
+    Returns
+    -------
+    int
+        ``seed + seed_offset()``。
+    """
     return int(seed) + seed_offset()
 
 
@@ -90,7 +111,13 @@ def configure_torch(num_threads: int | None = None) -> torch.device:
 
 
 def environment_summary() -> dict[str, str]:
-    """本書をビルドした環境(Python・主要パッケージの版、デバイス)を返す。"""
+    """本書をビルドした環境(Python・主要パッケージの版、デバイス)を返す。
+
+    Returns
+    -------
+    dict[str, str]
+        項目名 → 値(表にそのまま出す)。
+    """
     import platform
 
     import matplotlib

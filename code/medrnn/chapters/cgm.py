@@ -9,21 +9,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..cgm.data import HYPO_MGDL, PERIOD_MIN, load_hall
+from ..cgm.data import HYPO_MGDL, PERIOD_MIN, SubjectCGM, load_hall
 from ..cgm.tasks import (
     GROUPS,
+    AlertResult,
     CGMData,
     CGMForecastConfig,
     CGMRun,
-    PatientSplit,
+    PatientSplitConfig,
     baseline_forecasts,
     clarke_zones,
     common_windows,
     compare_models,
+    errors_by_horizon,
     hypo_alerts,
     linear_ar_forecast,
     prepare_cgm,
@@ -40,7 +42,7 @@ from ..training import TrainConfig
 
 # 章の設定(本文とコマンドラインで共通)
 # 訓練 11・検証 3・テスト 5 人(診断の割合をそろえる)
-CHAPTER_SPLIT = PatientSplit(n_val=3, n_test=5, seed=0)
+CHAPTER_SPLIT = PatientSplitConfig(n_val=3, n_test=5, seed=0)
 # 1 時間(12 回)の入力で 60 分先(12 回先)まで。訓練の窓は 2 回ずつずらす
 CHAPTER_FORECAST = CGMForecastConfig(
     seq_len=12, n_ahead=12, train_stride=2, tolerance_min=1.0
@@ -333,6 +335,57 @@ def group_overlaps(groups: dict[str, list[str]]) -> dict[str, int]:
         for i, a in enumerate(GROUPS)
         for b in GROUPS[i + 1 :]
     }
+
+
+def rmse_30(pred: np.ndarray, data: CGMData) -> float:
+    """テストの組の 30 分先の RMSE [mg/dL]。pred: 形状 (N_test, horizon)。"""
+    err = errors_by_horizon(pred, data.windows["test"].Y)
+    return float(err["rmse"][STEP_30 - 1])
+
+
+def exercise_1(
+    subjects: list[SubjectCGM], data: CGMData
+) -> tuple[dict[int, CGMData], dict[str, float]]:
+    """練習問題 1: 入力 1・2・4 時間(12・24・48 回)での線形 AR の 30 分先
+    の RMSE [mg/dL] と、テストの窓の数("12"・"n_12" など)。
+
+    data は本文の窓(入力 12 回)。2 時間と 4 時間の窓は作り直して返す。
+    """
+    by_len = {12: data}  # 入力の長さ → 窓
+    for seq_len in (24, 48):
+        forecast = replace(CHAPTER_FORECAST, seq_len=seq_len)
+        by_len[seq_len] = prepare_cgm(subjects, CHAPTER_SPLIT, forecast)
+    out: dict[str, float] = {}
+    for seq_len, data_l in by_len.items():
+        pred_l = linear_ar_forecast(data_l)  # (N_test, horizon)
+        out[str(seq_len)] = rmse_30(pred_l, data_l)  # それぞれの窓で
+        out[f"n_{seq_len}"] = len(pred_l)
+    return by_len, out
+
+
+def exercise_2(
+    pred: np.ndarray, actual: np.ndarray, segment: np.ndarray
+) -> AlertResult:
+    """練習問題 2: 警報のしきい値を ALERT_HIGHER(80 mg/dL)に上げる。
+
+    実測の低血糖の定義(70 mg/dL 未満)はそのまま。pred・actual・segment は
+    30 分先の予測・実測 [mg/dL] と区間の番号。形状 (N,)、時刻順。
+    """
+    return hypo_alerts(pred, actual, segment, alert_below=ALERT_HIGHER)
+
+
+def exercise_3(subjects: list[SubjectCGM]) -> dict[str, float]:
+    """練習問題 3: 分け方のシードを 1 にしたテストの組での 30 分先の RMSE。
+
+    Returns
+    -------
+    "persist"・"ar" → 持続予測と線形 AR の RMSE [mg/dL]
+    """
+    split_1 = replace(CHAPTER_SPLIT, seed=1)  # テストの 5 人が変わる
+    data_1 = prepare_cgm(subjects, split_1, CHAPTER_FORECAST)
+    base_1 = baseline_forecasts(data_1)  # 方法 → 予測 (N_test, horizon)
+    keys = {"持続予測": "persist", "線形 AR": "ar"}
+    return {key: rmse_30(base_1[name], data_1) for name, key in keys.items()}
 
 
 def check_claims(results: CGMResults, subject_ids: Sequence[str]) -> list[str]:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from ..core.compare import (
     describe,
     time_blocks,
 )
-from ..ecg.record import BeatTable
+from ..ecg.record import BeatTable, LabelConfig, label_beats
 from ..ecg.tasks import (
     BEAT_INPUTS,
     BEAT_MODELS,
@@ -38,17 +39,21 @@ from ..ecg.tasks import (
     BeatRun,
     BeatTaskConfig,
     BinaryMetrics,
-    ForecastConfig,
-    ForecastData,
-    ForecastRun,
     TimeSplit,
+    WaveformConfig,
+    WaveformData,
+    WaveformRun,
     beat_spans,
-    train_forecaster,
+    forecast_baselines,
+    near_events,
+    prepare_waveform,
+    train_waveform_forecaster,
 )
+from ..evaluation import rmse
 from ..training import TrainConfig
 
 CHAPTER_SPLIT = TimeSplit(train=0.7, val=0.1)  # 残りの 20% がテスト
-CHAPTER_FORECAST = ForecastConfig(
+CHAPTER_FORECAST = WaveformConfig(
     factor=4, seq_len=36, horizon=4, train_stride=3, split=CHAPTER_SPLIT
 )
 CHAPTER_FORECAST_TRAIN = TrainConfig(epochs=15, batch_size=256, lr=1e-2)
@@ -69,14 +74,14 @@ RULE_MAX_SENSITIVITY = 0.5  # タイミングの規則の感度の上限(ほと�
 
 
 def train_forecasters(
-    data: ForecastData,
+    data: WaveformData,
     seed: int,
     train: TrainConfig,
     device: torch.device | None = None,
-) -> dict[str, ForecastRun]:
+) -> dict[str, WaveformRun]:
     """RNN・LSTM・GRU を同じシードで学習する(表示名 → 結果)。"""
     return {
-        name: train_forecaster(
+        name: train_waveform_forecaster(
             kind, data, seed=seed, train=train, device=device
         )
         for name, kind in FORECAST_MODELS.items()
@@ -182,7 +187,7 @@ def comparison_rows(
 
 
 def _forecast_windows_inside(
-    data: ForecastData, config: ForecastConfig
+    data: WaveformData, config: WaveformConfig
 ) -> bool:
     """予測の窓(入力の先頭から正解まで)が、どれも自分の区間の中にあるか。"""
     for name, (start, stop) in data.bounds.items():
@@ -212,16 +217,81 @@ def _beats_inside(
     return True
 
 
+def exercise_1(
+    x: np.ndarray, forecast: WaveformConfig = CHAPTER_FORECAST
+) -> dict[int, dict[str, float]]:
+    """練習問題 1: 予測先 1・4・8 点での、学習のいらない 3 つの方法の RMSE。
+
+    Parameters
+    ----------
+    x : 心電図の電位 [mV]。形状 (n_samples,)
+    forecast : 窓の設定(予測先 horizon だけを変える)
+
+    Returns
+    -------
+    予測先の点数 → "persist"・"ar"・"mean" → テスト区間の RMSE [mV]
+    """
+    keys = {"持続予測": "persist", "線形 AR": "ar", "訓練平均": "mean"}
+    horizon_rmse = {}
+    for horizon in (1, 4, 8):
+        data_h = prepare_waveform(x, replace(forecast, horizon=horizon))
+        base_h = forecast_baselines(data_h)  # 方法 → テストの予測 [mV]
+        target_h = data_h.targets_mv("test")
+        horizon_rmse[horizon] = {
+            key: rmse(base_h[name], target_h) for name, key in keys.items()
+        }
+    return horizon_rmse
+
+
+def exercise_2(
+    abnormal_s: np.ndarray,
+    t_test: np.ndarray,
+    pred: np.ndarray,
+    target: np.ndarray,
+) -> tuple[float, float]:
+    """練習問題 2: 形が違う拍の R 波から 150 ms 以内とそれ以外の RMSE [mV]。
+
+    Parameters
+    ----------
+    abnormal_s : 形が違う拍の R 波の時刻 [s]。形状 (n_abnormal,)
+    t_test : テストの正解の時刻 [s]。形状 (N,)
+    pred, target : 予測と正解 [mV]。形状 (N,)
+    """
+    near = near_events(t_test, abnormal_s, within_s=0.15)  # (N,) の真偽
+    return (
+        rmse(pred[near], target[near]),
+        rmse(pred[~near], target[~near]),
+    )
+
+
+def exercise_3(
+    x: np.ndarray, peaks: np.ndarray, template_until: int
+) -> dict[str, int]:
+    """練習問題 3: 形の規則のしきい値 0.7 と 0.9 での「形が違う拍」の数と、
+    2 つのしきい値でラベルが変わる拍の数("070"・"090"・"changed")。
+    """
+    abnormal = {}
+    for threshold, key in ((0.7, "070"), (0.9, "090")):
+        config = LabelConfig(corr_threshold=threshold)
+        table = label_beats(
+            x, peaks, config=config, template_until=template_until
+        )
+        abnormal[key] = table.abnormal
+    changed = abnormal["070"] != abnormal["090"]
+    counts = {key: int(a.sum()) for key, a in abnormal.items()}
+    return {**counts, "changed": int(changed.sum())}
+
+
 def check_claims(
     table: BeatTable,
     n_samples: int,
-    fdata: ForecastData,
+    fdata: WaveformData,
     bdata: BeatData,
     beat_runs: dict[tuple[str, str], list[BeatRun]],
     rule: BinaryMetrics,
     horizon_rmse: dict[int, dict[str, float]],
     near_far_rmse: tuple[float, float],
-    forecast: ForecastConfig = CHAPTER_FORECAST,
+    forecast: WaveformConfig = CHAPTER_FORECAST,
     beats: BeatTaskConfig = CHAPTER_BEATS,
 ) -> list[str]:
     """本文の頑健な主張のうち、結果と合わないものの文を返す。
@@ -232,7 +302,7 @@ def check_claims(
         拍の表(形の規則のラベル)。
     n_samples : int
         心電図の点数(360 Hz)。
-    fdata, bdata : ForecastData, BeatData
+    fdata, bdata : WaveformData, BeatData
         課題 A と課題 B のデータ。
     beat_runs : dict
         (入力, モデル) → シードごとの結果。
@@ -301,7 +371,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     table = ecg.label_beats(
         x, ecg.detect_r_peaks(x), template_until=bounds["train"][1]
     )
-    fdata = ecg_tasks.prepare_forecast(x, CHAPTER_FORECAST)
+    fdata = ecg_tasks.prepare_waveform(x, CHAPTER_FORECAST)
     target = fdata.targets_mv("test")
     baselines = ecg_tasks.forecast_baselines(fdata)
     runs = train_forecasters(fdata, seed, CHAPTER_FORECAST_TRAIN, device)

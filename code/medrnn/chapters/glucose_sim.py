@@ -38,10 +38,10 @@ from ..glucose_sim.tasks import (
     SEGMENTS,
     Cohort,
     CohortConfig,
-    ForecastConfig,
-    ForecastData,
-    ForecastRun,
     PatientSplit,
+    SimForecastConfig,
+    SimForecastData,
+    SimForecastRun,
     minutes_from_meal,
     rmse_by_bin,
 )
@@ -54,7 +54,7 @@ CHAPTER_SPLIT = PatientSplit(
     val=("adult#007",),  # 1 人で早期終了と設定の選択
     test=("adult#008", "adult#009", "adult#010"),
 )  # 3 人で評価
-CHAPTER_FORECAST = ForecastConfig(
+CHAPTER_FORECAST = SimForecastConfig(
     seq_len=24,
     horizon=6,  # 2 時間 → 30 分先
     train_stride=2,
@@ -201,7 +201,9 @@ def compare_pairs(
 
 
 def run_rmse(
-    runs: Sequence[ForecastRun], target: Mapping[str, np.ndarray], segment: str
+    runs: Sequence[SimForecastRun],
+    target: Mapping[str, np.ndarray],
+    segment: str,
 ) -> list[float]:
     """シードごとの、ある区間での RMSE [mg/dL]。"""
     return [
@@ -238,10 +240,10 @@ FIT_NAMES = {
 
 
 def fit_rmse(
-    data: ForecastData,
+    data: SimForecastData,
     linear: LinearAR,
-    raw: Sequence[ForecastRun],
-    runs: Sequence[ForecastRun],
+    raw: Sequence[SimForecastRun],
+    runs: Sequence[SimForecastRun],
 ) -> dict[str, dict[str, list[float]]]:
     """訓練の窓と検証の患者での RMSE [mg/dL](当てはまりの確認)。
 
@@ -628,9 +630,9 @@ def compare_chapter_inputs(
     cohort: Cohort, seeds: Sequence[int], device: torch.device | None = None
 ) -> InputComparison:
     """章の設定で、2 つの入力の組を持続予測・線形・GRU で比べる。"""
-    from ..glucose_sim.tasks import compare_inputs
+    from ..glucose_sim.tasks import compare_sim_inputs
 
-    return compare_inputs(
+    return compare_sim_inputs(
         cohort,
         CHAPTER_SPLIT,
         CHAPTER_FORECAST,

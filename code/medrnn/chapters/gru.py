@@ -12,11 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
+from torch import nn
 
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
 from ..evaluation import mean_std
 from ..models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
+from ..models.scratch import GRUCellScratch
 from ..theory.experiments import (
     LSTM_RECIPE,
     Recipe,
@@ -35,6 +38,7 @@ from ..theory.longlag import (
     lag_sweep,
     longest_reliable_lag,
     solved_counts,
+    train_long_lag_seeds,
 )
 
 # --- 長い遅れの課題 -------------------------------------------------------
@@ -307,6 +311,71 @@ def sine_conclusion(comparisons: Mapping[str, Comparison]) -> str:
 def ratio_at(norms: np.ndarray) -> float:
     """最も遠い時刻の勾配の大きさ ÷ 損失に最も近い時刻の大きさ。"""
     return float(norms[0] / norms[-1])
+
+
+def exercise_1(input_size: int = 4, hidden_size: int = 16) -> dict[str, int]:
+    """練習問題 1: 1 段の GRU と LSTM のパラメータの数(式と、数えた値)。
+
+    1 段あたり G (H (I + H) + 2H)。G はゲートと候補の塊の数(GRU 3、LSTM 4)。
+    """
+    out = {}
+    for kind, layer, gates in (("gru", nn.GRU, 3), ("lstm", nn.LSTM, 4)):
+        H, n_in = hidden_size, input_size
+        out[f"{kind}_formula"] = gates * (H * (n_in + H) + 2 * H)
+        made = layer(n_in, H, batch_first=True)  # 実際に作って数える
+        out[f"{kind}_counted"] = sum(p.numel() for p in made.parameters())
+    return out
+
+
+def textbook_gru_step(
+    cell: GRUCellScratch, x_t: torch.Tensor, h_prev: torch.Tensor
+) -> torch.Tensor:
+    """z' = σ(a'_z) を「書き換える割合」とする教科書の形の GRU の 1 時刻。
+
+    x_t: 形状 (batch, input_size)、h_prev: 形状 (batch, H) → (batch, H)
+    """
+    a_x = x_t @ cell.weight_ih.T + cell.bias_ih  # (batch, 3H)
+    a_h = h_prev @ cell.weight_hh.T + cell.bias_hh  # (batch, 3H)
+    (ax_r, ax_z, ax_n), (ah_r, ah_z, ah_n) = a_x.chunk(3, 1), a_h.chunk(3, 1)
+    z_book = torch.sigmoid(ax_z + ah_z)  # 教科書の z'(書き換える割合)
+    n = torch.tanh(ax_n + torch.sigmoid(ax_r + ah_r) * ah_n)
+    return (1 - z_book) * h_prev + z_book * n
+
+
+def exercise_2(seed: int = 0) -> float:
+    """練習問題 2: 更新ゲートの重みの符号を反転した nn.GRUCell と、教科書の
+    形の差の最大値(丸め誤差の大きさなら同じ計算)。
+    """
+    torch.manual_seed(seed)
+    cell = GRUCellScratch(4, 16)  # 入力 4 項目、隠れ状態 16 次元
+    x_t, h_prev = torch.randn(3, 4), torch.randn(3, 16)  # バッチ 3
+    with torch.no_grad():
+        h_book = textbook_gru_step(cell, x_t, h_prev)
+        flipped = nn.GRUCell(4, 16)
+        flipped.load_state_dict(cell.state_dict())
+        for p in flipped.parameters():
+            p[16:32] *= -1  # 更新ゲートの塊(r, z, n の 2 番目)の符号を反転
+        return float((flipped(x_t, h_prev) - h_book).abs().max())
+
+
+def exercise_3(
+    seeds: Sequence[int] = SEEDS, config: LagConfig = LAG_CONFIG
+) -> dict[str, object]:
+    """練習問題 3: 忘却ゲートのバイアス 1 の LSTM で遅れ 30 の課題を学習する。
+
+    Returns
+    -------
+    dict
+        "sigmoid_1": σ(1)、"decay": σ(1)^30、"acc": シードごとの正解率
+        (読点でつないだ文字列)
+    """
+    sigmoid_1 = float(torch.sigmoid(torch.tensor(1.0)))
+    runs = train_long_lag_seeds(LagModel("lstm", 1.0), 30, list(seeds), config)
+    return {
+        "sigmoid_1": sigmoid_1,
+        "decay": sigmoid_1**30,  # 30 ステップで残る割合
+        "acc": "、".join(f"{run.accuracy:.2f}" for run in runs),
+    }
 
 
 def check_claims(

@@ -36,6 +36,11 @@ from ..theory.experiments import (
     prepare_data,
     train_recipe,
 )
+from ..theory.lstm_shapes import (
+    LSTMShapeCase,
+    expected_parameter_count,
+    run_lstm,
+)
 from ..training import History, evaluate_loss, make_optimizer, run_epoch
 
 CHAPTER_RECIPE = LSTM_RECIPE  # 本章の実験の設定一式
@@ -239,6 +244,55 @@ def wave_errors(data: SineData, seq_len: int) -> dict[str, float]:
 
 
 Windows = tuple[torch.Tensor, torch.Tensor]  # (入力 (N, T, 1), 正解 (N, 1))
+
+
+def exercise_1() -> dict[str, object]:
+    """練習問題 1: 4 項目・24 時刻・3 段の双方向 LSTM(H = 16)の形と
+    パラメータの数。
+
+    Returns
+    -------
+    dict
+        "output"・"h_n"・"c_n": バッチ 8 で動かしたときの形、
+        "formula"・"counted": パラメータの数(式と、実際に数えた値)
+    """
+    case = LSTMShapeCase(
+        input_size=4, hidden_size=16, num_layers=3, bidirectional=True,
+        batch_size=8, seq_len=24,
+    )  # fmt: skip
+    run = run_lstm(case)
+    formula = expected_parameter_count(4, 16, num_layers=3, bidirectional=True)
+    return {
+        "output": tuple(run.output.shape),
+        "h_n": tuple(run.h_n.shape),
+        "c_n": tuple(run.c_n.shape),
+        "formula": formula,
+        "counted": sum(p.numel() for p in run.lstm.parameters()),
+    }
+
+
+def exercise_2(data: SineData, seeds: Sequence[int]) -> dict[str, float]:
+    """練習問題 2: 持続予測と窓の平均の MSE を、期待値と並べる(σ = 0.1, 0.2)。
+
+    期待値 = ノイズの分(2σ² と σ²(1 + 1/L))+ sin t だけで測った遅れの分。
+    戻り値のキーは "wave_pers"・"pers_01"・"mean_theory_02" など。
+    """
+    L = data.X_train.shape[1]  # 窓の長さ
+    waves = wave_errors(data, L)  # 遅れの分
+    out = {
+        "wave_pers": waves["persistence"],
+        "wave_mean": waves["window_mean"],
+    }
+    for sigma, key in ((0.1, "01"), (0.2, "02")):
+        measured = persistence_and_mean(sigma, seeds)  # シードの平均
+        theory = {
+            "pers": 2 * sigma**2 + waves["persistence"],
+            "mean": sigma**2 * (1 + 1 / L) + waves["window_mean"],
+        }
+        for name, short in (("persistence", "pers"), ("window_mean", "mean")):
+            out[f"{short}_{key}"] = measured[name]
+            out[f"{short}_theory_{key}"] = theory[short]
+    return out
 
 
 def validation_windows(

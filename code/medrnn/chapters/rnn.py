@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
+from torch import nn
 
 from ..core.claims import failed
 from ..core.compare import (
@@ -21,8 +23,9 @@ from ..core.compare import (
     describe,
     time_blocks,
 )
-from ..evaluation import mean_std
-from ..models.nets import RNN_MODEL
+from ..evaluation import mean_std, mse
+from ..models.nets import RNN_MODEL, ModelConfig
+from ..theory.bptt import jacobian_norms_over_time
 from ..theory.experiments import (
     RNN_RECIPE,
     ValidationStudy,
@@ -207,6 +210,70 @@ def check_claims(r: ClaimInputs) -> list[str]:
         ),
     }
     return failed(claims)
+
+
+def exercise_1(config: ModelConfig) -> int:
+    """練習問題 1: nn.RNN + nn.Linear の学習パラメータの数を式で数える。
+
+    Parameters
+    ----------
+    config : モデルの設定(input_size・hidden_size・output_size を使う)
+
+    Returns
+    -------
+    int
+        HI + H² + 2H + OH + O(2 つのバイアスを別々に数える)
+    """
+    H = config.hidden_size  # 式の H
+    n_in, n_out = config.input_size, config.output_size  # 式の I と O
+    return H * n_in + H * H + 2 * H + n_out * H + n_out
+
+
+def exercise_2(rnn: nn.RNN, x: torch.Tensor) -> dict[str, float]:
+    """練習問題 2: 学習した RNN 層の ‖∂h_T/∂h_{T-k}‖ の範囲(k = 1..T)。
+
+    Parameters
+    ----------
+    rnn : 学習した 1 層の nn.RNN(model.recurrent)
+    x : 入力系列 1 本。形状 (1, seq_len, 1)
+
+    Returns
+    -------
+    dict[str, float]
+        "trained_min"・"trained_max": 距離 1〜seq_len のノルムの最小と最大
+    """
+    norms = jacobian_norms_over_time(rnn, x)[1:]  # (seq_len,)。k = 0 を除く
+    return {
+        "trained_min": float(norms.min()),
+        "trained_max": float(norms.max()),
+    }
+
+
+def exercise_3(
+    rnn_mses: Sequence[float], seeds: Sequence[int] = CHAPTER_SEEDS
+) -> dict[str, float]:
+    """練習問題 3: 真の波形 sin t を予測値にしたときのテスト MSE。
+
+    Parameters
+    ----------
+    rnn_mses : seeds と同じ順の RNN のテスト MSE。長さ (n_seeds,)
+
+    Returns
+    -------
+    dict[str, float]
+        "oracle_mean"・"oracle_std": sin t の MSE のシード平均と標準偏差、
+        "oracle_gap": RNN − sin t の MSE の差の平均
+    """
+    oracle = []
+    for seed in seeds:
+        sine = replace(RNN_RECIPE.sine, seed=seed)
+        d = prepare_data(replace(RNN_RECIPE, sine=sine))
+        oracle.append(mse(np.sin(d.t_test_targets), d.y_test[:, 0].numpy()))
+    return {
+        "oracle_mean": float(np.mean(oracle)),
+        "oracle_std": float(np.std(oracle, ddof=1)),
+        "oracle_gap": float(np.mean(np.array(rnn_mses) - oracle)),
+    }
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:

@@ -30,7 +30,7 @@ from ..vitals.tasks import (
     MissingConfig,
     VitalsForecastConfig,
     WindowData,
-    compare_inputs,
+    compare_vital_inputs,
     input_rows,
     missing_sweep,
     persistence_pred,
@@ -221,7 +221,7 @@ def check_claims(
     Parameters
     ----------
     results : (入力の組, モデル) → シードごとの FitResult
-        欠測なしの比較(:func:`medrnn.vitals_tasks.compare_inputs`)。
+        欠測なしの比較(:func:`medrnn.vitals_tasks.compare_vital_inputs`)。
     sweep : (欠測の設定, 埋め方, モデル) → シードごとのテスト RMSE [bpm]
     spot : (埋め方, モデル) → シードごとのテスト RMSE [bpm]
     train, patience : 本文で使った学習の設定と我慢の回数。
@@ -293,7 +293,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
             )
         )
     )
-    results = compare_inputs(
+    results = compare_vital_inputs(
         series,
         CHAPTER_FORECAST,
         CHAPTER_KINDS,
@@ -303,7 +303,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
         device,
     )
     results.update(
-        compare_inputs(
+        compare_vital_inputs(
             series,
             CHAPTER_FORECAST,
             CHAPTER_UNI_KINDS,

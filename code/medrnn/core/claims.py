@@ -17,12 +17,34 @@ class ClaimError(AssertionError):
 
 
 def failed(claims: Mapping[str, bool]) -> list[str]:
-    """主張の文 → 成り立つか の対応から、成り立たない主張の文を返す。"""
+    """主張の文 → 成り立つか の対応から、成り立たない主張の文を返す。
+
+    Parameters
+    ----------
+    claims : Mapping[str, bool]
+        本文の主張の文 → 実行結果でそれが成り立つか。
+
+    Returns
+    -------
+    list[str]
+        成り立たない主張の文(なければ空のリスト)。
+    """
     return [text for text, holds in claims.items() if not bool(holds)]
 
 
 def require(failures: list[str]) -> None:
-    """成り立たない主張があれば、その文を並べて ClaimError を送出する。"""
+    """成り立たない主張があれば、その文を並べて ClaimError を送出する。
+
+    Parameters
+    ----------
+    failures : list[str]
+        成り立たない主張の文(:func:`failed` の戻り値)。
+
+    Raises
+    ------
+    ClaimError
+        failures が空でないとき。
+    """
     if failures:
         raise ClaimError(
             "本文の主張が実行結果と合いません:\n- " + "\n- ".join(failures)
@@ -30,7 +52,18 @@ def require(failures: list[str]) -> None:
 
 
 def claims_summary(failures: list[str]) -> str:
-    """検査の結果の 1 行: すべて成り立つか、成り立たない主張の文の並び。"""
+    """検査の結果の 1 行: すべて成り立つか、成り立たない主張の文の並び。
+
+    Parameters
+    ----------
+    failures : list[str]
+        成り立たない主張の文(:func:`failed` の戻り値)。
+
+    Returns
+    -------
+    str
+        本文や表の注に出す 1 行。
+    """
     if not failures:
         return "すべて成り立ちました"
     return "成り立たない主張 " + " / ".join(failures)

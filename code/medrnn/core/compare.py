@@ -62,6 +62,7 @@ class Comparison:
 
 
 def _values(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
+    """1 次元で有限な値の並びかを確かめ、float64 の配列にして返す。"""
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(
@@ -74,6 +75,7 @@ def _values(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
 
 
 def _check_level(level: float) -> None:
+    """信頼水準 level が 0.5 以上 1 未満かを確かめる。"""
     if not (np.isfinite(level) and 0.5 <= level < 1.0):
         raise ValueError(
             f"level は 0.5 以上 1 未満にしてください(受け取った値: {level})"
@@ -133,12 +135,38 @@ def compare_seeds(
 
 
 def rmse_from_sums(sq_sum: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """二乗誤差の和と個数から RMSE を求める(最後の軸で合計する)。"""
+    """二乗誤差の和と個数から RMSE を求める(最後の軸で合計する)。
+
+    Parameters
+    ----------
+    sq_sum : np.ndarray, 形状 (..., n_groups)
+        まとまりごとの二乗誤差の和(:func:`group_sums` の sums)。
+    count : np.ndarray, 形状 (..., n_groups)
+        まとまりごとの窓の数。
+
+    Returns
+    -------
+    np.ndarray, 形状 (...)
+        RMSE(誤差と同じ単位)。
+    """
     return np.sqrt(sq_sum.sum(axis=-1) / count.sum(axis=-1))
 
 
 def mae_from_sums(abs_sum: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """絶対誤差の和と個数から MAE を求める(最後の軸で合計する)。"""
+    """絶対誤差の和と個数から MAE を求める(最後の軸で合計する)。
+
+    Parameters
+    ----------
+    abs_sum : np.ndarray, 形状 (..., n_groups)
+        まとまりごとの絶対誤差の和(:func:`group_sums` の sums)。
+    count : np.ndarray, 形状 (..., n_groups)
+        まとまりごとの窓の数。
+
+    Returns
+    -------
+    np.ndarray, 形状 (...)
+        MAE(誤差と同じ単位)。
+    """
     return abs_sum.sum(axis=-1) / count.sum(axis=-1)
 
 
@@ -163,15 +191,19 @@ def group_sums(
 
     Parameters
     ----------
-    errors : 形状 (n_runs, n_windows)
+    errors : np.ndarray, 形状 (n_runs, n_windows)
         予測 − 正解(シードごとの行)。
-    groups : 形状 (n_windows,)
+    groups : np.ndarray, 形状 (n_windows,)
         各窓のまとまりの番号(0 から始まる整数)。
+    transform : Callable[[np.ndarray], np.ndarray]
+        合計する前に誤差へかける関数(``np.square`` や ``np.abs``)。
 
     Returns
     -------
-    sums : 形状 (n_runs, n_groups)
-    counts : 形状 (n_groups,)
+    sums : np.ndarray, 形状 (n_runs, n_groups)
+        まとまりごとの transform(誤差) の和。
+    counts : np.ndarray, 形状 (n_groups,)
+        まとまりごとの窓の数(float64)。
     """
     n_groups = int(groups.max()) + 1
     sums = np.stack(
@@ -181,6 +213,7 @@ def group_sums(
 
 
 def _errors_2d(errors: np.ndarray, name: str, n_windows: int) -> np.ndarray:
+    """誤差を形状 (n_runs, n_windows) の有限な配列にそろえて返す。"""
     arr = np.asarray(errors, dtype=np.float64)
     arr = arr[None, :] if arr.ndim == 1 else arr
     if arr.ndim != 2 or arr.shape[1] != n_windows:
@@ -195,6 +228,7 @@ def _errors_2d(errors: np.ndarray, name: str, n_windows: int) -> np.ndarray:
 
 
 def _group_ids(groups: Sequence[object] | np.ndarray) -> np.ndarray:
+    """まとまりの名前を 0 から始まる番号に変える(2 つ以上を要求)。"""
     labels = np.asarray(groups)
     if labels.ndim != 1 or labels.size == 0:
         raise ValueError(
@@ -227,12 +261,16 @@ def compare_predictions(
     groups : 形状 (n_windows,)
         窓のまとまり(患者 ID や :func:`time_blocks` の番号)。まとまりごと
         復元抽出するので、まとまりの中の窓の相関は区間に反映される。
+    names : (str, str)
+        手法 A と B の名前。
     metric : {"rmse", "mae"}
         比べる指標(小さいほど良い)。
     n_boot : int
         ブートストラップの回数。
     seed : int
         復元抽出の乱数のシード(結果を再現するため)。
+    level : float
+        区間の信頼水準(既定 0.95)。
     unit_name : str
         まとまりの呼び名(本文の「患者」「時間のブロック」)。
 
@@ -289,10 +327,22 @@ def compare_predictions(
 def time_blocks(n_windows: int, block: int) -> np.ndarray:
     """時間順に並んだ窓を、長さ ``block`` の連続したブロックに分ける。
 
+    Parameters
+    ----------
+    n_windows : int
+        窓の数。
+    block : int
+        1 つのブロックに入れる窓の数(1 以上、n_windows の半分以下)。
+
     Returns
     -------
-    np.ndarray
-        形状 (n_windows,) のブロック番号。
+    np.ndarray, 形状 (n_windows,)
+        ブロック番号(int)。
+
+    Raises
+    ------
+    ValueError
+        block が 1 未満か、ブロックが 2 つ作れないとき。
     """
     if block < 1 or n_windows < 2 * block:
         raise ValueError(
@@ -306,6 +356,18 @@ def phrase(result: Comparison, better: str, worse: str, tie: str) -> str:
     """判定に応じて 3 つの言い回しから 1 つを選ぶ(本文の向きの言葉に使う)。
 
     例: ``phrase(c, "小さい", "大きい", "はっきりした差はない")``。
+
+    Parameters
+    ----------
+    result : Comparison
+        比較の結果。
+    better, worse, tie : str
+        A が良い・悪い・判断できないときの言い回し。
+
+    Returns
+    -------
+    str
+        判定に合う言い回し。
     """
     return {"better": better, "worse": worse, "cannot tell": tie}[
         result.verdict
@@ -313,7 +375,22 @@ def phrase(result: Comparison, better: str, worse: str, tie: str) -> str:
 
 
 def describe(result: Comparison, unit: str = "", digits: int = 2) -> str:
-    """差・区間・勝ち数を 1 行の日本語にする(本文や表の注に glue する)。"""
+    """差・区間・勝ち数を 1 行の日本語にする(本文や表の注に glue する)。
+
+    Parameters
+    ----------
+    result : Comparison
+        比較の結果。
+    unit : str
+        差の単位(例 ``"mg/dL"``)。空なら付けない。
+    digits : int
+        小数点以下の桁数。
+
+    Returns
+    -------
+    str
+        「差 +0.12 mg/dL(95% 区間 …、判定: 良い)」の形の 1 行。
+    """
     u = f" {unit}" if unit else ""
     f = f"+.{digits}f"
     pairs = "シード" if result.diffs else result.method.split("単位")[0]
@@ -328,7 +405,20 @@ def describe(result: Comparison, unit: str = "", digits: int = 2) -> str:
 
 
 def comparison_row(result: Comparison, digits: int = 2) -> dict[str, str]:
-    """比較 1 つを表の 1 行(差・区間・勝ち数・判定)にする。"""
+    """比較 1 つを表の 1 行(差・区間・勝ち数・判定)にする。
+
+    Parameters
+    ----------
+    result : Comparison
+        比較の結果。
+    digits : int
+        小数点以下の桁数。
+
+    Returns
+    -------
+    dict[str, str]
+        列名 → 表に出す文字列。
+    """
     f = f"+.{digits}f"
     return {
         "比較(A − B)": f"{result.name_a} − {result.name_b}",

@@ -47,7 +47,25 @@ def plot_ecg_strips(
     """心電図の一部(windows の各区間 [s])を縦に並べ、
     検出した R 波に印を付ける。
 
-    abnormal(peaks と同じ長さの bool)を渡すと、形が違う拍を別の印で描く。
+    Parameters
+    ----------
+    t : np.ndarray
+        時刻 [s]。形状 (n,)
+    x : np.ndarray
+        心電図 [mV]。形状 (n,)
+    windows : list[tuple[float, float]]
+        描く区間 (始まり, 終わり) [s]。1 区間が 1 パネル。
+    peaks : np.ndarray or None
+        R 波のサンプル番号。形状 (n_peaks,)。None なら印を付けない。
+    abnormal : np.ndarray or None
+        形が違う拍なら True(bool)。形状 (n_peaks,)。別の印で描く。
+    axes : list[Axes] or None
+        パネルごとの描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     fig, axes = _axes_list(axes, len(windows), (9, 2.3 * len(windows)))
     p = np.asarray([] if peaks is None else peaks, dtype=np.int64)
@@ -105,6 +123,22 @@ def plot_rr_tachogram(
     """RR 間隔 [ms] の時間変化(右の目盛りは心拍数 [bpm])。
 
     ylim を外れる値は上端・下端に三角の印で描く(雑音による拍の取りこぼしなど)。
+
+    Parameters
+    ----------
+    t_beats : np.ndarray
+        拍の時刻 [s]。形状 (n,)
+    rr_ms : np.ndarray
+        RR 間隔 [ms]。形状 (n,)
+    ylim : (float, float)
+        縦軸の範囲 [ms]。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     fig, ax = _new_axes(ax, (9, 3))
     rr = np.asarray(rr_ms, dtype=np.float64)
@@ -141,7 +175,22 @@ def _rr_to_bpm(values: ArrayLike) -> np.ndarray:
 def plot_corr_histogram(
     corr: np.ndarray, threshold: float, ax: Axes | None = None
 ) -> Figure:
-    """鋳型との相関係数の分布と、ラベルを分けるしきい値。"""
+    """鋳型との相関係数の分布と、ラベルを分けるしきい値。
+
+    Parameters
+    ----------
+    corr : np.ndarray
+        拍ごとの相関係数(NaN は除く)。形状 (n,)
+    threshold : float
+        これ未満を「形が違う拍」とするしきい値。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     fig, ax = _new_axes(ax, (6.5, 3.2))
     c = np.asarray(corr, dtype=np.float64)
     c = c[np.isfinite(c)]
@@ -171,7 +220,21 @@ def plot_beat_overlay(
 ) -> Figure:
     """正常な拍(左)と形が違う拍(右)を重ね描きし、中央値を太線で示す。
 
-    beats: 形状 (n, len(t_ms)) [mV]、abnormal: 形状 (n,) の bool。
+    Parameters
+    ----------
+    t_ms : np.ndarray
+        R 波からの時刻 [ms]。形状 (L,)
+    beats : np.ndarray
+        拍の波形 [mV]。形状 (n, L)
+    abnormal : np.ndarray
+        形が違う拍なら True(bool)。形状 (n,)
+    axes : list[Axes] or None
+        パネルごとの描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     b, mask = np.asarray(beats), np.asarray(abnormal, dtype=bool)
     if b.shape != (len(mask), len(t_ms)):
@@ -205,7 +268,24 @@ def plot_time_split(
     bounds_s: dict[str, tuple[float, float]],
     ax: Axes | None = None,
 ) -> Figure:
-    """記録全体と、訓練・検証・テストの区間(時間順)。"""
+    """記録全体と、訓練・検証・テストの区間(時間順)。
+
+    Parameters
+    ----------
+    t : np.ndarray
+        時刻 [s]。形状 (n,)
+    x : np.ndarray
+        心電図 [mV]。形状 (n,)
+    bounds_s : dict[str, tuple[float, float]]
+        区間の名前 → (始まり, 終わり) [s]。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     fig, ax = _new_axes(ax, (9, 2.8))
     ax.plot(t, x, color=COLORS["black"], lw=0.3)
     shade_segments(ax, bounds_s, alpha=0.15)
@@ -220,7 +300,24 @@ def plot_ecg_forecast(
     predictions: dict[str, np.ndarray],
     ax: Axes | None = None,
 ) -> Figure:
-    """テスト区間の実測の心電図と、各モデルの予測 [mV]。"""
+    """テスト区間の実測の心電図と、各モデルの予測 [mV]。
+
+    Parameters
+    ----------
+    t : np.ndarray
+        時刻 [s]。形状 (n,)
+    actual : np.ndarray
+        実測 [mV]。形状 (n,)
+    predictions : dict[str, np.ndarray]
+        モデルの名前 → 予測 [mV]。各形状 (n,)
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     fig, ax = _new_axes(ax, (9, 3.4))
     ax.plot(t, actual, color=COLORS["black"], lw=2, label="実測")
     styles = [
@@ -243,7 +340,20 @@ def plot_ecg_forecast(
 def plot_confusion_matrices(
     matrices: dict[str, np.ndarray], axes: list[Axes] | None = None
 ) -> Figure:
-    """混同行列(行が正解、列が判定)を横に並べ、各マスに拍の数を書く。"""
+    """混同行列(行が正解、列が判定)を横に並べ、各マスに拍の数を書く。
+
+    Parameters
+    ----------
+    matrices : dict[str, np.ndarray]
+        パネルの題 → 混同行列(拍の数)。各形状 (n_classes, n_classes)
+    axes : list[Axes] or None
+        パネルごとの描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     fig, axes = _axes_list(
         axes, len(matrices), (3.3 * len(matrices), 3.3), rows=False
     )

@@ -30,7 +30,18 @@ ADC_GAIN = 200  # 1 mV に当たる A/D 変換の値の幅
 
 def file_sha256(path: str | Path) -> str:
     """ファイルの SHA-256(16 進の文字列)。
+
     同梱データが壊れていないかの確認に使う。
+
+    Parameters
+    ----------
+    path : str or Path
+        読むファイル。
+
+    Returns
+    -------
+    str
+        16 進 64 文字のダイジェスト。
     """
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -38,7 +49,15 @@ def file_sha256(path: str | Path) -> str:
 def decode_adc(raw: np.ndarray) -> np.ndarray:
     """A/D 変換の整数値を電位 [mV] に直す: (raw - 1024) / 200。
 
-    raw: 記録された整数値。形状 (n,)。戻り値は同じ形状の float64 [mV]。
+    Parameters
+    ----------
+    raw : np.ndarray
+        記録された整数値。形状 (n,)
+
+    Returns
+    -------
+    np.ndarray
+        電位 [mV](float64)。形状 (n,)
     """
     arr = np.asarray(raw)
     if arr.ndim != 1:
@@ -94,7 +113,20 @@ def load_ecg(
 
 
 def time_axis(n_samples: int, fs: float = ECG_FS) -> np.ndarray:
-    """各サンプルの時刻 [s]。形状 (n_samples,)"""
+    """各サンプルの時刻 [s]。形状 (n_samples,)
+
+    Parameters
+    ----------
+    n_samples : int
+        サンプルの数(0 以上)。
+    fs : float
+        標本化周波数 [Hz]。
+
+    Returns
+    -------
+    np.ndarray
+        時刻 [s]。形状 (n_samples,)
+    """
     if n_samples < 0 or fs <= 0:
         raise ValueError(
             f"n_samples は 0 以上、fs は正にしてください"
@@ -147,7 +179,26 @@ def bandpass(
 def highpass(
     x: np.ndarray, fs: float, cutoff_hz: float, order: int = 2
 ) -> np.ndarray:
-    """基線の揺れ(呼吸や体動によるゆっくりした変動)を除く高域通過フィルタ。"""
+    """基線の揺れ(呼吸や体動によるゆっくりした変動)を除く高域通過フィルタ。
+
+    前後 2 回かける(位相のずれが 0)。
+
+    Parameters
+    ----------
+    x : np.ndarray
+        信号 [mV]。形状 (n,)
+    fs : float
+        標本化周波数 [Hz]。
+    cutoff_hz : float
+        遮断周波数 [Hz]。
+    order : int
+        バターワースフィルタの次数。
+
+    Returns
+    -------
+    np.ndarray
+        フィルタした信号 [mV]。形状 (n,)
+    """
     arr = _check_signal(x, fs)
     if not 0 < cutoff_hz < fs / 2:
         raise ValueError(
@@ -171,6 +222,7 @@ class PeakConfig:
     height_percentile: float = 99.0  # 「上位値」に使うパーセンタイル
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         if not 0 < self.low_hz < self.high_hz:
             raise ValueError(
                 f"0 < low_hz < high_hz にしてください"
@@ -194,7 +246,22 @@ class PeakConfig:
 
 
 def qrs_envelope(x: np.ndarray, fs: float, config: PeakConfig) -> np.ndarray:
-    """QRS 波を強調した包絡線 |帯域通過した信号| [mV]。形状は x と同じ。"""
+    """QRS 波を強調した包絡線 |帯域通過した信号| [mV]。形状は x と同じ。
+
+    Parameters
+    ----------
+    x : np.ndarray
+        心電図 [mV]。形状 (n,)
+    fs : float
+        標本化周波数 [Hz]。
+    config : PeakConfig
+        帯域通過の下端・上端 [Hz]。
+
+    Returns
+    -------
+    np.ndarray
+        包絡線 [mV]。形状 (n,)
+    """
     return np.abs(bandpass(x, fs, config.low_hz, config.high_hz))
 
 
@@ -206,6 +273,15 @@ def detect_r_peaks(
     帯域通過した信号の絶対値(包絡線)の山のうち、しきい値を超え、
     互いに min_distance_s 以上離れたものを拍とみなす。下向きの
     QRS 波(心室期外収縮に多い)も絶対値なので見落とさない。
+
+    Parameters
+    ----------
+    x, fs : 心電図 [mV](形状 (n,))と標本化周波数 [Hz]
+    config : 帯域・最小間隔・しきい値の設定
+
+    Returns
+    -------
+    np.ndarray : R 波のサンプル番号。形状 (n_peaks,)
     """
     envelope = qrs_envelope(x, fs, config)
     height = config.height_fraction * np.percentile(
@@ -217,7 +293,20 @@ def detect_r_peaks(
 
 
 def rr_intervals_ms(peaks: np.ndarray, fs: float = ECG_FS) -> np.ndarray:
-    """隣り合う R 波の間隔(RR 間隔)[ms]。形状 (n_peaks - 1,)"""
+    """隣り合う R 波の間隔(RR 間隔)[ms]。形状 (n_peaks - 1,)
+
+    Parameters
+    ----------
+    peaks : np.ndarray
+        R 波のサンプル番号(昇順)。形状 (n_peaks,)
+    fs : float
+        標本化周波数 [Hz]。
+
+    Returns
+    -------
+    np.ndarray
+        RR 間隔 [ms]。形状 (n_peaks - 1,)
+    """
     p = np.asarray(peaks)
     if p.ndim != 1 or len(p) < 2:
         raise ValueError(
@@ -232,7 +321,23 @@ def rr_intervals_ms(peaks: np.ndarray, fs: float = ECG_FS) -> np.ndarray:
 
 
 def heart_rate_bpm(rr_ms: np.ndarray) -> np.ndarray:
-    """RR 間隔 [ms] から瞬時心拍数 [bpm] = 60000 / RR を求める。"""
+    """RR 間隔 [ms] から瞬時心拍数 [bpm] = 60000 / RR を求める。
+
+    Parameters
+    ----------
+    rr_ms : np.ndarray
+        RR 間隔 [ms](正の値)。形状 (n,)
+
+    Returns
+    -------
+    np.ndarray
+        心拍数 [bpm]。形状 (n,)
+
+    Raises
+    ------
+    ValueError
+        正でない(または NaN の)RR 間隔があるとき。
+    """
     rr = np.asarray(rr_ms, dtype=np.float64)
     if np.any(~(rr > 0)):
         raise ValueError("RR 間隔は正の値 [ms] にしてください")
@@ -247,6 +352,17 @@ def extract_beats(
     after_s: float,
 ) -> np.ndarray:
     """各 R 波の before_s 秒前から after_s 秒後までを切り出す。
+
+    Parameters
+    ----------
+    x : np.ndarray
+        信号 [mV]。形状 (n,)
+    peaks : np.ndarray
+        R 波のサンプル番号(切り出し区間が信号に収まるもの)。形状 (n_peaks,)
+    fs : float
+        標本化周波数 [Hz]。
+    before_s, after_s : float
+        R 波の前と後に切り出す長さ [s]。
 
     Returns
     -------
@@ -277,7 +393,24 @@ def beats_inside(
     before_s: float,
     after_s: float,
 ) -> np.ndarray:
-    """切り出し区間が信号の中に収まる拍なら True。形状 (n_peaks,)"""
+    """切り出し区間が信号の中に収まる拍なら True。形状 (n_peaks,)
+
+    Parameters
+    ----------
+    peaks : np.ndarray
+        R 波のサンプル番号。形状 (n_peaks,)
+    n_samples : int
+        信号の長さ(サンプル数)。
+    fs : float
+        標本化周波数 [Hz]。
+    before_s, after_s : float
+        R 波の前と後に切り出す長さ [s]。
+
+    Returns
+    -------
+    np.ndarray
+        bool。形状 (n_peaks,)
+    """
     p = np.asarray(peaks)
     return (p >= round(before_s * fs)) & (p + round(after_s * fs) <= n_samples)
 
@@ -297,6 +430,7 @@ class LabelConfig:
     pause_ratio: float = 1.1  # 次の RR > この倍率 × 基準 なら「代償性休止」
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         if not 0 < self.min_rr_ms < self.max_rr_ms:
             raise ValueError(
                 f"0 < min_rr_ms < max_rr_ms にしてください(受け取った値:"
@@ -343,6 +477,7 @@ class BeatTable:
     premature: np.ndarray  # タイミングのラベル: 早期 + 代償性休止の拍
 
     def __len__(self) -> int:
+        """拍の数 n_beats。"""
         return len(self.peaks)
 
 
@@ -377,7 +512,14 @@ def template_correlation(
     beats: np.ndarray, template: np.ndarray
 ) -> np.ndarray:
     """各拍と鋳型のピアソン相関係数。
-    beats: 形状 (n, L)、template: (L,) → (n,)
+
+    Parameters
+    ----------
+    beats, template : 拍の波形 (n, L) と鋳型 (L,) [mV]
+
+    Returns
+    -------
+    np.ndarray : 相関係数。形状 (n,)
     """
     b = np.asarray(beats, dtype=np.float64)
     t = np.asarray(template, dtype=np.float64)

@@ -14,58 +14,17 @@ import torch
 from torch import nn
 
 from ..core.checks import check_at_least_one
-from ..data import Standardizer
+from ..data import SEGMENTS, Standardizer, TimeSplit, downsample_mean
 from ..evaluation import LinearAR, persistence_forecast, predict, rmse
 from ..models.nets import ModelConfig, RecurrentRegressor
 from ..repro import set_seed
 from ..training import (
     History,
     TrainConfig,
-    epoch_order,
+    fit_early_stopping,
     fit_on_segments,
-    make_optimizer,
 )
 from .record import ECG_FS, BeatTable, extract_beats
-
-SEGMENTS = ("train", "val", "test")  # 時間順の 3 区間
-
-
-@dataclass(frozen=True)
-class TimeSplit:
-    """記録を時間順に 3 区間へ分ける割合(テストは残り全部)。"""
-
-    train: float = 0.7  # 最初のこの割合を訓練に
-    val: float = 0.1  # 続くこの割合を検証に
-
-    def __post_init__(self) -> None:
-        if not (0 < self.train and 0 < self.val and self.train + self.val < 1):
-            raise ValueError(
-                "0 < train、0 < val、train + val < 1 にしてください"
-                f"(受け取った値: {self.train}, {self.val})"
-            )
-
-    def bounds(self, n: int) -> dict[str, tuple[int, int]]:
-        """長さ n の系列での各区間 [start, stop)(サンプル番号)。"""
-        cut1, cut2 = round(n * self.train), round(n * (self.train + self.val))
-        if not 0 < cut1 < cut2 < n:
-            raise ValueError(f"長さ {n} の系列では空の区間ができます")
-        return {"train": (0, cut1), "val": (cut1, cut2), "test": (cut2, n)}
-
-
-def downsample_mean(x: np.ndarray, factor: int) -> np.ndarray:
-    """factor 点ずつの平均で間引く(端数は捨てる)。形状 (n // factor,)
-
-    平均は簡単な低域通過フィルタの役もする。各点は自分のブロック内の
-    値だけから作られ、後のブロックの値は混ざらない。
-    """
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 1 or factor < 1 or len(arr) < factor:
-        raise ValueError(
-            f"1 次元で長さ factor 以上の x と、1 以上の factor に"
-            f"してください(受け取った形状: {arr.shape}, factor={factor})"
-        )
-    n = len(arr) // factor
-    return arr[: n * factor].reshape(n, factor).mean(axis=1)
 
 
 def _check_window_args(
@@ -110,7 +69,7 @@ def forecast_windows(
 
 
 @dataclass(frozen=True)
-class ForecastConfig:
+class WaveformConfig:
     """波形予測の設定。"""
 
     factor: int = 4  # 間引きの倍率(360 Hz → 90 Hz)
@@ -135,7 +94,7 @@ class ForecastConfig:
 
 
 @dataclass(frozen=True)
-class ForecastData:
+class WaveformData:
     """区間ごとの窓(標準化済み)と、mV に戻すための情報。"""
 
     series: np.ndarray  # 間引いた心電図 [mV]。形状 (n,)
@@ -155,9 +114,9 @@ class ForecastData:
         return self.series[self.target_index[segment]]
 
 
-def prepare_forecast(
-    ecg_mv: np.ndarray, config: ForecastConfig = ForecastConfig()
-) -> ForecastData:
+def prepare_waveform(
+    ecg_mv: np.ndarray, config: WaveformConfig = WaveformConfig()
+) -> WaveformData:
     """心電図を間引き、時間順の 3 区間それぞれの中だけで窓を作る。"""
     series = downsample_mean(ecg_mv, config.factor)
     bounds = config.split.bounds(len(series))
@@ -171,10 +130,10 @@ def prepare_forecast(
         )
         X[name] = torch.from_numpy(windows).unsqueeze(-1)  # (N, T, 1)
         y[name] = torch.from_numpy(z[index[name]]).unsqueeze(-1)  # (N, 1)
-    return ForecastData(series, config.fs, bounds, scaler, X, y, index)
+    return WaveformData(series, config.fs, bounds, scaler, X, y, index)
 
 
-def forecast_baselines(data: ForecastData) -> dict[str, np.ndarray]:
+def forecast_baselines(data: WaveformData) -> dict[str, np.ndarray]:
     """テスト区間での単純な予測 [mV]: 訓練平均・持続予測・線形 AR。"""
     X_test = data.X["test"]
     mean = np.full(len(X_test), data.scaler.mean[0])
@@ -187,7 +146,7 @@ def forecast_baselines(data: ForecastData) -> dict[str, np.ndarray]:
 
 
 @dataclass
-class ForecastRun:
+class WaveformRun:
     """1 つのモデルを 1 つのシードで学習した結果。"""
 
     model: nn.Module
@@ -205,15 +164,15 @@ def to_device(
     return {name: t.to(device) for name, t in tensors.items()}
 
 
-def train_forecaster(
+def train_waveform_forecaster(
     kind: str,
-    data: ForecastData,
+    data: WaveformData,
     seed: int,
     train: TrainConfig,
     hidden_size: int = 32,
     patience: int = 3,
     device: torch.device | None = None,
-) -> ForecastRun:
+) -> WaveformRun:
     """再帰型モデルを学習し(検証損失で早期終了)、テスト区間で評価する。
 
     device には configure_torch() が返すデバイスを渡す(None なら CPU)。
@@ -224,7 +183,7 @@ def train_forecaster(
     model = model.to(X["train"].device)
     history, seconds = fit_on_segments(model, X, y, train, patience)
     pred = data.to_mv(predict(model, X["test"]))
-    return ForecastRun(
+    return WaveformRun(
         model, history, pred, rmse(pred, data.targets_mv("test")), seconds
     )
 
@@ -422,32 +381,6 @@ def weighted_bce(y: torch.Tensor) -> nn.BCEWithLogitsLoss:
     )
 
 
-def classifier_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    config: TrainConfig,
-) -> float:
-    """全データを 1 周学習し、サンプル平均の損失を返す
-    (training.run_epoch の分類版)。
-    """
-    model.train()
-    order = epoch_order(len(X), config.shuffle).to(X.device)
-    X_epoch, y_epoch = X[order], y[order]
-    total = torch.zeros((), dtype=torch.float64, device=X.device)
-    for start in range(0, len(X), config.batch_size):
-        xb = X_epoch[start : start + config.batch_size]  # (B, T, 1)
-        yb = y_epoch[start : start + config.batch_size]  # (B, 1)
-        loss = loss_fn(model(xb), yb)  # 予測はロジット(シグモイドの前)
-        model.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach() * len(xb)
-    return total.item() / len(X)
-
-
 def fit_classifier(
     model: nn.Module,
     X: torch.Tensor,
@@ -455,35 +388,19 @@ def fit_classifier(
     config: TrainConfig,
     val: tuple[torch.Tensor, torch.Tensor],
 ) -> History:
-    """重み付き交差エントロピーで学習する。
-
-    最後に、検証損失が最小だったエポックの重みに戻す。
+    """重み付き交差エントロピーで学習し、検証損失が最小だったエポックの
+    重みに戻す(学習ループは回帰と同じ training.fit_early_stopping。
+    途中では止めず、config.epochs エポック学習する)。
     """
-    loss_fn, optimizer = weighted_bce(y), make_optimizer(model, config)
-    history, best_state = History(), None
-    for _ in range(config.epochs):
-        history.train_loss.append(
-            classifier_epoch(model, optimizer, loss_fn, X, y, config)
-        )
-        model.eval()
-        with torch.inference_mode():
-            history.val_loss.append(loss_fn(model(val[0]), val[1]).item())
-        if history.val_loss[-1] <= min(history.val_loss):
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    _load_best(model, best_state)
-    return history
-
-
-def _load_best(
-    model: nn.Module, state: dict[str, torch.Tensor] | None
-) -> None:
-    """検証損失が最小だったときの重みに戻す(一度も記録がなければエラー)。"""
-    if state is None:
-        raise ValueError(
-            "検証損失が一度も有限になりませんでした(NaN)。"
-            "学習データと学習率を確かめてください"
-        )
-    model.load_state_dict(state)
+    return fit_early_stopping(
+        model,
+        X,
+        y,
+        config,
+        val,
+        patience=config.epochs,
+        loss_fn=weighted_bce(y),
+    )
 
 
 @dataclass(frozen=True)
@@ -634,7 +551,7 @@ def beat_summary_rows(
 
 def forecast_summary_rows(
     baselines: dict[str, np.ndarray],
-    runs: dict[str, ForecastRun],
+    runs: dict[str, WaveformRun],
     target_mv: np.ndarray,
 ) -> list[dict[str, str]]:
     """表の行: 予測法ごとのテスト RMSE [mV]・MSE [mV²]・学習時間 [s]。"""

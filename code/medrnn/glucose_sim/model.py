@@ -33,7 +33,13 @@ INSTALL_HINT = (
 
 
 def simglucose_dir() -> Path:
-    """simglucose のパッケージのフォルダ(import せずに場所だけ探す)。"""
+    """simglucose のパッケージのフォルダ(import せずに場所だけ探す)。
+
+    Returns
+    -------
+    Path
+        params/ フォルダを含むパッケージのフォルダ。
+    """
     spec = importlib.util.find_spec("simglucose")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("simglucose が見つかりません。" + INSTALL_HINT)
@@ -80,7 +86,23 @@ class VirtualPatient:
 
 
 def patient_names(group: str | None = None) -> list[str]:
-    """仮想患者の名前の一覧(group を渡すとその群だけ)。"""
+    """仮想患者の名前の一覧(group を渡すとその群だけ)。
+
+    Parameters
+    ----------
+    group : str or None
+        "adolescent"・"adult"・"child" のどれか。None なら全員。
+
+    Returns
+    -------
+    list[str]
+        名前(例 "adult#001")の一覧。
+
+    Raises
+    ------
+    ValueError
+        知らない群の名前のとき。
+    """
     if group is not None and group not in PATIENT_GROUPS:
         raise ValueError(
             f"group は {PATIENT_GROUPS} のどれかにしてください"
@@ -91,7 +113,18 @@ def patient_names(group: str | None = None) -> list[str]:
 
 
 def load_patient(name: str) -> VirtualPatient:
-    """名前(例 "adult#001")から仮想患者のパラメータを読む。"""
+    """名前(例 "adult#001")から仮想患者のパラメータを読む。
+
+    Parameters
+    ----------
+    name : str
+        仮想患者の名前。
+
+    Returns
+    -------
+    VirtualPatient
+        モデルのパラメータと糖質インスリン比・インスリン効果値。
+    """
     rows = _read_rows("vpatient_params.csv")
     if name not in rows:
         raise ValueError(
@@ -140,6 +173,7 @@ class _StackedParams:
     p2u: np.ndarray
 
     def __init__(self, patients: list[VirtualPatient]) -> None:
+        """P 人分の CSV の列を配列にし、式でよく使う和を前もって求める。"""
         for key in patients[0].params:
             setattr(self, key, np.array([p.params[key] for p in patients]))
         # 胃から腸への速度の幅の半分
@@ -177,9 +211,27 @@ def uva_padova_rhs(
 ) -> np.ndarray:
     """UVA/Padova モデルの右辺 dx/dt(P 人分を並べて一度に計算する)。
 
-    x: 状態。形状 (13 * P,)(状態ごとに P 人分が並ぶ)。cho_mg: 食べる速さ
-    [mg/min]、insulin_pmol: インスリン注入 [pmol/kg/min]、dbar: 直近の食事量
-    [mg]。どれも形状 (P,)。式は simglucose の T1DPatient.model と同じ。
+    式は simglucose の T1DPatient.model と同じ。
+
+    Parameters
+    ----------
+    t : float
+        時刻 [min](式には現れない。積分器の呼び方に合わせた引数)。
+    x : np.ndarray
+        状態。形状 (13 * P,)(状態ごとに P 人分が並ぶ)
+    cho_mg : np.ndarray
+        食べる速さ [mg/min]。形状 (P,)
+    insulin_pmol : np.ndarray
+        インスリン注入 [pmol/kg/min]。形状 (P,)
+    dbar : np.ndarray
+        直近の食事量 [mg]。形状 (P,)
+    p : _StackedParams
+        P 人分のパラメータ。
+
+    Returns
+    -------
+    np.ndarray
+        dx/dt。形状 (13 * P,)
     """
     x = x.reshape(STATE_SIZE, -1)  # (13, P)
     dx = np.empty_like(x)
@@ -235,6 +287,13 @@ def eat_step(
 ) -> tuple[np.ndarray, np.ndarray]:
     """告げた食事を、1 分あたり EAT_RATE [g] までのペースで食べる。
 
+    Parameters
+    ----------
+    planned : np.ndarray
+        まだ食べていない量 [g]。形状 (P,)
+    announced : np.ndarray
+        この分に告げた(食べ始めた)量 [g]。形状 (P,)
+
     Returns
     -------
     eat : np.ndarray
@@ -256,9 +315,16 @@ def track_meal(
 ) -> tuple[np.ndarray, np.ndarray]:
     """食べ始めを見つけ、食事量 Dbar = last_qsto + 1000 food の記録を更新する。
 
-    state: 今の状態。形状 (13 * P,)。eat・last_eat: この分と前の分に食べる量
-    [g/min]。last_qsto: 食べ始めたときの胃の中身 [mg]。food: 食べ始めてから
-    食べた量 [g]。どれも形状 (P,)(simglucose の T1DPatient.step と同じ規則)。
+    Parameters
+    ----------
+    state : 今の状態。形状 (13 * P,)
+    eat, last_eat : この分と前の分に食べる量 [g/min]。形状 (P,)
+    last_qsto : 食べ始めたときの胃の中身 [mg]。形状 (P,)
+    food : 食べ始めてから食べた量 [g]。形状 (P,)
+
+    Returns
+    -------
+    last_qsto, food : 更新した値(simglucose の T1DPatient.step と同じ規則)
     """
     x = state.reshape(STATE_SIZE, -1)  # (13, P)
     start = (eat > 0) & (last_eat <= 0)  # この分に食べ始めた患者
@@ -371,6 +437,7 @@ class MealPlan:
     count_error_sd: float = 0.2  # 糖質量の見積もり誤差(相対、標準偏差)
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         if len(self.hours) != len(self.carbs_g) or not self.hours:
             raise ValueError(
                 "hours と carbs_g は同じ長さ(1 以上)にしてください"
@@ -398,7 +465,20 @@ def random_meals(
     n_days: int, plan: MealPlan, rng: np.random.Generator
 ) -> np.ndarray:
     """n_days 日分の食事(食べ始めた分に、その炭水化物量 [g])。
-    形状 (n_days * 1440,)
+
+    Parameters
+    ----------
+    n_days : int
+        日数。
+    plan : MealPlan
+        食事の時刻と量の決め方。
+    rng : np.random.Generator
+        乱数生成器。
+
+    Returns
+    -------
+    np.ndarray
+        各分の炭水化物 [g](食事のない分は 0)。形状 (n_days * 1440,)
     """
     if n_days < 1:
         raise ValueError(
@@ -456,6 +536,22 @@ def cgm_noise(
     Johnson SU 変換 xi + lambda sinh((e - gamma) / delta) で
     歪んだ分布にしてから、
     3 次スプラインで sample_min 分ごとに補間する。
+
+    Parameters
+    ----------
+    n_samples : int
+        サンプルの数。
+    sample_min : float
+        サンプルの間隔 [min]。
+    rng : np.random.Generator
+        乱数生成器。
+    sensor : str
+        simglucose の sensor_params.csv のセンサー名。
+
+    Returns
+    -------
+    np.ndarray
+        誤差 [mg/dL]。形状 (n_samples,)
     """
     rows = _read_rows("sensor_params.csv")
     if sensor not in rows:
@@ -478,7 +574,18 @@ def bin_inputs(per_minute: np.ndarray, step: int) -> np.ndarray:
 
     サンプル i(時刻 step * i 分)の値は、分 step*i - step + 1 から step*i
     までの合計(その時刻までに告げた量だけで、未来は含まない)。
-    形状 (..., n_min) → (..., n_min // step + 1)
+
+    Parameters
+    ----------
+    per_minute : np.ndarray
+        1 分ごとの量。形状 (..., n_min)
+    step : int
+        サンプルの間隔 [min]。
+
+    Returns
+    -------
+    np.ndarray
+        合計。形状 (..., n_min // step + 1)
     """
     x = np.asarray(per_minute, dtype=np.float64)
     n_samples = x.shape[-1] // step + 1

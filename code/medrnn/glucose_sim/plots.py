@@ -38,8 +38,23 @@ def plot_simulated_day(
 ) -> Figure:
     """仮想患者の血糖(目標範囲つき)・食事・インスリンを縦に 3 段で描く。
 
-    どの配列も同じ時刻 t_h [時] の値。carbs_g と insulin_u は各時刻までの
-    5 分間の合計 [g]・[U]。
+    Parameters
+    ----------
+    t_h : np.ndarray
+        時刻 [時]。形状 (n,)
+    glucose : np.ndarray
+        血糖値(真の値)[mg/dL]。形状 (n,)
+    cgm : np.ndarray
+        CGM の値(誤差つき)[mg/dL]。形状 (n,)
+    carbs_g : np.ndarray
+        各時刻までの 5 分間の炭水化物 [g]。形状 (n,)
+    insulin_u : np.ndarray
+        各時刻までの 5 分間のインスリン [U]。形状 (n,)
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     _check_same_length(t_h, glucose, cgm, carbs_g, insulin_u)
     fig = Figure(figsize=(9, 6), layout="constrained")
@@ -78,7 +93,26 @@ def plot_forecasts(
     meal_times_h: np.ndarray | None = None,
     ax: Axes | None = None,
 ) -> Figure:
-    """正解の CGM 値と、方法ごとの予測を重ねて描く(食事の時刻に縦線)。"""
+    """正解の CGM 値と、方法ごとの予測を重ねて描く(食事の時刻に縦線)。
+
+    Parameters
+    ----------
+    t_h : np.ndarray
+        予測の対象の時刻 [時]。形状 (n,)
+    target : np.ndarray
+        正解の CGM 値 [mg/dL]。形状 (n,)
+    preds : dict[str, np.ndarray]
+        方法の名前 → 予測 [mg/dL]。各形状 (n,)
+    meal_times_h : np.ndarray or None
+        食事の時刻 [時]。None なら縦線を描かない。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     _check_same_length(t_h, target, *preds.values())
     fig, ax = _new_axes(ax, (9, 3.6))
     ax.axhspan(*TARGET_RANGE, color=COLORS["green"], alpha=0.10)
@@ -108,6 +142,24 @@ def plot_error_curves(
     """横軸 x ごとの RMSE [mg/dL] を、方法ごとの折れ線で描く。
 
     curves の名前に「血糖のみ」を含む線は破線にして、入力の違いを見やすくする。
+
+    Parameters
+    ----------
+    x : np.ndarray
+        横軸の値(予測する先 [min] や食事からの時間 [min])。形状 (n,)
+    curves : dict[str, np.ndarray]
+        方法の名前 → RMSE [mg/dL]。各形状 (n,)
+    xlabel : str
+        横軸のラベル(単位つき)。
+    vline : float or None
+        縦線を引く x の値。None なら引かない。
+    ax : Axes or None
+        描く先。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     _check_same_length(x, *curves.values())
     fig, ax = _new_axes(ax, (8, 3.6))

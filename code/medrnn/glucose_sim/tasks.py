@@ -15,14 +15,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import Standardizer
+from ..data import SEGMENTS, Standardizer
 from ..evaluation import LinearAR, mae, predict, rmse
 from ..models.nets import ModelConfig, RecurrentRegressor
 from ..repro import set_seed
 from ..training import History, TrainConfig, fit_on_segments
 from . import model as gs
 
-SEGMENTS = ("train", "val", "test")
 CHANNELS = ("glucose", "carbs", "insulin")  # 入力のチャネル(この順に並ぶ)
 CHANNEL_NAMES = {
     "glucose": "CGM 値 [mg/dL]",
@@ -45,6 +44,7 @@ class CohortConfig:
     seed: int = 0  # 食事・見積もり誤差・センサー誤差の乱数のシード
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         if self.group not in gs.PATIENT_GROUPS:
             raise ValueError(
                 f"group は {gs.PATIENT_GROUPS} のどれかにしてください"
@@ -76,13 +76,29 @@ class Cohort:
         return np.arange(self.glucose.shape[1]) * self.sample_min
 
     def features(self) -> np.ndarray:
-        """3 チャネル(CHANNELS の順)を並べた入力。形状 (P, n, 3)"""
+        """3 チャネル(CHANNELS の順)を並べた入力。形状 (P, n, 3)
+
+        Returns
+        -------
+        np.ndarray
+            CGM [mg/dL]・炭水化物 [g]・インスリン [U]。形状 (P, n, 3)
+        """
         return np.stack([self.cgm, self.carbs, self.insulin], axis=-1)
 
 
 def simulate_cohort(config: CohortConfig) -> Cohort:
     """群の仮想患者全員に、乱数の食事と基礎 + ボーラスのインスリンを
     与えて解く。
+
+    Parameters
+    ----------
+    config : CohortConfig
+        群・日数・CGM の間隔・食事の決め方・センサー・シード。
+
+    Returns
+    -------
+    Cohort
+        患者ごとの血糖・CGM・食事・インスリン。どれも形状 (P, n)
     """
     rng = np.random.default_rng(config.seed)
     names = gs.patient_names(config.group)
@@ -133,6 +149,7 @@ class PatientSplit:
     test: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        """どの区間にも 1 人以上いて、患者が重ならないかを確かめる。"""
         names = self.train + self.val + self.test
         if not (self.train and self.val and self.test):
             raise ValueError(
@@ -142,7 +159,23 @@ class PatientSplit:
             raise ValueError(f"2 つの区間に入っている患者があります: {names}")
 
     def rows(self, names: list[str]) -> dict[str, list[int]]:
-        """区間名 → Cohort の行番号。"""
+        """区間名 → Cohort の行番号。
+
+        Parameters
+        ----------
+        names : list[str]
+            Cohort の患者の名前(行の順)。
+
+        Returns
+        -------
+        dict[str, list[int]]
+            "train"・"val"・"test" → 行番号。
+
+        Raises
+        ------
+        ValueError
+            names にいない患者が区間に入っているとき。
+        """
         missing = set(self.train + self.val + self.test) - set(names)
         if missing:
             raise ValueError(
@@ -195,7 +228,7 @@ def multivariate_windows(
 
 
 @dataclass(frozen=True)
-class ForecastConfig:
+class SimForecastConfig:
     """予測の設定。"""
 
     seq_len: int = 24  # 入力窓の点数(5 分ごとなら 2 時間)
@@ -204,6 +237,7 @@ class ForecastConfig:
     train_stride: int = 1  # 訓練の窓をずらす幅(隣の窓はほぼ同じなので間引ける)
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         if min(self.seq_len, self.horizon, self.train_stride) < 1:
             raise ValueError(
                 "seq_len・horizon・train_stride は 1 以上にしてください"
@@ -223,7 +257,7 @@ class ForecastConfig:
 
 
 @dataclass(frozen=True)
-class ForecastData:
+class SimForecastData:
     """区間ごとの窓(標準化済み)と、mg/dL に戻すための情報。
 
     正解 y は「今(窓の最後)の CGM 値からの変化」を標準化したもの。
@@ -239,23 +273,48 @@ class ForecastData:
     target_index: dict[str, np.ndarray]  # 区間 → 正解のサンプル番号。(N,)
 
     def to_mg(self, change_z: np.ndarray, segment: str) -> np.ndarray:
-        """標準化した変化の予測を、CGM 値 [mg/dL] の予測に戻す。"""
+        """標準化した変化の予測を、CGM 値 [mg/dL] の予測に戻す。
+
+        Parameters
+        ----------
+        change_z : np.ndarray
+            標準化した変化の予測。形状 (N,)
+        segment : str
+            区間の名前("train"・"val"・"test")。
+
+        Returns
+        -------
+        np.ndarray
+            CGM 値の予測 [mg/dL]。形状 (N,)
+        """
         change_mg = np.asarray(change_z) * self.scaler.std[0]
         return self.last_mg[segment] + change_mg
 
 
 def patient_windows(
-    z: np.ndarray, rows: list[int], config: ForecastConfig, stride: int
+    z: np.ndarray, rows: list[int], config: SimForecastConfig, stride: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """患者 rows の系列それぞれで窓を作り、患者をまたいでつなげる。
 
-    z: 標準化した全患者の系列。形状 (P, n, n_features)
+    Parameters
+    ----------
+    z : np.ndarray
+        標準化した全患者の系列。形状 (P, n, n_features)
+    rows : list[int]
+        窓を作る患者(z の行番号)。
+    config : SimForecastConfig
+        窓の長さ・予測先・使うチャネル。
+    stride : int
+        窓をずらす幅(点の数)。
 
     Returns
     -------
-    windows : 入力窓(float32)。形状 (N, seq_len, n_channels)
-    index : 正解の位置(時刻の番号)。形状 (N,)
-    patient : 窓の患者(z の行番号)。形状 (N,)
+    windows : np.ndarray
+        入力窓(float32)。形状 (N, seq_len, n_channels)
+    index : np.ndarray
+        正解の位置(時刻の番号)。形状 (N,)
+    patient : np.ndarray
+        窓の患者(z の行番号)。形状 (N,)
     """
     parts = [
         multivariate_windows(
@@ -271,9 +330,9 @@ def patient_windows(
     return windows, index, patient
 
 
-def prepare_forecast(
-    cohort: Cohort, split: PatientSplit, config: ForecastConfig
-) -> ForecastData:
+def prepare_sim_forecast(
+    cohort: Cohort, split: PatientSplit, config: SimForecastConfig
+) -> SimForecastData:
     """患者ごとに窓を作り、訓練の患者の統計量で各チャネルを標準化する。"""
     rows = split.rows(cohort.names)
     features = cohort.features()  # (P, n, 3)
@@ -290,10 +349,10 @@ def prepare_forecast(
         change = (target[seg] - last[seg]) / scaler.std[0]  # 標準化した変化
         X[seg] = torch.from_numpy(windows)
         y[seg] = torch.from_numpy(change.astype(np.float32)).unsqueeze(-1)
-    return ForecastData(scaler, X, y, last, target, patient, index)
+    return SimForecastData(scaler, X, y, last, target, patient, index)
 
 
-def recurrent_features(data: ForecastData) -> dict[str, torch.Tensor]:
+def recurrent_features(data: SimForecastData) -> dict[str, torch.Tensor]:
     """再帰型モデルへの入力: 窓と同じ情報を、ゲートが飽和しにくい大きさにする。
 
     チャネル 0 は標準化した CGM 値のまま、最後に「5 分ごとの CGM の変化」
@@ -321,9 +380,22 @@ def recurrent_features(data: ForecastData) -> dict[str, torch.Tensor]:
 
 
 def baseline_predictions(
-    data: ForecastData, segment: str = "test"
+    data: SimForecastData, segment: str = "test"
 ) -> dict[str, np.ndarray]:
-    """持続予測と線形モデル(同じ入力チャネル)の予測 [mg/dL]。"""
+    """持続予測と線形モデル(同じ入力チャネル)の予測 [mg/dL]。
+
+    Parameters
+    ----------
+    data : SimForecastData
+        区間ごとの窓。線形モデルは訓練の窓で当てはめる。
+    segment : str
+        予測する区間。
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        方法の名前 → 予測 [mg/dL]。各形状 (N,)
+    """
     linear = LinearAR.fit(data.X["train"], data.y["train"])
     return {
         "持続予測": data.last_mg[segment].copy(),
@@ -332,7 +404,7 @@ def baseline_predictions(
 
 
 @dataclass
-class ForecastRun:
+class SimForecastRun:
     """1 つのモデルを 1 つのシードで学習した結果。予測はどれも [mg/dL]。"""
 
     model: nn.Module
@@ -343,21 +415,43 @@ class ForecastRun:
     val_pred_mg: np.ndarray  # 検証の患者での予測(設定の選択に使う)。(N_val,)
 
 
-def train_forecaster(
+def train_sim_forecaster(
     kind: str,
-    data: ForecastData,
+    data: SimForecastData,
     seed: int,
     train: TrainConfig,
     hidden_size: int = 32,
     patience: int = 4,
     rescale: bool = True,
     device: torch.device | None = None,
-) -> ForecastRun:
+) -> SimForecastRun:
     """再帰型モデルで変化を学習し(検証の患者で早期終了)、各区間で予測する。
 
-    rescale=True なら recurrent_features の入力、False なら標準化しただけの窓。
-    device には configure_torch() が返すデバイスを渡す(None なら CPU)。
-    窓とモデルをそこへ移して学習し、予測は NumPy の配列で返す。
+    窓とモデルを device へ移して学習し、予測は NumPy の配列で返す。
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+        再帰層の種類。
+    data : SimForecastData
+        区間ごとの窓。
+    seed : int
+        初期値と並べ替えの乱数のシード。
+    train : TrainConfig
+        学習の設定。
+    hidden_size : int
+        隠れ状態の次元。
+    patience : int
+        検証損失が改善しないまま待つエポック数(早期終了)。
+    rescale : bool
+        True なら recurrent_features の入力、False なら標準化しただけの窓。
+    device : torch.device or None
+        configure_torch() が返すデバイス(None なら CPU)。
+
+    Returns
+    -------
+    SimForecastRun
+        モデル・学習曲線・各区間の予測 [mg/dL]・かかった秒数。
     """
     device = torch.device("cpu") if device is None else device
     X = {
@@ -372,7 +466,7 @@ def train_forecaster(
     model = RecurrentRegressor(config).to(device)
     history, seconds = fit_on_segments(model, X, y, train, patience)
     pred = {seg: data.to_mg(predict(model, X[seg]), seg) for seg in SEGMENTS}
-    return ForecastRun(
+    return SimForecastRun(
         model, history, pred["test"], seconds, pred["train"], pred["val"]
     )
 
@@ -382,8 +476,16 @@ def minutes_from_meal(
 ) -> np.ndarray:
     """予測した時点(窓の最後)から見た、いちばん近い食事の開始までの時間 [min]。
 
-    正なら食事の後(食事はもう入力に入っている)、負なら食事の前
-    (これから食べるので、どの方法も知らない)。形状 (N,)
+    正なら食事の後(もう入力にある)、負なら食事の前(どの方法も知らない)。
+
+    Parameters
+    ----------
+    cohort : 食事の記録。rows : 各窓の患者(Cohort の行)。形状 (N,)
+    origin_index : 各窓の最後のサンプル番号。形状 (N,)
+
+    Returns
+    -------
+    np.ndarray : 時間 [min]。形状 (N,)
     """
     origin = np.asarray(origin_index) * cohort.sample_min  # 時刻 [min]
     offsets = np.full(len(origin), np.inf)
@@ -400,7 +502,20 @@ def rmse_by_bin(
     values: np.ndarray, errors: np.ndarray, edges: np.ndarray
 ) -> np.ndarray:
     """values の区間 [edges[i], edges[i+1]) ごとの誤差の RMSE。
-    形状 (len(edges)-1,)
+
+    Parameters
+    ----------
+    values : np.ndarray
+        区間に分ける値(食事からの時間 [min] など)。形状 (N,)
+    errors : np.ndarray
+        予測 − 正解 [mg/dL]。形状 (N,)
+    edges : np.ndarray
+        区間の境目(昇順)。形状 (n_bins + 1,)
+
+    Returns
+    -------
+    np.ndarray
+        RMSE [mg/dL](窓のない区間は NaN)。形状 (n_bins,)
     """
     out = np.full(len(edges) - 1, np.nan)
     which = np.digitize(values, edges) - 1
@@ -415,19 +530,25 @@ def rmse_by_bin(
 class Comparison:
     """入力の組ごとの、データ・単純な方法の予測・再帰型モデルの学習結果。"""
 
-    data: dict[str, ForecastData]  # 入力の組 → 窓
+    data: dict[str, SimForecastData]  # 入力の組 → 窓
     baselines: dict[str, dict[str, np.ndarray]]  # 入力の組 → 方法 → 予測
-    runs: dict[str, list[ForecastRun]]  # 入力の組 → シードごとの学習結果
+    runs: dict[str, list[SimForecastRun]]  # 入力の組 → シードごとの学習結果
 
     def target_mg(self) -> np.ndarray:
-        """テストの正解 [mg/dL](どの入力の組でも同じ)。形状 (N,)"""
+        """テストの正解 [mg/dL](どの入力の組でも同じ)。形状 (N,)
+
+        Returns
+        -------
+        np.ndarray
+            形状 (N,)
+        """
         return self.data["glucose"].target_mg["test"]
 
 
-def compare_inputs(
+def compare_sim_inputs(
     cohort: Cohort,
     split: PatientSplit,
-    config: ForecastConfig,
+    config: SimForecastConfig,
     train: TrainConfig,
     kind: str,
     seeds: tuple[int, ...],
@@ -439,18 +560,44 @@ def compare_inputs(
 
     どちらの入力の組でも、持続予測・線形モデル(同じチャネル)と、
     シードごとの再帰型モデル(device で学習)を求める。
+
+    Parameters
+    ----------
+    cohort : Cohort
+        シミュレーションの結果。
+    split : PatientSplit
+        訓練・検証・テストの患者。
+    config : SimForecastConfig
+        窓の設定(inputs は組ごとに置き換える)。
+    train : TrainConfig
+        学習の設定。
+    kind : {"rnn", "lstm", "gru"}
+        再帰層の種類。
+    seeds : tuple[int, ...]
+        シードの並び。
+    hidden_size : int
+        隠れ状態の次元。
+    patience : int
+        早期終了で待つエポック数。
+    device : torch.device or None
+        学習に使うデバイス(None なら CPU)。
+
+    Returns
+    -------
+    Comparison
+        入力の組ごとの窓・単純な方法の予測・学習結果。
     """
     if not seeds:
         raise ValueError("seeds が空です")
     data, baselines, runs = {}, {}, {}
     for inputs in INPUT_SETS:
-        cfg = ForecastConfig(
+        cfg = SimForecastConfig(
             config.seq_len, config.horizon, inputs, config.train_stride
         )
-        data[inputs] = prepare_forecast(cohort, split, cfg)
+        data[inputs] = prepare_sim_forecast(cohort, split, cfg)
         baselines[inputs] = baseline_predictions(data[inputs])
         runs[inputs] = [
-            train_forecaster(
+            train_sim_forecaster(
                 kind,
                 data[inputs],
                 seed,
@@ -472,7 +619,20 @@ def _mean_sd(values: list[float]) -> str:
 
 
 def comparison_rows(comp: Comparison, kind_name: str) -> list[dict[str, str]]:
-    """表の行: 方法と入力ごとのテスト RMSE・MAE [mg/dL]。"""
+    """表の行: 方法と入力ごとのテスト RMSE・MAE [mg/dL]。
+
+    Parameters
+    ----------
+    comp : Comparison
+        :func:`compare_sim_inputs` の結果。
+    kind_name : str
+        表に出す再帰型モデルの名前。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        方法と入力の組ごとの行。
+    """
     target = comp.target_mg()
     rows = [
         {
@@ -513,6 +673,19 @@ def horizon_errors(
 ) -> dict[int, tuple[dict[str, np.ndarray], np.ndarray]]:
     """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテストの誤差。
 
+    Parameters
+    ----------
+    cohort : Cohort
+        シミュレーションの結果。
+    split : PatientSplit
+        訓練・検証・テストの患者。
+    seq_len : int
+        入力窓の点数。
+    horizons : tuple[int, ...]
+        予測先(点の数)の並び。
+    train_stride : int
+        訓練の窓をずらす幅。
+
     Returns
     -------
     dict[int, (dict[str, np.ndarray], np.ndarray)]
@@ -524,8 +697,8 @@ def horizon_errors(
         errors: dict[str, np.ndarray] = {}
         groups: np.ndarray | None = None
         for inputs in INPUT_SETS:
-            config = ForecastConfig(seq_len, horizon, inputs, train_stride)
-            data = prepare_forecast(cohort, split, config)
+            config = SimForecastConfig(seq_len, horizon, inputs, train_stride)
+            data = prepare_sim_forecast(cohort, split, config)
             preds = baseline_predictions(data)
             target, groups = data.target_mg["test"], data.rows["test"]
             if inputs == "glucose":
@@ -540,6 +713,11 @@ def horizon_rmse_table(
     by_horizon: dict[int, tuple[dict[str, np.ndarray], np.ndarray]],
 ) -> dict[str, np.ndarray]:
     """horizon_errors の結果から、方法ごと・予測先の順の RMSE [mg/dL] を作る。
+
+    Parameters
+    ----------
+    by_horizon : dict[int, (dict[str, np.ndarray], np.ndarray)]
+        :func:`horizon_errors` の結果。
 
     Returns
     -------
@@ -566,6 +744,19 @@ def horizon_rmse(
     train_stride: int = 1,
 ) -> dict[str, np.ndarray]:
     """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテスト RMSE。
+
+    Parameters
+    ----------
+    cohort : Cohort
+        シミュレーションの結果。
+    split : PatientSplit
+        訓練・検証・テストの患者。
+    seq_len : int
+        入力窓の点数。
+    horizons : tuple[int, ...]
+        予測先(点の数)の並び。
+    train_stride : int
+        訓練の窓をずらす幅。
 
     Returns
     -------

@@ -51,6 +51,7 @@ class ModelConfig:
     dropout: float = 0.0  # 層と層の間のドロップアウト率(num_layers>=2 で有効)
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         _check_model_config(self)
 
 
@@ -87,5 +88,16 @@ class RecurrentRegressor(nn.Module):
 
 
 def count_parameters(model: nn.Module) -> int:
-    """学習するパラメータの総数を返す。"""
+    """学習するパラメータの総数を返す。
+
+    Parameters
+    ----------
+    model : nn.Module
+        数えるモデル(requires_grad のパラメータだけ数える)。
+
+    Returns
+    -------
+    int
+        パラメータの要素の数。
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -67,8 +67,17 @@ class RNNCellScratch(ScratchCell):
     def forward(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
         """1 時刻分を計算する。
 
-        x_t: 形状 (batch, input_size)、h_prev: 形状 (batch, hidden_size)。
-        戻り値 h_t: 形状 (batch, hidden_size)。
+        Parameters
+        ----------
+        x_t : torch.Tensor
+            時刻 t の入力。形状 (batch, input_size)
+        h_prev : torch.Tensor
+            前の隠れ状態 h_{t-1}。形状 (batch, hidden_size)
+
+        Returns
+        -------
+        torch.Tensor
+            h_t。形状 (batch, hidden_size)
         """
         a = (
             x_t @ self.weight_ih.T
@@ -114,7 +123,17 @@ class LSTMCellScratch(ScratchCell):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """state = (h_{t-1}, C_{t-1}) から (h_t, C_t) を計算する。
 
-        各 (B, H)。
+        Parameters
+        ----------
+        x_t : torch.Tensor
+            時刻 t の入力。形状 (B, input_size)
+        state : (torch.Tensor, torch.Tensor)
+            (h_{t-1}, C_{t-1})。各 (B, H)
+
+        Returns
+        -------
+        h_t, C_t : torch.Tensor
+            各 (B, H)
         """
         h_prev, c_prev = state
         i, f, g, o = self.gates(x_t, h_prev)
@@ -129,7 +148,20 @@ class GRUCellScratch(ScratchCell):
     num_chunks = 3
 
     def forward(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
-        """h_{t-1} から h_t を計算する。x_t: (B, input_size)、h: (B, H)。"""
+        """h_{t-1} から h_t を計算する。
+
+        Parameters
+        ----------
+        x_t : torch.Tensor
+            時刻 t の入力。形状 (B, input_size)
+        h_prev : torch.Tensor
+            h_{t-1}。形状 (B, H)
+
+        Returns
+        -------
+        torch.Tensor
+            h_t。形状 (B, H)
+        """
         ax = x_t @ self.weight_ih.T + self.bias_ih  # (B, 3H)
         ah = h_prev @ self.weight_hh.T + self.bias_hh  # (B, 3H)
         ax_r, ax_z, ax_n = ax.chunk(3, dim=1)
@@ -175,6 +207,17 @@ class ScratchRecurrent(nn.Module):
     batch_first=True の ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` と同じく、
     ``(output, h_n)``(LSTM は ``(output, (h_n, c_n))``)を返す。
     ドロップアウトと双方向には対応しない。
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+        セルの種類。
+    input_size : int
+        入力 x_t の次元。
+    hidden_size : int
+        隠れ状態 h_t の次元 H。
+    num_layers : int
+        積む層の数 L。
     """
 
     def __init__(
@@ -225,15 +268,23 @@ class ScratchRecurrent(nn.Module):
     def zero_state(self, batch_size: int, like: torch.Tensor) -> State:
         """すべて 0 の初期状態(PyTorch の既定と同じ)。
 
-        like と同じ型・デバイス。
+        Parameters
+        ----------
+        batch_size : int
+            バッチの大きさ B。
+        like : torch.Tensor
+            型とデバイスを合わせるテンソル。
+
+        Returns
+        -------
+        State
+            形状 (num_layers, B, hidden_size) の h(LSTM は (h, c) の組)。
         """
         h = like.new_zeros(self.num_layers, batch_size, self.hidden_size)
         return (h, h.clone()) if self.kind == "lstm" else h
 
     def _check_input(self, x: torch.Tensor) -> None:
-        """入力が (batch, seq_len, input_size) で系列長が 1 以上かを
-        確かめる。
-        """
+        """入力が (batch, seq_len>=1, input_size) かを確かめる。"""
         if x.ndim != 3 or x.shape[-1] != self.input_size or x.shape[1] < 1:
             raise ValueError(
                 "入力は形状 (batch, seq_len>=1, "
@@ -246,7 +297,23 @@ TORCH_KINDS = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
 
 
 def from_torch(module: nn.RNN | nn.LSTM | nn.GRU) -> ScratchRecurrent:
-    """PyTorch の再帰層と同じ大きさのスクラッチ版を作り、重みを写す。"""
+    """PyTorch の再帰層と同じ大きさのスクラッチ版を作り、重みを写す。
+
+    Parameters
+    ----------
+    module : nn.RNN, nn.LSTM or nn.GRU
+        batch_first=True・単方向・バイアスあり・dropout=0 の層。
+
+    Returns
+    -------
+    ScratchRecurrent
+        同じ重み・型・デバイスのスクラッチ版。
+
+    Raises
+    ------
+    ValueError
+        写せない種類や設定の層のとき。
+    """
     kind = TORCH_KINDS.get(type(module))
     if kind is None:
         raise ValueError(
@@ -292,9 +359,21 @@ def equality_gaps(
 ) -> dict[str, float]:
     """PyTorch の層と、重みを写したスクラッチ版との差の最大値。
 
-    同じ x を流して、出力 "output" と最終状態 "state" の差(絶対値)と、
-    出力と状態の総和を損失としたときの全パラメータの勾配の差
-    "grad_relative"(勾配の最大の大きさに対する比)を返す。
+    同じ x を流して、出力と状態の総和を損失として逆伝播し、両者を比べる。
+
+    Parameters
+    ----------
+    module : nn.RNN, nn.LSTM or nn.GRU
+        比べる PyTorch の層(:func:`from_torch` が写せるもの)。
+    x : torch.Tensor
+        入力系列。形状 (batch, seq_len, input_size)
+
+    Returns
+    -------
+    dict[str, float]
+        "output"(出力の差の絶対値の最大)、"state"(最終状態の差)、
+        "grad_relative"(全パラメータの勾配の差の、勾配の最大の大きさに
+        対する比)。
     """
     scratch, results = from_torch(module), []
     for model in (module, scratch):
@@ -321,11 +400,25 @@ def trace_lstm(
 ) -> dict[str, torch.Tensor]:
     """LSTM の 1 つの層について、各時刻のゲートとセル状態を記録する。
 
+    Parameters
+    ----------
+    model : ScratchRecurrent
+        kind="lstm" のモデル。
+    x : torch.Tensor
+        入力系列。形状 (batch, seq_len, input_size)
+    layer : int
+        記録する層の番号(0 が入力に近い層)。
+
     Returns
     -------
-    dict
+    dict[str, torch.Tensor]
         "input"(i)、"forget"(f)、"candidate"(g)、"output"(o)、
         "cell"(C_t)、"hidden"(h_t)。どれも形状 (batch, seq_len, hidden_size)
+
+    Raises
+    ------
+    ValueError
+        LSTM でないか、layer が範囲外のとき。
     """
     if model.kind != "lstm":
         raise ValueError(

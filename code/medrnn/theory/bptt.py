@@ -112,8 +112,8 @@ def manual_rnn_forward(
 
     Parameters
     ----------
-    x : torch.Tensor
-        入力系列。形状 (batch, seq_len, input_size)
+    rnn, x : nn.RNN, torch.Tensor
+        RNN 層と入力系列。形状 (batch, seq_len, input_size)
     h0 : torch.Tensor or None
         初期状態。形状 (batch, hidden_size)。None なら 0。
 
@@ -135,6 +135,18 @@ def manual_rnn_forward(
 def step_shape_table(rnn: nn.RNN, batch_size: int) -> str:
     """1 時刻分の計算に出てくるテンソルの形状を、実際に計算して
     Markdown の表にする。
+
+    Parameters
+    ----------
+    rnn : nn.RNN
+        1 層・一方向・tanh・バイアスありの RNN 層。
+    batch_size : int
+        バッチの大きさ B(1 以上)。
+
+    Returns
+    -------
+    str
+        「コード上の式 | 形状」の Markdown の表。
     """
     _check_rnn(rnn)
     _check_at_least_one("batch_size", batch_size)
@@ -180,8 +192,8 @@ def hidden_state_grads(
 
     Parameters
     ----------
-    head : nn.Linear
-        出力層 y = W_hy h + b_y。
+    rnn, head : nn.RNN, nn.Linear
+        RNN 層と出力層 y = W_hy h + b_y。
     x : torch.Tensor
         入力系列。形状 (batch, seq_len, input_size)
     target : torch.Tensor
@@ -204,6 +216,11 @@ def whh_grad_terms(trace: BPTTTrace) -> torch.Tensor:
     時刻 t の寄与は δ_t = ∂L/∂h_t ⊙ (1 - h_t²)(tanh の中身への勾配)と
     h_{t-1} の外積 δ_t h_{t-1}ᵀ を、バッチについて足したもの。
 
+    Parameters
+    ----------
+    trace : BPTTTrace
+        :func:`hidden_state_grads` の記録。
+
     Returns
     -------
     torch.Tensor
@@ -217,7 +234,22 @@ def whh_grad_terms(trace: BPTTTrace) -> torch.Tensor:
 def autograd_whh_grad(
     rnn: nn.RNN, head: nn.Linear, x: torch.Tensor, target: torch.Tensor
 ) -> torch.Tensor:
-    """nn.RNN 自身の順伝播と backward で求めた ∂L/∂W_hh(比較用)。"""
+    """nn.RNN 自身の順伝播と backward で求めた ∂L/∂W_hh(比較用)。
+
+    Parameters
+    ----------
+    rnn, head : nn.RNN, nn.Linear
+        RNN 層と出力層(:func:`hidden_state_grads` と同じ)。
+    x : torch.Tensor
+        入力系列。形状 (batch, seq_len, input_size)
+    target : torch.Tensor
+        最後の時刻の正解。形状 (batch, output_size)
+
+    Returns
+    -------
+    torch.Tensor
+        形状 (hidden_size, hidden_size)
+    """
     _check_rnn(rnn)
     output, _ = rnn(x)  # (B, T, H)
     loss = nn.functional.mse_loss(head(output[:, -1, :]), target)
@@ -232,8 +264,8 @@ def jacobian_norms_over_time(rnn: nn.RNN, x: torch.Tensor) -> torch.Tensor:
 
     Parameters
     ----------
-    x : torch.Tensor
-        入力系列 1 本。形状 (1, seq_len, input_size)
+    rnn, x : nn.RNN, torch.Tensor
+        RNN 層と入力系列 1 本。形状 (1, seq_len, input_size)
 
     Returns
     -------
@@ -260,6 +292,22 @@ def make_scaled_rnn(
     直交行列はベクトルの長さを変えないので、W_hh の特異値はすべて scale に
     なる。scale < 1 なら 1 ステップごとに縮め、scale > 1 なら伸ばす。
     乱数は seed で固定し、ノートブック全体の乱数の流れには影響させない。
+
+    Parameters
+    ----------
+    hidden_size : int
+        隠れ状態の次元 H。
+    scale : float
+        W_hh の特異値。
+    seed : int
+        重みの乱数のシード。
+    input_size : int
+        入力の次元。
+
+    Returns
+    -------
+    nn.RNN
+        batch_first=True の 1 層の RNN 層。
     """
     if not scale > 0:
         raise ValueError(
@@ -282,6 +330,22 @@ def make_tiny_rnn(
 ) -> tuple[nn.RNN, nn.Linear]:
     """手で追える大きさの RNN 層と出力層(output_size=1)を、
     シードを固定して作る。
+
+    Parameters
+    ----------
+    hidden_size : int
+        隠れ状態の次元 H。
+    seed : int
+        重みの乱数のシード(外の乱数状態は変えない)。
+    input_size : int
+        入力の次元。
+
+    Returns
+    -------
+    rnn : nn.RNN
+        batch_first=True の 1 層の RNN 層。
+    head : nn.Linear
+        出力層(H → 1)。
     """
     _check_at_least_one("hidden_size", hidden_size)
     with torch.random.fork_rng(devices=[]):  # 外の乱数状態を守る
@@ -296,6 +360,16 @@ def bptt_table(trace: BPTTTrace) -> str:
     Markdown の表にする。
 
     ノルムはどちらもフロベニウスノルム(全要素の二乗和の平方根)。
+
+    Parameters
+    ----------
+    trace : BPTTTrace
+        :func:`hidden_state_grads` の記録。
+
+    Returns
+    -------
+    str
+        時刻ごとの行の Markdown の表。
     """
     grad_norms = trace.state_grads.flatten(1).norm(dim=1)  # (T+1,)
     term_norms = whh_grad_terms(trace).flatten(1).norm(dim=1)  # (T,)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -77,15 +78,32 @@ class SineData:
 def noisy_sine(sine: SineConfig) -> tuple[np.ndarray, np.ndarray]:
     """レシピのサイン波を作る(ノイズのシードは環境変数のずらし分を足す)。
 
+    Parameters
+    ----------
+    sine : SineConfig
+        サイン波の設定。
+
     Returns
     -------
-    t, series : 形状 (n_points,) の時刻と観測値
+    t, series : np.ndarray
+        形状 (n_points,) の時刻と観測値
     """
     return make_noisy_sine(replace(sine, seed=shifted(sine.seed)))
 
 
 def prepare_data(recipe: Recipe) -> SineData:
-    """サイン波を作り、時間順に分けてから、それぞれを窓に切る。"""
+    """サイン波を作り、時間順に分けてから、それぞれを窓に切る。
+
+    Parameters
+    ----------
+    recipe : Recipe
+        データと窓の設定。
+
+    Returns
+    -------
+    SineData
+        訓練とテストの窓 (N, seq_len, 1) と正解 (N, 1)。
+    """
     t, series = noisy_sine(recipe.sine)
     train, test = split_ordered(series, recipe.train_ratio)
     X_train, y_train = make_windows(train, recipe.seq_len)
@@ -127,6 +145,11 @@ def train_recipe(recipe: Recipe, data: SineData, seed: int) -> RunResult:
 def baseline_predictions(data: SineData) -> dict[str, np.ndarray]:
     """単純な予測法のテスト窓での予測(線形 AR は訓練窓だけで当てはめる)。
 
+    Parameters
+    ----------
+    data : SineData
+        訓練とテストの窓。
+
     Returns
     -------
     dict[str, np.ndarray]
@@ -141,7 +164,18 @@ def baseline_predictions(data: SineData) -> dict[str, np.ndarray]:
 
 
 def baseline_mses(data: SineData) -> dict[str, float]:
-    """単純な予測法のテスト MSE(線形 AR は訓練窓だけで当てはめる)。"""
+    """単純な予測法のテスト MSE(線形 AR は訓練窓だけで当てはめる)。
+
+    Parameters
+    ----------
+    data : SineData
+        訓練とテストの窓。
+
+    Returns
+    -------
+    dict[str, float]
+        名前 → テスト MSE。
+    """
     target = data.y_test[:, 0].numpy()
     return {
         name: mse(pred, target)
@@ -163,6 +197,22 @@ def compare_over_seeds(
 
     シード s では、データのノイズと学習の乱数の両方を s にする。
     モデルだけを取り替え、学習の設定(recipe.train)は共通にする。
+
+    Parameters
+    ----------
+    recipe : Recipe
+        共通の設定。
+    seeds : list[int]
+        シードの並び。
+    models : dict[str, ModelConfig] or None
+        名前 → モデルの設定。None なら各章のモデル(RNN と LSTM)。
+    progress : bool
+        True なら進み具合を表示する。
+
+    Returns
+    -------
+    dict[str, list[float]]
+        モデル・基準法の名前 → シードの順のテスト MSE。
     """
     models = CHAPTER_MODELS if models is None else models
     results: dict[str, list[float]] = {}
@@ -181,6 +231,23 @@ def compare_over_seeds(
 def epochs_to_within(losses: list[float], tolerance: float = 0.05) -> int:
     """損失が最小値の (1 + tolerance) 倍以内に初めて入ったエポック
     (1 始まり)。
+
+    Parameters
+    ----------
+    losses : list[float]
+        エポックごとの損失(空でない)。
+    tolerance : float
+        最小値からの許す割合(0 以上)。
+
+    Returns
+    -------
+    int
+        エポック(1 始まり)。
+
+    Raises
+    ------
+    ValueError
+        losses が空か、tolerance が負のとき。
     """
     if not losses:
         raise ValueError("損失の記録が空です")
@@ -219,9 +286,19 @@ def windows_on(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """系列を窓に切り(:func:`make_windows`)、入力と正解を device に置く。
 
+    Parameters
+    ----------
+    series : np.ndarray
+        1 次元の系列。形状 (n,)
+    seq_len : int
+        窓の長さ。
+    device : torch.device
+        置き先のデバイス。
+
     Returns
     -------
-    X, y : 形状 (N, seq_len, 1) と (N, 1)
+    X, y : torch.Tensor
+        形状 (N, seq_len, 1) と (N, 1)
     """
     X, y = make_windows(series, seq_len)
     return X.to(device), y.to(device)
@@ -245,11 +322,11 @@ def validation_study(
     val = windows_on(val_part, recipe.seq_len, device)
     X_test, y_test = make_windows(test, recipe.seq_len)
     runs = []
-    for trainer in (fit, fit_early_stopping):
+    # 全エポック学習と早期終了(patience を固定した fit_early_stopping)
+    for trainer in (fit, partial(fit_early_stopping, patience=patience)):
         set_seed(seed)
         model = RecurrentRegressor(recipe.model).to(device)
-        extra = {"patience": patience} if trainer is fit_early_stopping else {}
-        history = trainer(model, X_fit, y_fit, recipe.train, val=val, **extra)
+        history = trainer(model, X_fit, y_fit, recipe.train, val)
         runs.append((history, predict(model, X_test.to(device))))
     return study_result(runs, y_test[:, 0].numpy(), len(val[0]), tolerance)
 
@@ -269,6 +346,11 @@ def study_result(
     target : テストの正解。形状 (N_test,)
     n_val_windows : 検証用の窓の数
     tolerance : 検証損失が最良値の (1 + tolerance) 倍以内を「ほぼ最良」とする
+
+    Returns
+    -------
+    ValidationStudy
+        両方のテスト MSE と、ほぼ最良に達したエポックと秒数。
     """
     (full, pred_full), (early, pred_early) = runs
     epoch = epochs_to_within(full.val_loss, tolerance)

@@ -34,9 +34,15 @@ def input_gradient_norms(
 ) -> np.ndarray:
     """損失 L の、各時刻の入力 x_t についての勾配の大きさ ‖∂L/∂x_t‖。
 
-    model: 入力系列から予測を返すもの(nn.Module など)。
-    x: 入力系列。形状 (batch, seq_len, input_size)、y: 正解。形状 (batch, 1)
-    戻り値: 形状 (seq_len,)。最後の要素が損失にいちばん近い時刻。
+    Parameters
+    ----------
+    model : 入力系列から予測を返すもの(nn.Module など)
+    x, y : 入力系列 (batch, seq_len, input_size) と正解 (batch, 1)
+    loss_fn : 損失関数(既定は 2 値交差エントロピー)
+
+    Returns
+    -------
+    np.ndarray : 形状 (seq_len,)。最後の要素が損失にいちばん近い時刻
     """
     _check_batch(x, y)
     x = x.detach().clone().requires_grad_()  # 入力も微分の対象にする
@@ -48,7 +54,15 @@ def input_gradient_norms(
 
 
 def scale_recurrent_weights(model: nn.Module, factor: float) -> None:
-    """再帰の重み W_hh(名前に weight_hh を含むもの)をすべて factor 倍する。"""
+    """再帰の重み W_hh(名前に weight_hh を含むもの)をすべて factor 倍する。
+
+    Parameters
+    ----------
+    model : nn.Module
+        重みをその場で書き換えるモデル。
+    factor : float
+        掛ける倍率。
+    """
     if not math.isfinite(factor):
         raise ValueError(
             f"factor は有限の数にしてください(受け取った値: {factor})"
@@ -120,8 +134,20 @@ def saturated_fraction(
 
     飽和した tanh の傾き 1 - h² はほぼ 0 なので、そこでは勾配が
     ほとんど流れない。
-    layer: (output, state) を返す再帰層(nn.RNN など)。
-    x: (batch, seq_len, input_size)
+
+    Parameters
+    ----------
+    layer : nn.Module
+        (output, state) を返す再帰層(nn.RNN など)。
+    x : torch.Tensor
+        入力系列。形状 (batch, seq_len, input_size)
+    threshold : float
+        飽和とみなす |h| の下限。
+
+    Returns
+    -------
+    float
+        割合(0〜1)。
     """
     if not 0 < threshold < 1:
         raise ValueError(

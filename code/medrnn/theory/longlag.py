@@ -53,6 +53,12 @@ def make_long_lag_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """印つきの系列を batch_size 本作る。
 
+    Parameters
+    ----------
+    lag : 印から答えるまでの時刻の数(系列の長さは lag + 1)
+    batch_size, noise_std : 系列の本数と、印のあとのノイズの標準偏差
+    generator : 乱数生成器(torch.Generator)
+
     Returns
     -------
     x : torch.Tensor
@@ -77,6 +83,7 @@ class LagModel:
     gate_bias: float | None = None
 
     def __post_init__(self) -> None:
+        """gate_bias がゲートのあるモデルにだけ指定されているかを確かめる。"""
         if self.gate_bias is not None and self.kind not in GATE_CHUNK:
             raise ValueError(
                 "gate_bias は LSTM と GRU だけに使えます"
@@ -99,6 +106,7 @@ class LagConfig:
     stop_accuracy: float = 0.95  # 確かめの正解率がこれ以上なら学習を止める
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         for name in (
             "hidden_size",
             "steps",
@@ -130,6 +138,15 @@ def set_memory_gate_bias(model: nn.Module, kind: str, bias: float) -> None:
     すべての層で bias_ih 側を bias、bias_hh 側を 0 にするので、合計の
     バイアスが bias になる。
     bias が大きいほど、学習の初めから「前の状態を残す」向きになる。
+
+    Parameters
+    ----------
+    model : nn.Module
+        再帰層を持つモデル(その場で書き換える)。
+    kind : {"lstm", "gru"}
+        再帰層の種類。
+    bias : float
+        ゲートのバイアスの合計。
     """
     if kind not in GATE_CHUNK:
         raise ValueError(
@@ -146,7 +163,20 @@ def set_memory_gate_bias(model: nn.Module, kind: str, bias: float) -> None:
 
 
 def build_lag_model(spec: LagModel, config: LagConfig) -> RecurrentRegressor:
-    """再帰層 1 段 + 線形層のモデル(出力はロジット 1 つ)を作る。"""
+    """再帰層 1 段 + 線形層のモデル(出力はロジット 1 つ)を作る。
+
+    Parameters
+    ----------
+    spec : LagModel
+        再帰層の種類とゲートのバイアス。
+    config : LagConfig
+        学習と評価の設定。
+
+    Returns
+    -------
+    RecurrentRegressor
+        学習前のモデル。
+    """
     model = RecurrentRegressor(
         ModelConfig(kind=spec.kind, hidden_size=config.hidden_size)
     )
@@ -156,7 +186,22 @@ def build_lag_model(spec: LagModel, config: LagConfig) -> RecurrentRegressor:
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """ロジットが正なら 1 と答えたとみなしたときの正解率。"""
+    """ロジットが正なら 1 と答えたとみなしたときの正解率。
+
+    Parameters
+    ----------
+    model : nn.Module
+        ロジットを返すモデル。
+    x : torch.Tensor
+        入力。形状 (batch, seq_len, 1)
+    y : torch.Tensor
+        正解(0 か 1)。形状 (batch, 1)
+
+    Returns
+    -------
+    float
+        正解率(0〜1)。
+    """
     with torch.inference_mode():
         return ((model(x) > 0).float() == y).float().mean().item()
 
@@ -198,6 +243,22 @@ def train_long_lag(
 
     check_every 回の更新ごとに確かめ用の系列で正解率を測り、
     stop_accuracy に達したら(課題が解けたので)そこで学習を止める。
+
+    Parameters
+    ----------
+    spec : LagModel
+        学習するモデル。
+    lag : int
+        印から答えるまでの時刻の数。
+    seed : int
+        初期値と系列の乱数のシード。
+    config : LagConfig
+        学習と評価の設定。
+
+    Returns
+    -------
+    LagRun
+        学習済みモデル・損失・テストの正解率・解けた更新回数・秒数。
     """
     device = configure_torch()
     start = time.perf_counter()
@@ -274,6 +335,7 @@ def _blocks(config: ModelConfig, n: int) -> dict[str, list[Block]]:
 
 
 def _index(block: Block) -> tuple[torch.Tensor, ...]:
+    """ブロック (行, 列) を、テンソルの添字に使える形にする。"""
     rows, cols = block
     return (rows,) if cols is None else (rows[:, None], cols)
 
@@ -284,6 +346,16 @@ def stack_models(models: list[RecurrentRegressor]) -> RecurrentRegressor:
     入力は各モデルの入力を特徴量の向きに並べたもの(形状 (batch, seq_len,
     n * input_size))、出力の s 列目が s 番目のモデルの出力になる。
     ブロックの外の重みは 0。
+
+    Parameters
+    ----------
+    models : list[RecurrentRegressor]
+        同じ設定(1 段・出力 1 つ)の n 個のモデル。
+
+    Returns
+    -------
+    RecurrentRegressor
+        hidden_size が n 倍のモデル。
     """
     config = models[0].config
     if any(m.config != config for m in models):
@@ -309,7 +381,24 @@ def stack_models(models: list[RecurrentRegressor]) -> RecurrentRegressor:
 def unstack_model(
     stacked: RecurrentRegressor, config: ModelConfig, s: int, n: int
 ) -> RecurrentRegressor:
-    """stack_models でまとめたモデルから、s 番目のモデルを取り出す。"""
+    """stack_models でまとめたモデルから、s 番目のモデルを取り出す。
+
+    Parameters
+    ----------
+    stacked : RecurrentRegressor
+        :func:`stack_models` でまとめたモデル。
+    config : ModelConfig
+        1 つのモデルの設定。
+    s : int
+        取り出すモデルの番号(0 から)。
+    n : int
+        まとめたモデルの数。
+
+    Returns
+    -------
+    RecurrentRegressor
+        s 番目のモデル(重みは複製)。
+    """
     model = RecurrentRegressor(config)
     blocks = _blocks(config, n)
     with torch.no_grad():
@@ -319,7 +408,20 @@ def unstack_model(
 
 
 def block_masks(config: ModelConfig, n: int) -> dict[str, torch.Tensor]:
-    """まとめたモデルの各引数で、どれかのブロックに入る要素だけ 1 の配列。"""
+    """まとめたモデルの各引数で、どれかのブロックに入る要素だけ 1 の配列。
+
+    Parameters
+    ----------
+    config : ModelConfig
+        1 つのモデルの設定。
+    n : int
+        まとめたモデルの数。
+
+    Returns
+    -------
+    dict[str, torch.Tensor]
+        引数の名前 → その引数と同じ形状の 0/1 の配列。
+    """
     stacked = stack_models([RecurrentRegressor(config) for _ in range(n)])
     masks = {
         name: torch.zeros_like(p) for name, p in stacked.named_parameters()
@@ -356,6 +458,22 @@ def train_long_lag_seeds(
     確かめている)。小さなモデルでは 1 回の更新の手間がほぼ固定費なので、
     シードの数に近い倍率で速くなる。シードごとに、確かめの正解率が
     stop_accuracy に達した時点の重みを残す。
+
+    Parameters
+    ----------
+    spec : LagModel
+        学習するモデル。
+    lag : int
+        印から答えるまでの時刻の数。
+    seeds : list[int]
+        シードの並び。
+    config : LagConfig
+        学習と評価の設定。
+
+    Returns
+    -------
+    list[LagRun]
+        シードの順の結果。
     """
     device = configure_torch()
     start, n = time.perf_counter(), len(seeds)
@@ -440,6 +558,24 @@ def lag_sweep(
 
     同じモデル・同じ遅れの全シードは :func:`train_long_lag_seeds` で
     まとめて学習する。
+
+    Parameters
+    ----------
+    specs : dict[str, LagModel]
+        モデル名 → モデル。
+    lags : list[int]
+        試す遅れ。
+    seeds : list[int]
+        試すシード。
+    config : LagConfig
+        学習と評価の設定。
+    progress : bool
+        True なら進み具合を表示する。
+
+    Returns
+    -------
+    LagSweep
+        正解率 (len(lags), len(seeds)) などの表。
     """
     if not specs or not lags or not seeds:
         raise ValueError("specs・lags・seeds はどれも 1 つ以上にしてください")
@@ -470,7 +606,22 @@ def lag_sweep(
 def solved_counts(
     sweep: LagSweep, name: str, threshold: float = 0.9
 ) -> list[int]:
-    """遅れごとに、正解率が threshold 以上だったシードの数。"""
+    """遅れごとに、正解率が threshold 以上だったシードの数。
+
+    Parameters
+    ----------
+    sweep : LagSweep
+        :func:`lag_sweep` の結果。
+    name : str
+        モデル名。
+    threshold : float
+        解けたとみなす正解率。
+
+    Returns
+    -------
+    list[int]
+        遅れの順のシードの数。長さ len(sweep.lags)
+    """
     return [int(n) for n in (sweep.accuracy[name] >= threshold).sum(axis=1)]
 
 
@@ -479,7 +630,19 @@ def longest_reliable_lag(
 ) -> int | None:
     """最短の遅れから数えて、全シードが threshold 以上を保った最長の遅れ。
 
-    最短の遅れですでに失敗したシードがあれば None。
+    Parameters
+    ----------
+    sweep : LagSweep
+        :func:`lag_sweep` の結果。
+    name : str
+        モデル名。
+    threshold : float
+        解けたとみなす正解率。
+
+    Returns
+    -------
+    int or None
+        遅れ。最短の遅れですでに失敗したシードがあれば None。
     """
     longest = None
     for lag, count in zip(sweep.lags, solved_counts(sweep, name, threshold)):
@@ -492,7 +655,22 @@ def longest_reliable_lag(
 def init_models(
     specs: dict[str, LagModel], seed: int, config: LagConfig = LagConfig()
 ) -> dict[str, nn.Module]:
-    """学習前のモデルを、どれも同じシードから作る。"""
+    """学習前のモデルを、どれも同じシードから作る。
+
+    Parameters
+    ----------
+    specs : dict[str, LagModel]
+        モデル名 → モデル。
+    seed : int
+        初期値の乱数のシード。
+    config : LagConfig
+        学習と評価の設定。
+
+    Returns
+    -------
+    dict[str, nn.Module]
+        モデル名 → 学習前のモデル。
+    """
     models: dict[str, nn.Module] = {}
     for name, spec in specs.items():
         set_seed(seed)
@@ -511,7 +689,20 @@ class ClippingResult:
 
 
 def seed_masks(config: ModelConfig, n: int) -> list[dict[str, torch.Tensor]]:
-    """まとめたモデルの各引数で、s 番目のモデルの要素だけ 1 の配列(s ごと)。"""
+    """まとめたモデルの各引数で、s 番目のモデルの要素だけ 1 の配列(s ごと)。
+
+    Parameters
+    ----------
+    config : ModelConfig
+        1 つのモデルの設定。
+    n : int
+        まとめたモデルの数。
+
+    Returns
+    -------
+    list[dict[str, torch.Tensor]]
+        長さ n。s 番目は 引数の名前 → 0/1 の配列。
+    """
     stacked = stack_models([RecurrentRegressor(config) for _ in range(n)])
     blocks = _blocks(config, n)
     out = []
@@ -555,7 +746,29 @@ def sgd_update_norms_stacked(
     """まとめたモデルで、各モデルに sgd_update_norms を使うのと同じ計算をする。
 
     勾配ノルムはモデル(ブロック)ごとに求め、max_norm を超えたモデルの勾配
-    だけを縮める。x: 形状 (batch, seq_len, n)、y: 形状 (batch, n)
+    だけを縮める。
+
+    Parameters
+    ----------
+    stacked : RecurrentRegressor
+        :func:`stack_models` でまとめたモデル。
+    masks : list[dict[str, torch.Tensor]]
+        :func:`seed_masks` の結果。
+    x : torch.Tensor
+        入力。形状 (batch, seq_len, n)
+    y : torch.Tensor
+        正解。形状 (batch, n)
+    steps : int
+        更新の回数。
+    lr : float
+        学習率。
+    max_norm : float or None
+        勾配ノルムの上限。None ならクリッピングしない。
+
+    Returns
+    -------
+    list[UpdateTrace]
+        モデルごとの更新の記録。長さ n
     """
     params = dict(stacked.named_parameters())
     traces = [UpdateTrace() for _ in masks]
@@ -600,6 +813,30 @@ def clipping_experiment(
     シードごとに同じ初期値から、クリッピングなし("plain")と
     あり("clipped"、勾配ノルムの上限 max_norm)の 2 通りを学習して記録する。
     全シードは :func:`sgd_update_norms_stacked` でまとめて学習する。
+
+    Parameters
+    ----------
+    lag : int
+        印から答えるまでの時刻の数。
+    seeds : list[int]
+        シードの並び。
+    lr : float
+        SGD の学習率。
+    max_norm : float
+        クリッピングの上限。
+    steps : int
+        更新の回数。
+    scale : float
+        W_hh に掛ける倍率。
+    batch_size : int
+        学習に使う系列の数(全ステップで同じ系列)。
+    config : LagConfig
+        学習と評価の設定。
+
+    Returns
+    -------
+    ClippingResult
+        シードごとの更新の記録・学習後のモデル・使った系列。
     """
     device = configure_torch()
     x, y = make_long_lag_batch(

@@ -33,6 +33,7 @@ class LSTMShapeCase:
     seq_len: int = 10  # 系列の長さ(窓の長さ)
 
     def __post_init__(self) -> None:
+        """大きさがどれも 1 以上の整数かを確かめる(違えば ValueError)。"""
         for name in (
             "input_size",
             "hidden_size",
@@ -68,7 +69,13 @@ class LSTMRun:
 def run_lstm(case: LSTMShapeCase, seed: int = 0) -> LSTMRun:
     """設定どおりの ``nn.LSTM`` を作り、乱数の入力を 1 回流す。
 
-    乱数は内部で固定し、呼び出し側の乱数の状態は変えない。
+    Parameters
+    ----------
+    case, seed : 層と入力の大きさと、乱数のシード(呼び出し側の乱数は不変)
+
+    Returns
+    -------
+    LSTMRun : 層・入力 x・output・h_n・c_n
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -104,7 +111,20 @@ def _case_columns(case: LSTMShapeCase) -> dict[str, str]:
 def shape_rows(
     cases: list[LSTMShapeCase], seed: int = 0
 ) -> list[dict[str, str]]:
-    """設定ごとに 1 行: 入力と output・h_n・c_n の形状。"""
+    """設定ごとに 1 行: 入力と output・h_n・c_n の形状。
+
+    Parameters
+    ----------
+    cases : list[LSTMShapeCase]
+        調べる設定(1 つ以上)。
+    seed : int
+        重みと入力の乱数のシード。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        設定ごとの表の行(形状は ``(batch, seq_len, ...)`` の文字列)。
+    """
     _check_cases(cases)
     rows = []
     for case in cases:
@@ -145,7 +165,23 @@ def expected_parameter_count(
 
 
 def parameter_rows(lstm: nn.LSTM) -> list[dict[str, str]]:
-    """重み・バイアスごとに 1 行: 名前、形状、要素の数。"""
+    """重み・バイアスごとに 1 行: 名前、形状、要素の数。
+
+    Parameters
+    ----------
+    lstm : nn.LSTM
+        調べる層。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        パラメータごとの表の行。
+
+    Raises
+    ------
+    ValueError
+        nn.LSTM でないものを渡したとき。
+    """
     if not isinstance(lstm, nn.LSTM):
         raise ValueError(
             f"nn.LSTM を渡してください(受け取った型: {type(lstm).__name__})"
@@ -185,7 +221,22 @@ def last_step_gaps(run: LSTMRun) -> dict[str, float]:
 def relation_rows(
     cases: list[LSTMShapeCase], seed: int = 0, atol: float = 1e-6
 ) -> list[dict[str, str]]:
-    """設定と比較ごとに 1 行: 差の最大絶対値と、一致するかどうか。"""
+    """設定と比較ごとに 1 行: 差の最大絶対値と、一致するかどうか。
+
+    Parameters
+    ----------
+    cases : list[LSTMShapeCase]
+        調べる設定(1 つ以上)。
+    seed : int
+        重みと入力の乱数のシード。
+    atol : float
+        一致とみなす差の最大絶対値。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        (設定, 比べたもの) ごとの表の行。
+    """
     _check_cases(cases)
     rows = []
     for case in cases:

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.checks import as_paired_1d
-from ..ecg.record import detect_r_peaks
 
 # factor 点ずつのブロック平均(心電図の章と共通)
-from ..ecg.tasks import downsample_mean
+from ..data import downsample_mean
+from ..ecg.record import detect_r_peaks
 
 RAW_FS = 1000  # 記録のサンプリング周波数 [Hz]
 CHANNEL_FILES = {
@@ -39,7 +39,13 @@ SERIES_UNITS = ("bpm", "任意単位", "μS")  # 各チャネルの単位
 
 
 def systole_dataset_dir() -> Path:
-    """systole パッケージのデータフォルダの場所(パッケージは実行しない)。"""
+    """systole パッケージのデータフォルダの場所(パッケージは実行しない)。
+
+    Returns
+    -------
+    Path
+        4 つの記録ファイルがあるフォルダ。
+    """
     spec = importlib.util.find_spec("systole")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
@@ -66,6 +72,7 @@ class Recording:
     fs: float = RAW_FS  # サンプリング周波数 [Hz]
 
     def __len__(self) -> int:
+        """サンプルの数 n_samples。"""
         return len(self.ecg_mv)
 
     @property
@@ -75,7 +82,18 @@ class Recording:
 
 
 def load_recording(folder: str | Path | None = None) -> Recording:
-    """4 つのファイル(心電図・呼吸・EDA・刺激)を読み、長さと値を確かめる。"""
+    """4 つのファイル(心電図・呼吸・EDA・刺激)を読み、長さと値を確かめる。
+
+    Parameters
+    ----------
+    folder : str, Path or None
+        ファイルのあるフォルダ。None なら systole 同梱のデータ。
+
+    Returns
+    -------
+    Recording
+        1000 Hz の同時記録。
+    """
     folder = systole_dataset_dir() if folder is None else Path(folder)
     arrays = {}
     for name, filename in CHANNEL_FILES.items():
@@ -127,7 +145,15 @@ def last_value_on_grid(
     """各格子の区間の終わりの時刻より前に得られた、最新の値(なければ NaN)。
 
     不規則な時刻の測定を、未来を使わずに等間隔の格子へ移す方法。
-    times_s: 測定時刻 [s](昇順)。grid_end_s: 各格子の区間の終わり [s]。
+
+    Parameters
+    ----------
+    times_s, values : 測定時刻 [s](昇順)と値。形状 (n_obs,)
+    grid_end_s : 各格子の区間の終わり [s]。形状 (n_bins,)
+
+    Returns
+    -------
+    np.ndarray : 格子の値。形状 (n_bins,)
     """
     t, v = as_paired_1d(
         times_s, values, "times_s と values は同じ長さの 1 次元にしてください"
@@ -144,7 +170,19 @@ def observed_in_bins(
 ) -> np.ndarray:
     """格子の各区間 [終わり - step_s, 終わり) に測定が 1 つ以上あれば True。
 
-    times_s: 測定時刻 [s](昇順)。grid_end_s: 各区間の終わり [s]。形状 (n_bins,)
+    Parameters
+    ----------
+    times_s : np.ndarray
+        測定時刻 [s](昇順)。形状 (n_obs,)
+    grid_end_s : np.ndarray
+        各区間の終わり [s]。形状 (n_bins,)
+    step_s : float
+        格子の間隔 [s]。
+
+    Returns
+    -------
+    np.ndarray
+        bool。形状 (n_bins,)
     """
     if not step_s > 0:
         raise ValueError(f"step_s は正にしてください(受け取った値: {step_s})")
@@ -166,6 +204,7 @@ class VitalSeries:
     units: tuple[str, ...] = SERIES_UNITS
 
     def __len__(self) -> int:
+        """格子の点の数 n。"""
         return len(self.t_s)
 
 
@@ -174,6 +213,14 @@ def derive_series(rec: Recording, step_s: float = 0.5) -> VitalSeries:
 
     心拍数は各区間の終わりまでに分かった最新の拍の値(未来の拍は使わない)、
     呼吸と EDA は区間ごとの平均。最初の拍より前の区間は落とす。
+
+    Parameters
+    ----------
+    rec : 1000 Hz の同時記録。step_s : 格子の間隔 [s]
+
+    Returns
+    -------
+    VitalSeries : values の形状 (n, 3)(心拍数 [bpm]・呼吸・EDA [μS])
     """
     factor = round(step_s * rec.fs)
     if factor < 1 or abs(factor / rec.fs - step_s) > 1e-9:
@@ -194,6 +241,20 @@ def interpolate_on_grid(
     """素朴な再サンプリング: 測定の間を直線で結んで格子の時刻の値を読む。
 
     各時刻の値に、その時刻より **後** の測定が混ざる(未来を使う)。
+
+    Parameters
+    ----------
+    times_s : np.ndarray
+        測定時刻 [s](昇順)。形状 (n_obs,)
+    values : np.ndarray
+        測定値。形状 (n_obs,)
+    grid_t_s : np.ndarray
+        格子の時刻 [s]。形状 (n,)
+
+    Returns
+    -------
+    np.ndarray
+        格子の時刻の値。形状 (n,)
     """
     t = np.asarray(times_s, dtype=np.float64)
     if t.ndim != 1 or len(t) < 2 or np.any(np.diff(t) <= 0):
@@ -205,6 +266,18 @@ def lookahead_s(times_s: np.ndarray, grid_t_s: np.ndarray) -> np.ndarray:
     """線形補間が各格子の時刻で使う「次の測定」が、何秒先の測定か [s]。
 
     格子の時刻ちょうどに測定があれば 0。最後の測定より後は NaN。
+
+    Parameters
+    ----------
+    times_s : np.ndarray
+        測定時刻 [s](昇順)。形状 (n_obs,)
+    grid_t_s : np.ndarray
+        格子の時刻 [s]。形状 (n,)
+
+    Returns
+    -------
+    np.ndarray
+        何秒先か [s]。形状 (n,)
     """
     t = np.asarray(times_s, dtype=np.float64)
     g = np.asarray(grid_t_s, dtype=np.float64)
@@ -216,6 +289,18 @@ def lookahead_s(times_s: np.ndarray, grid_t_s: np.ndarray) -> np.ndarray:
 def time_since_last_s(times_s: np.ndarray, grid_t_s: np.ndarray) -> np.ndarray:
     """各格子の時刻で、その時刻より前の最後の測定から何秒たったか
     [s](なければ NaN)。
+
+    Parameters
+    ----------
+    times_s : np.ndarray
+        測定時刻 [s](昇順)。形状 (n_obs,)
+    grid_t_s : np.ndarray
+        格子の時刻 [s]。形状 (n,)
+
+    Returns
+    -------
+    np.ndarray
+        経過時間 [s]。形状 (n,)
     """
     t = np.asarray(times_s, dtype=np.float64)
     g = np.asarray(grid_t_s, dtype=np.float64)

@@ -20,6 +20,7 @@ STRATEGIES = {  # 欠測の扱い方 → 表示名
 
 
 def _check_mask(mask: np.ndarray) -> np.ndarray:
+    """mask が形状 (n_steps, n_channels) の bool 配列かを確かめて返す。"""
     m = np.asarray(mask)
     if m.ndim != 2 or m.dtype != bool:
         raise ValueError(
@@ -46,7 +47,20 @@ def mcar_mask(
     shape: tuple[int, int], rate: float, rng: np.random.Generator
 ) -> np.ndarray:
     """各値が独立に確率 rate で欠ける(MCAR: 完全にランダムな欠測)。
-    True = 観測あり。
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (n_steps, n_channels)。
+    rate : float
+        欠ける確率(0〜1)。
+    rng : np.random.Generator
+        乱数生成器。
+
+    Returns
+    -------
+    np.ndarray
+        True = 観測あり(bool)。形状 shape
     """
     if not 0 <= rate < 1:
         raise ValueError(
@@ -83,7 +97,16 @@ def block_mask(
 
 def previous_observed(mask: np.ndarray) -> np.ndarray:
     """各時刻以前(その時刻を含む)で最後に観測があった時刻。なければ -1。
-    形状は mask と同じ
+
+    Parameters
+    ----------
+    mask : np.ndarray
+        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+
+    Returns
+    -------
+    np.ndarray
+        時刻の番号(int)。形状は mask と同じ
     """
     m = _check_mask(mask)
     index = np.where(m, np.arange(len(m))[:, None], -1)
@@ -91,7 +114,18 @@ def previous_observed(mask: np.ndarray) -> np.ndarray:
 
 
 def next_observed(mask: np.ndarray) -> np.ndarray:
-    """各時刻以後(その時刻を含む)で最初に観測がある時刻。なければ n_steps。"""
+    """各時刻以後(その時刻を含む)で最初に観測がある時刻。なければ n_steps。
+
+    Parameters
+    ----------
+    mask : np.ndarray
+        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+
+    Returns
+    -------
+    np.ndarray
+        時刻の番号(int)。形状は mask と同じ
+    """
     m = _check_mask(mask)
     index = np.where(m, np.arange(len(m))[:, None], len(m))
     return np.minimum.accumulate(index[::-1], axis=0)[::-1]
@@ -100,8 +134,21 @@ def next_observed(mask: np.ndarray) -> np.ndarray:
 def locf(values: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
     """直前の観測値で埋める(LOCF: last observation carried forward)。
 
-    最初の観測より前は fill(チャネルごとの値、形状 (n_channels,))で埋める。
     使うのはその時刻以前の観測だけなので、未来の値は混ざらない。
+
+    Parameters
+    ----------
+    values : np.ndarray
+        値(欠測の位置は何でもよい)。形状 (n_steps, n_channels)
+    mask : np.ndarray
+        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    fill : np.ndarray
+        最初の観測より前を埋める値。形状 (n_channels,)
+
+    Returns
+    -------
+    np.ndarray
+        埋めた値。形状 (n_steps, n_channels)
     """
     v = _check_values(values, mask)
     prev = previous_observed(mask)  # (n, C)
@@ -112,7 +159,22 @@ def locf(values: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
 def mean_fill(
     values: np.ndarray, mask: np.ndarray, fill: np.ndarray
 ) -> np.ndarray:
-    """欠測をチャネルごとの一定値 fill(訓練区間の平均など)で埋める。"""
+    """欠測をチャネルごとの一定値 fill(訓練区間の平均など)で埋める。
+
+    Parameters
+    ----------
+    values : np.ndarray
+        値(欠測の位置は何でもよい)。形状 (n_steps, n_channels)
+    mask : np.ndarray
+        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    fill : np.ndarray
+        チャネルごとの埋める値(訓練区間の平均など)。形状 (n_channels,)
+
+    Returns
+    -------
+    np.ndarray
+        埋めた値。形状 (n_steps, n_channels)
+    """
     v = _check_values(values, mask)
     return np.where(mask, v, np.asarray(fill, dtype=np.float64))
 
@@ -121,7 +183,18 @@ def time_since_observed(mask: np.ndarray, step_s: float) -> np.ndarray:
     """各時刻で、最後の観測から何秒たったか(その時刻に観測があれば 0)。
 
     最初の観測より前は、系列の始まりの直前に観測があったとみなして数える。
-    形状は mask と同じ [s]。
+
+    Parameters
+    ----------
+    mask : np.ndarray
+        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    step_s : float
+        格子の間隔 [s]。
+
+    Returns
+    -------
+    np.ndarray
+        経過時間 [s]。形状は mask と同じ
     """
     if not step_s > 0:
         raise ValueError(f"step_s は正にしてください(受け取った値: {step_s})")
@@ -134,6 +207,20 @@ def interpolate_leaky(
 ) -> np.ndarray:
     """系列全体での線形補間。欠測の次の観測、つまり **未来の値** を使う
     (比較用)。
+
+    Parameters
+    ----------
+    values : np.ndarray
+        値(欠測の位置は何でもよい)。形状 (n_steps, n_channels)
+    mask : np.ndarray
+        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    fill : np.ndarray
+        観測が 1 つもないチャネルを埋める値。形状 (n_channels,)
+
+    Returns
+    -------
+    np.ndarray
+        埋めた値。形状 (n_steps, n_channels)
     """
     v = _check_values(values, mask)
     out = np.empty_like(v)
@@ -150,7 +237,18 @@ def interpolate_leaky(
 
 def window_positions(ends: np.ndarray, seq_len: int) -> np.ndarray:
     """窓の各時刻の番号。窓 i は ends[i] で終わる seq_len 点。
-    形状 (N, seq_len)
+
+    Parameters
+    ----------
+    ends : np.ndarray
+        各窓の最後の時刻の番号。形状 (N,)
+    seq_len : int
+        窓の長さ。
+
+    Returns
+    -------
+    np.ndarray
+        時刻の番号。形状 (N, seq_len)
     """
     e = np.asarray(ends, dtype=np.int64)
     if seq_len < 1 or e.ndim != 1 or (len(e) and e.min() < seq_len - 1):
@@ -221,7 +319,37 @@ def impute_windows(
     step_s: float,
     delta_cap_s: float = 30.0,
 ) -> np.ndarray:
-    """欠測の扱い方 strategy で埋めた入力窓。形状 (N, seq_len, 特徴量の数)"""
+    """欠測の扱い方 strategy で埋めた入力窓。形状 (N, seq_len, 特徴量の数)
+
+    Parameters
+    ----------
+    strategy : str
+        STRATEGIES のキー(欠測の扱い方)。
+    values : np.ndarray
+        値(欠測の位置は何でもよい)。形状 (n_steps, n_channels)
+    mask : np.ndarray
+        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    ends : np.ndarray
+        各窓の最後の時刻の番号。形状 (N,)
+    seq_len : int
+        窓の長さ。
+    fill : np.ndarray
+        チャネルごとの埋める値(訓練区間の平均など)。形状 (n_channels,)
+    step_s : float
+        格子の間隔 [s]。
+    delta_cap_s : float
+        経過時間の頭打ち [s](mask_delta のとき)。
+
+    Returns
+    -------
+    np.ndarray
+        入力窓。形状 (N, seq_len, 特徴量の数)
+
+    Raises
+    ------
+    ValueError
+        知らない strategy のとき。
+    """
     if strategy not in STRATEGIES:
         raise ValueError(
             f"strategy は {list(STRATEGIES)} のどれかにしてください"

@@ -43,7 +43,19 @@ def plot_raw_channels(
 ) -> Figure:
     """元の記録(1000 Hz)の各チャネルを、同じ時間の範囲で縦に並べる。
 
-    channels: 縦軸のラベル(単位つき)→ 形状 (n,) の信号。
+    Parameters
+    ----------
+    t_s : np.ndarray
+        時刻 [s]。形状 (n,)
+    channels : dict[str, np.ndarray]
+        縦軸のラベル(単位つき)→ 形状 (n,) の信号。
+    start_s, stop_s : float
+        描く時間の範囲 [s]。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     inside = (t_s >= start_s) & (t_s < stop_s)
     fig, axes = _stacked(len(channels), (9, 1.9 * len(channels)))
@@ -60,7 +72,24 @@ def plot_derived_series(
     labels: list[str],
     bounds_s: dict[str, tuple[float, float]],
 ) -> Figure:
-    """格子に並べた多変量系列を縦に並べ、時間順の 3 区間を色の帯で示す。"""
+    """格子に並べた多変量系列を縦に並べ、時間順の 3 区間を色の帯で示す。
+
+    Parameters
+    ----------
+    t_s : np.ndarray
+        格子の時刻 [s]。形状 (n,)
+    values : np.ndarray
+        系列。形状 (n, n_channels)
+    labels : list[str]
+        チャネルごとの縦軸のラベル(単位つき)。長さ n_channels
+    bounds_s : dict[str, tuple[float, float]]
+        区間の名前 → (始まり, 終わり) [s]。
+
+    Returns
+    -------
+    Figure
+        描いた図。
+    """
     fig, axes = _stacked(values.shape[1], (9, 1.9 * values.shape[1]))
     for c, (ax, label) in enumerate(zip(axes, labels)):
         ax.plot(t_s, values[:, c], color=COLORS["black"], lw=0.6)
@@ -85,10 +114,27 @@ def plot_grid_observations(
 ) -> Figure:
     """欠測や不規則な測定を格子に移した様子: 値(埋め方ごと)・マスク・経過時間。
 
-    lines: 名前 → 格子の上の値。形状 (n,)。
-    observed_*: 実際の測定の時刻 [s] と値。
-    mask, delta_s: 格子の上のマスク(True = 観測あり)と経過時間 [s]。
-    truth: 本当の値(あれば灰色の太線で描く)。形状 (n,)
+    Parameters
+    ----------
+    t_s : np.ndarray
+        格子の時刻 [s]。形状 (n,)
+    lines : dict[str, np.ndarray]
+        埋め方の名前 → 格子の上の値。各形状 (n,)
+    observed_t, observed_v : np.ndarray
+        実際の測定の時刻 [s] と値。形状 (n_obs,)
+    mask : np.ndarray
+        格子の上のマスク(True = 観測あり)。形状 (n,)
+    delta_s : np.ndarray
+        最後の観測からの経過時間 [s]。形状 (n,)
+    ylabel : str
+        値のパネルの縦軸のラベル。
+    truth : np.ndarray or None
+        本当の値(あれば灰色の太線で描く)。形状 (n,)
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     fig, axes = _stacked(3, (9, 6.2), height_ratios=[3, 1, 1.5])
     if truth is not None:
@@ -128,8 +174,19 @@ def plot_sweep(
 ) -> Figure:
     """欠測の割合ごとのテスト RMSE [bpm](平均 ± 標準偏差)。モデルごとに 1 枚。
 
-    curves: パネルの題 → (埋め方の名前 → 形状 (n_rates, n_seeds) の RMSE)。
-    reference: パネルの題 → 欠測なしの RMSE [bpm](破線)。
+    Parameters
+    ----------
+    rates : list[float]
+        欠測の割合(0〜1)。長さ n_rates
+    curves : dict[str, dict[str, np.ndarray]]
+        パネルの題 → (埋め方の名前 → 形状 (n_rates, n_seeds) の RMSE [bpm])。
+    reference : dict[str, float] or None
+        パネルの題 → 欠測なしの RMSE [bpm](破線)。
+
+    Returns
+    -------
+    Figure
+        描いた図。
     """
     fig = Figure(figsize=(9, 4.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))

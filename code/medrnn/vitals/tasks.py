@@ -2,7 +2,7 @@
 欠測の扱い方の比較。
 
 1 人の参加者の 1 本の記録なので、時間順に「訓練 → 検証 → テスト」に分ける
-(ecg_tasks.TimeSplit)。窓は各区間の中だけで作り、標準化の平均と標準偏差は
+(medrnn.data.TimeSplit)。窓は各区間の中だけで作り、標準化の平均と標準偏差は
 訓練区間の観測値だけから求める。
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..core.checks import check_at_least_one
-from ..ecg.tasks import SEGMENTS, TimeSplit
+from ..data import SEGMENTS, TimeSplit
 from ..evaluation import LinearAR, mean_std, predict
 from ..models.nets import ModelConfig, RecurrentRegressor
 from ..repro import set_seed, shifted
@@ -58,6 +58,7 @@ class VitalsForecastConfig:
     delta_cap_s: float = 30.0  # 経過時間の特徴量の頭打ち [s]
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         names = ("seq_len", "horizon", "train_stride", "hidden_size")
         check_at_least_one(self, names)
         if not self.delta_cap_s > 0:
@@ -73,6 +74,7 @@ class MissingConfig:
     mean_block_s: float = 20.0  # 塊の平均の長さ [s](block のとき)
 
     def __post_init__(self) -> None:
+        """設定の値が使えるかを確かめる(使えなければ ValueError)。"""
         if self.pattern not in ("mcar", "block"):
             raise ValueError(
                 f"pattern は 'mcar' か 'block' にしてください"
@@ -90,6 +92,20 @@ class MissingConfig:
         """シード seed で欠測のマスク(True = 観測あり)を作る。
 
         実際のシードは repro.shifted(seed)(MEDRNN_SEED_OFFSET の分ずらす)。
+
+        Parameters
+        ----------
+        shape : (int, int)
+            (n_steps, n_channels)。
+        step_s : float
+            格子の間隔 [s](塊の長さを点の数に直すのに使う)。
+        seed : int
+            章の中のシード番号。
+
+        Returns
+        -------
+        np.ndarray
+            bool のマスク。形状 shape
         """
         rng = np.random.default_rng(shifted(seed))
         if self.pattern == "mcar":
@@ -100,7 +116,29 @@ class MissingConfig:
 def window_ends(
     start: int, stop: int, seq_len: int, horizon: int, stride: int = 1
 ) -> np.ndarray:
-    """区間 [start, stop) の中に窓と正解がまるごと収まる、窓の最後の時刻。"""
+    """区間 [start, stop) の中に窓と正解がまるごと収まる、窓の最後の時刻。
+
+    Parameters
+    ----------
+    start, stop : int
+        区間の始まりと終わり(時刻の番号、stop は含まない)。
+    seq_len : int
+        窓の長さ(点の数)。
+    horizon : int
+        何点先を予測するか。
+    stride : int
+        窓をずらす幅。
+
+    Returns
+    -------
+    np.ndarray
+        窓の最後の時刻の番号。形状 (N,)
+
+    Raises
+    ------
+    ValueError
+        設定が 1 未満か、区間に窓が 1 つも作れないとき。
+    """
     if seq_len < 1 or horizon < 1 or stride < 1:
         raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
     ends = np.arange(start + seq_len - 1, stop - horizon, stride)
@@ -120,18 +158,50 @@ class WindowData:
     hr_std: float  # 心拍数の訓練の標準偏差 [bpm]
 
     def to_bpm(self, z: np.ndarray) -> np.ndarray:
-        """標準化した心拍数を bpm に戻す。"""
+        """標準化した心拍数を bpm に戻す。
+
+        Parameters
+        ----------
+        z : np.ndarray
+            標準化した心拍数。任意の形状
+
+        Returns
+        -------
+        np.ndarray
+            心拍数 [bpm]。z と同じ形状
+        """
         return np.asarray(z, dtype=np.float64) * self.hr_std + self.hr_mean
 
     def target_bpm(self, segment: str) -> np.ndarray:
-        """区間の正解 [bpm]。形状 (N,)"""
+        """区間の正解 [bpm]。形状 (N,)
+
+        Parameters
+        ----------
+        segment : str
+            区間の名前("train"・"val"・"test")。
+
+        Returns
+        -------
+        np.ndarray
+            形状 (N,)
+        """
         return self.to_bpm(self.y[segment][:, 0].cpu().numpy())
 
 
 def standardize_observed(
     values: np.ndarray, mask: np.ndarray, train_stop: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """訓練区間の観測値だけで平均と標準偏差を求め、系列全体を標準化する。"""
+    """訓練区間の観測値だけで平均と標準偏差を求め、系列全体を標準化する。
+
+    Parameters
+    ----------
+    values, mask : 値と観測の印。形状 (n_steps, C)
+    train_stop : 訓練区間の終わり(時刻の番号)
+
+    Returns
+    -------
+    z, mean, std : 標準化した値 (n_steps, C)(欠測は NaN)と平均・標準偏差 (C,)
+    """
     z = np.full(values.shape, np.nan)
     mean, std = np.empty(values.shape[1]), np.empty(values.shape[1])
     for c in range(values.shape[1]):
@@ -146,6 +216,7 @@ def standardize_observed(
 
 
 def _as_tensor(a: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """配列を float32 のテンソルにして device に置く。"""
     return torch.from_numpy(a.astype(np.float32)).to(device)
 
 
@@ -157,7 +228,21 @@ def known_window_ends(
 ) -> np.ndarray:
     """区間 name の窓の最後の時刻のうち、正解が分かる(known が True)もの。
 
-    known: 時刻ごとに正解が分かるか。形状 (n,)。戻り値: 形状 (N,)
+    Parameters
+    ----------
+    name : str
+        区間の名前("train"・"val"・"test")。
+    bounds : dict[str, tuple[int, int]]
+        区間の名前 → [start, stop)(時刻の番号)。
+    known : np.ndarray
+        時刻ごとに正解が分かるか(bool)。形状 (n,)
+    config : VitalsForecastConfig
+        窓の長さ・予測先・訓練の窓の間引き。
+
+    Returns
+    -------
+    np.ndarray
+        窓の最後の時刻の番号。形状 (N,)
     """
     stride = config.train_stride if name == "train" else 1
     e = window_ends(*bounds[name], config.seq_len, config.horizon, stride)
@@ -196,18 +281,57 @@ def prepare_windows(series: VitalSeries, config: VitalsForecastConfig,
 def rmse_bpm(
     data: WindowData, pred_z: np.ndarray, segment: str = "test"
 ) -> float:
-    """区間 segment の RMSE [bpm]。pred_z は標準化した単位の予測。形状 (N,)"""
+    """区間 segment の RMSE [bpm]。pred_z は標準化した単位の予測。形状 (N,)
+
+    Parameters
+    ----------
+    data : WindowData
+        区間ごとの窓と正解。
+    pred_z : np.ndarray
+        標準化した単位の予測。形状 (N,)
+    segment : str
+        区間の名前。
+
+    Returns
+    -------
+    float
+        RMSE [bpm]。
+    """
     error = data.to_bpm(pred_z) - data.target_bpm(segment)
     return float(np.sqrt(np.mean(error**2)))
 
 
 def persistence_pred(data: WindowData, segment: str = "test") -> np.ndarray:
-    """持続予測(窓の最後の心拍数をそのまま少し先の値とする)。形状 (N,)"""
+    """持続予測(窓の最後の心拍数をそのまま少し先の値とする)。形状 (N,)
+
+    Parameters
+    ----------
+    data : WindowData
+        区間ごとの窓(チャネル 0 が標準化した心拍数)。
+    segment : str
+        区間の名前。
+
+    Returns
+    -------
+    np.ndarray
+        標準化した単位の予測(float64)。形状 (N,)
+    """
     return data.X[segment][:, -1, 0].double().cpu().numpy()
 
 
 def persistence_rmse(data: WindowData) -> float:
-    """持続予測のテスト RMSE [bpm]。"""
+    """持続予測のテスト RMSE [bpm]。
+
+    Parameters
+    ----------
+    data : WindowData
+        区間ごとの窓と正解。
+
+    Returns
+    -------
+    float
+        RMSE [bpm]。
+    """
     return rmse_bpm(data, persistence_pred(data))
 
 
@@ -235,8 +359,29 @@ def train_model(
     """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で
     評価する。
 
-    再帰型モデルは data の窓と同じデバイスに置いて学習する。ridge は
-    線形モデルのリッジ正則化の強さ。
+    再帰型モデルは data の窓と同じデバイスに置いて学習する。
+
+    Parameters
+    ----------
+    kind : str
+        "linear"・"rnn"・"lstm"・"gru" のどれか。
+    data : WindowData
+        区間ごとの窓と正解。
+    seed : int
+        初期値と並べ替えの乱数のシード。
+    train : TrainConfig
+        学習の設定。
+    patience : int
+        検証損失が改善しないまま待つエポック数(早期終了)。
+    hidden_size : int
+        再帰層の隠れ状態の次元。
+    ridge : float
+        線形モデルのリッジ正則化の強さ。
+
+    Returns
+    -------
+    FitResult
+        テスト・検証の RMSE [bpm]、予測、エポック数、秒数。
     """
     start = time.perf_counter()
     forecast: Callable[[torch.Tensor], np.ndarray]
@@ -274,7 +419,7 @@ def train_model(
     )
 
 
-def compare_inputs(
+def compare_vital_inputs(
     series: VitalSeries,
     config: VitalsForecastConfig,
     kinds: tuple[str, ...],
@@ -284,7 +429,32 @@ def compare_inputs(
     device: torch.device | str = "cpu",
     input_sets: Mapping[str, tuple[int, ...]] = INPUT_SETS,
 ) -> dict[tuple[str, str], list[FitResult]]:
-    """欠測なしで、入力の組(心拍数だけ / 3 チャネル)× モデルを比べる。"""
+    """欠測なしで、入力の組(心拍数だけ / 3 チャネル)× モデルを比べる。
+
+    Parameters
+    ----------
+    series : VitalSeries
+        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
+    config : VitalsForecastConfig
+        窓・予測先・区間・隠れ状態の設定。
+    kinds : tuple[str, ...]
+        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
+    seeds : tuple[int, ...]
+        シードの並び。
+    train : TrainConfig
+        学習の設定。
+    patience : int
+        検証損失が改善しないまま待つエポック数(早期終了)。
+    device : torch.device or str
+        窓とモデルを置くデバイス。
+    input_sets : Mapping[str, tuple[int, ...]]
+        入力の組の名前 → 使うチャネルの番号。
+
+    Returns
+    -------
+    dict[tuple[str, str], list[FitResult]]
+        (入力の組, モデル) → シードごとの結果。
+    """
     results = {}
     for inputs, channels in input_sets.items():
         data = prepare_windows(series, config, channels, device=device)
@@ -347,6 +517,32 @@ def missing_sweep(
 
     シードごとに欠測のマスクを 1 つ作り、同じマスクをすべての埋め方で使う
     (比べるのは埋め方の違いだけ)。持続予測は "persist" として LOCF の窓で測る。
+
+    Parameters
+    ----------
+    series : VitalSeries
+        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
+    config : VitalsForecastConfig
+        窓・予測先・区間・隠れ状態の設定。
+    settings : tuple[MissingConfig, ...]
+        欠測の設定の並び。
+    strategies : tuple[str, ...]
+        埋め方(STRATEGIES のキー)。
+    kinds : tuple[str, ...]
+        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
+    seeds : tuple[int, ...]
+        シードの並び。
+    train : TrainConfig
+        学習の設定。
+    patience : int
+        検証損失が改善しないまま待つエポック数(早期終了)。
+    device : torch.device or str
+        窓とモデルを置くデバイス。
+
+    Returns
+    -------
+    dict[tuple[MissingConfig, str, str], list[float]]
+        (欠測の設定, 埋め方, モデル) → シードごとのテスト RMSE [bpm]。
     """
     fit = _model_fitter(config, train, patience)
     results: dict[tuple[MissingConfig, str, str], list[float]] = {}
@@ -379,6 +575,32 @@ def spot_check_sweep(
 
     呼吸と EDA は連続に測れているとする。正解は連続の心電図から求めた本当の
     心拍数で、すべての窓で分かっている(研究用の基準の機器があると想定)。
+
+    Parameters
+    ----------
+    series : VitalSeries
+        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
+    config : VitalsForecastConfig
+        窓・予測先・区間・隠れ状態の設定。
+    mean_gap_s : float
+        スポット測定の平均の間隔 [s]。
+    strategies : tuple[str, ...]
+        埋め方(STRATEGIES のキー)。
+    kinds : tuple[str, ...]
+        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
+    seeds : tuple[int, ...]
+        シードの並び。
+    train : TrainConfig
+        学習の設定。
+    patience : int
+        検証損失が改善しないまま待つエポック数(早期終了)。
+    device : torch.device or str
+        窓とモデルを置くデバイス。
+
+    Returns
+    -------
+    dict[tuple[str, str], list[float]]
+        (埋め方, モデル) → シードごとのテスト RMSE [bpm]。
     """
     fit = _model_fitter(config, train, patience)
     results: dict[tuple[str, str], list[float]] = {}
@@ -415,11 +637,31 @@ def validation_grid(
 
     入力の組 × モデル × シードの検証 RMSE の平均で候補を比べる(設定選び用。
     テスト区間の値は行に入れない)。
+
+    Parameters
+    ----------
+    series : VitalSeries
+        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
+    config : VitalsForecastConfig
+        窓・予測先・区間・隠れ状態の設定。
+    candidates : Iterable[tuple[TrainConfig, int]]
+        (学習の設定, patience) の候補。
+    kinds : tuple[str, ...]
+        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
+    seeds : tuple[int, ...]
+        シードの並び。
+    device : torch.device or str
+        窓とモデルを置くデバイス。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        候補ごとの表の行。
     """
     rows = []
     for train, patience in candidates:
         start = time.perf_counter()
-        runs = compare_inputs(
+        runs = compare_vital_inputs(
             series, config, kinds, seeds, train, patience, device
         )
         cells = {
@@ -445,7 +687,18 @@ def validation_grid(
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
-    """平均と標準偏差(evaluation.mean_std。値が 1 つなら標準偏差は 0)。"""
+    """平均と標準偏差(evaluation.mean_std。値が 1 つなら標準偏差は 0)。
+
+    Parameters
+    ----------
+    values : list[float]
+        値の並び(1 つ以上)。
+
+    Returns
+    -------
+    mean, sd : float
+        平均と不偏標準偏差。
+    """
     if len(values) == 1:
         return float(values[0]), 0.0
     return mean_std(values)
@@ -454,7 +707,20 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 def input_rows(
     results: dict[tuple[str, str], list[FitResult]], persistence: float
 ) -> list[dict[str, str]]:
-    """表の行: 入力の組・モデルごとのテスト RMSE [bpm](平均 ± 標準偏差)。"""
+    """表の行: 入力の組・モデルごとのテスト RMSE [bpm](平均 ± 標準偏差)。
+
+    Parameters
+    ----------
+    results : dict[tuple[str, str], list[FitResult]]
+        :func:`compare_vital_inputs` の結果。
+    persistence : float
+        持続予測のテスト RMSE [bpm](先頭の行に出す)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        表の行。
+    """
     rows = [
         {
             "入力": INPUT_NAMES["uni"],
@@ -483,6 +749,18 @@ def sweep_rows(
     """表の行: 欠測の設定ごとに、埋め方別のテスト RMSE [bpm](平均 ± 標準偏差)。
 
     モデル kind を学習していない欠測の設定は、行に入れない。
+
+    Parameters
+    ----------
+    results : dict[tuple[MissingConfig, str, str], list[float]]
+        :func:`missing_sweep` の結果。
+    kind : str
+        表に出すモデル。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        欠測の設定ごとの行。
     """
     settings = list(dict.fromkeys(key[0] for key in results if key[2] == kind))
     strategies = list(dict.fromkeys(key[1] for key in results))
@@ -500,7 +778,18 @@ def sweep_rows(
 def spot_rows(
     results: dict[tuple[str, str], list[float]],
 ) -> list[dict[str, str]]:
-    """表の行: スポット測定での、埋め方ごと・モデルごとのテスト RMSE [bpm]。"""
+    """表の行: スポット測定での、埋め方ごと・モデルごとのテスト RMSE [bpm]。
+
+    Parameters
+    ----------
+    results : dict[tuple[str, str], list[float]]
+        :func:`spot_check_sweep` の結果。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        表の行。
+    """
     kinds = list(dict.fromkeys(k for _, k in results if k != "persist"))
     mean, sd = mean_sd(results["locf", "persist"])
     rows = [

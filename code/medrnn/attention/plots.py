@@ -1,0 +1,101 @@
+"""注意機構の章の図。どれも Figure を返し、show() も savefig() もしない。
+
+時刻は予測の時点(窓の最後の測定)からの時間 [分] で表す(0 が最後の測定)。
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..plotting import COLORS, _new_axes, _series_style
+
+
+def _check_windows(minutes: np.ndarray, *arrays: np.ndarray) -> None:
+    """どの配列も形状 (k, T) で、T が minutes の長さと同じかを確かめる。"""
+    T = len(minutes)
+    for a in arrays:
+        if np.ndim(a) != 2 or np.shape(a)[1] != T:
+            raise ValueError(
+                f"配列は形状 (k, {T}) にしてください"
+                f"(受け取った形状: {np.shape(a)})"
+            )
+
+
+def plot_attention_windows(
+    minutes: np.ndarray,
+    glucose: np.ndarray,
+    alpha: np.ndarray,
+    labels: list[str],
+    axes: list[Axes] | None = None,
+) -> Figure:
+    """いくつかの窓の血糖値 [mg/dL](上)と、注意の重み(下)を並べる。
+
+    minutes: 各時刻 [分]。形状 (T,)。glucose・alpha: 形状 (k, T)。
+    """
+    _check_windows(minutes, glucose, alpha)
+    if axes is None:
+        fig = Figure(figsize=(8, 5), layout="constrained")
+        axes = list(fig.subplots(2, 1, sharex=True))
+    for i, (g, a, label) in enumerate(zip(glucose, alpha, labels)):
+        style = _series_style(i)
+        axes[0].plot(minutes, g, lw=1.5, label=label, **style)
+        axes[1].plot(minutes, a, lw=1.5, label=label, **style)
+    axes[1].axhline(1 / len(minutes), color=COLORS["black"], ls=":", lw=1)
+    axes[0].set_ylabel("血糖値 [mg/dL]")
+    axes[0].legend(fontsize="small")
+    axes[1].set(
+        xlabel="予測の時点からの時間 [分]",
+        ylabel="注意の重み α_t",
+        ylim=(0, 1.02),
+    )
+    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
+    return axes[0].figure  # type: ignore[return-value]
+
+
+def plot_weight_matrix(
+    weights: np.ndarray, minutes: np.ndarray, ax: Axes | None = None
+) -> Figure:
+    """自己注意の重み(行 = 見る位置、列 = 見られる位置)を色で表す。"""
+    w = np.asarray(weights)
+    if w.shape != (len(minutes), len(minutes)):
+        raise ValueError(
+            f"weights は形状 ({len(minutes)}, {len(minutes)}) にしてください"
+        )
+    fig, ax = _new_axes(ax, (5.5, 4.5))
+    step = minutes[1] - minutes[0] if len(minutes) > 1 else 1.0
+    extent = (
+        minutes[0] - step / 2,
+        minutes[-1] + step / 2,
+        minutes[-1] + step / 2,
+        minutes[0] - step / 2,
+    )
+    image = ax.imshow(w, cmap="Blues", vmin=0, extent=extent)
+    fig.colorbar(image, ax=ax, label="注意の重み")
+    ax.set(xlabel="見られる時刻 [分]", ylabel="見る時刻 [分]")
+    return fig
+
+
+def plot_weight_pair(
+    minutes: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    names: tuple[str, str] = ("モデルの重み", "別の重み"),
+    ax: Axes | None = None,
+) -> Figure:
+    """1 つの窓の 2 通りの注意の重みを、時刻ごとの棒で並べる。"""
+    _check_windows(minutes, np.atleast_2d(alpha), np.atleast_2d(beta))
+    fig, ax = _new_axes(ax, (7, 3))
+    width = 0.4 * (minutes[1] - minutes[0]) if len(minutes) > 1 else 0.4
+    for i, (w, name) in enumerate(zip((alpha, beta), names)):
+        color = (COLORS["blue"], COLORS["orange"])[i]
+        shift = (i - 0.5) * width
+        ax.bar(minutes + shift, w, width=width, color=color, label=name)
+    ax.set(
+        xlabel="予測の時点からの時間 [分]",
+        ylabel="注意の重み",
+        ylim=(0, 1.02),
+    )
+    ax.legend(fontsize="small")
+    return fig

@@ -1,0 +1,653 @@
+"""注意機構の章(book/attention.md): 設定・実験・比較・主張の検査・report()。
+
+CGM の章と同じ被験者の分け方・同じ窓(:data:`CHAPTER_SPLIT` などを
+そのまま使う)と、複数のバイタルの章と同じ窓で、注意機構を使う 2 つの
+モデルを、再帰型モデル・線形モデル・持続予測と比べる。比較はすべて
+:mod:`medrnn.core.compare` を通し、本文の向きの言葉は判定から選ぶ。
+:func:`check_claims` が確かめるのは、どの機械・どのシードでも成り立つ
+はずの事実だけ(式と nn の一致、未来を見ないこと、重みの性質など)。
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..attention.tasks import (
+    ModelFactory,
+    TrainedModel,
+    cost_row,
+    farthest_weights,
+    hidden_and_weights,
+    layer_gaps,
+    masked_weight,
+    occlusion_importance,
+    output_scores,
+    permuted_weights,
+    predict_with_weights,
+    rank_correlation,
+    score_spread,
+    train_models,
+)
+from ..cgm.data import PERIOD_MIN, load_hall
+from ..cgm.tasks import CGMData, baseline_forecasts, prepare_cgm
+from ..core.claims import claims_summary, failed
+from ..core.compare import (
+    Comparison,
+    compare_predictions,
+    compare_seeds,
+    time_blocks,
+)
+from ..models.attention import (
+    CausalTransformerRegressor,
+    RecurrentAttentionRegressor,
+    TransformerConfig,
+    future_change,
+    sinusoidal_positional_encoding,
+)
+from ..models.nets import ModelConfig, RecurrentRegressor
+from ..training import TrainConfig
+from ..vitals.data import derive_series, load_recording
+from ..vitals.tasks import WindowData, persistence_pred, prepare_windows
+from ..vitals.tasks import train_model as train_vitals_model
+from .cgm import (
+    CHAPTER_FORECAST,
+    CHAPTER_HIDDEN,
+    CHAPTER_SPLIT,
+    STEPS,
+    PairComparison,
+    overall_verdict,
+    verdict_words,
+)
+from .cgm import KEYS as CGM_KEYS
+from .vitals import CHAPTER_BLOCK, CHAPTER_STEP_S
+from .vitals import CHAPTER_FORECAST as VITALS_FORECAST
+
+# ---- 章の設定(本文とコマンドラインで共通) ----
+CHAPTER_SEEDS = (0, 1, 2, 3, 4)
+# CGM: CGM の章(最大 12 エポック、バッチ 128)より短い学習。章の実行時間を
+# 60 秒に収めるため。GRU もこの設定でこの章で学習し直す
+CGM_TRAIN = TrainConfig(epochs=5, batch_size=512, lr=1e-2)
+CGM_PATIENCE = 2  # 検証の損失が 2 エポック続けて改善しなければ止める
+ATTENTION_SIZE = 16  # 注意プーリングの中間の次元
+CGM_TRANSFORMER = TransformerConfig(
+    input_size=1, d_model=16, nhead=2, dim_feedforward=32, output_size=12
+)
+# バイタル: バイタルの章(最大 30 エポック、バッチ 64、我慢 6)より短い学習。
+# 学習率は同じ。LSTM もこの設定でこの章で学習し直す
+VITALS_TRAIN = TrainConfig(epochs=15, batch_size=128, lr=2e-2)
+VITALS_PATIENCE = 5  # 3 では検証損失の上下で早く止まりすぎる(バイタルの章)
+VITALS_CHANNELS = (0, 1, 2)  # 心拍数 + 呼吸 + EDA(バイタルの章の "multi")
+VITALS_TRANSFORMER = TransformerConfig(
+    input_size=3, d_model=16, nhead=2, dim_feedforward=32, output_size=1
+)
+N_BOOT = 2000  # ブートストラップの回数
+N_PERM = 20  # 重みの並べ替えの回数
+EPS_MGDL = 1.0  # 「予測がほとんど変わらない」とみなす幅 [mg/dL]
+FAR_TV = 0.5  # 「重みが大きく違う」とみなす全変動距離
+CHECK_STEP = 6  # 注意の重みを調べる先(6 回 = 30 分先)
+CAUSAL_T = 6  # 未来を変える時刻(窓の 7 番目の測定)
+SCRATCH_TOL = 1e-4  # 式と nn の差の許容(32 ビットの丸め誤差の数百倍)
+D_K = (4, 16, 64, 256)  # √d のスケーリングを調べる次元
+
+CGM_NAMES = ("GRU", "GRU + 注意", "Transformer")  # この章で学習する(CGM)
+VITALS_NAMES = ("LSTM", "GRU + 注意", "Transformer")  # (バイタル)
+KEYS = {
+    **CGM_KEYS,
+    "線形": "linear",
+    "GRU + 注意": "gruatt",
+    "Transformer": "tf",
+}  # 方法 → glue の名前(CGM の章の名前に、この章の方法を足す)
+CGM_PAIRS = (
+    ("GRU + 注意", "GRU"),
+    ("Transformer", "GRU"),
+    ("GRU", "線形 AR"),
+    ("GRU + 注意", "線形 AR"),
+    ("Transformer", "線形 AR"),
+)
+VITALS_PAIRS = (
+    ("GRU + 注意", "LSTM"),
+    ("Transformer", "LSTM"),
+    ("LSTM", "線形"),
+    ("GRU + 注意", "線形"),
+    ("Transformer", "線形"),
+    ("線形", "持続予測"),
+)
+
+
+def cgm_factories(
+    hidden_size: int = CHAPTER_HIDDEN,
+    transformer: TransformerConfig = CGM_TRANSFORMER,
+) -> dict[str, ModelFactory]:
+    """CGM の章と同じ 12 個の出力の 3 つのモデル(名前 → 作る関数)。"""
+    gru = ModelConfig(kind="gru", hidden_size=hidden_size, output_size=12)
+    return {
+        "GRU": lambda: RecurrentRegressor(gru),
+        "GRU + 注意": lambda: RecurrentAttentionRegressor(gru, ATTENTION_SIZE),
+        "Transformer": lambda: CausalTransformerRegressor(transformer),
+    }
+
+
+def vitals_factories(
+    hidden_size: int = VITALS_FORECAST.hidden_size,
+    transformer: TransformerConfig = VITALS_TRANSFORMER,
+) -> dict[str, ModelFactory]:
+    """バイタルの章の LSTM(3 チャネル)と、注意を使う 2 つのモデル。"""
+    n_in = len(VITALS_CHANNELS)
+    config = {
+        kind: ModelConfig(kind=kind, input_size=n_in, hidden_size=hidden_size)
+        for kind in ("lstm", "gru")
+    }
+    return {
+        "LSTM": lambda: RecurrentRegressor(config["lstm"]),
+        "GRU + 注意": lambda: RecurrentAttentionRegressor(
+            config["gru"], ATTENTION_SIZE
+        ),
+        "Transformer": lambda: CausalTransformerRegressor(transformer),
+    }
+
+
+@dataclass
+class TaskResults:
+    """1 つの課題の、全方法のテストの予測と、学習したモデル。"""
+
+    unit: str  # 誤差の単位("mg/dL"・"bpm")
+    target: np.ndarray  # テストの正解。形状 (N, n_out)
+    groups: np.ndarray  # ブートストラップのまとまり(患者・ブロック) (N,)
+    group_name: str  # まとまりの呼び名("患者"・"ブロック")
+    baselines: dict[str, np.ndarray]  # 方法 → 予測 (N, n_out)
+    runs: dict[str, list[TrainedModel]]  # モデル → シードの順の学習
+    predictions: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def preds(self, name: str) -> np.ndarray:
+        """予測。形状 (n_runs, N, n_out)(シードによらない方法は n_runs=1)"""
+        if name in self.baselines:
+            return self.baselines[name][None]
+        return self.predictions[name]
+
+
+def run_cgm(
+    data: CGMData,
+    seeds: Sequence[int] = CHAPTER_SEEDS,
+    train: TrainConfig = CGM_TRAIN,
+    factories: dict[str, ModelFactory] | None = None,
+) -> TaskResults:
+    """CGM の章の窓で、3 つのモデルをシードごとに学習し、基準法と並べる。"""
+    X = {g: data.inputs(g) for g in ("train", "val", "test")}
+    y = {g: data.targets(g) for g in ("train", "val")}
+    runs = train_models(
+        factories or cgm_factories(), X, y, seeds, train, CGM_PATIENCE
+    )
+    res = TaskResults(
+        "mg/dL",
+        data.windows["test"].Y,
+        data.windows["test"].subject,
+        "患者",
+        baseline_forecasts(data),
+        runs,
+    )
+    for name, group in runs.items():
+        res.predictions[name] = np.stack(
+            [data.to_mgdl(r.test_pred_z) for r in group]
+        )
+    return res
+
+
+def load_vitals() -> WindowData:
+    """バイタルの章と同じ 3 チャネルの窓(欠測なし)。"""
+    series = derive_series(load_recording(), CHAPTER_STEP_S)
+    return prepare_windows(series, VITALS_FORECAST, channels=VITALS_CHANNELS)
+
+
+def run_vitals(
+    data: WindowData,
+    seeds: Sequence[int] = CHAPTER_SEEDS,
+    train: TrainConfig = VITALS_TRAIN,
+    factories: dict[str, ModelFactory] | None = None,
+) -> TaskResults:
+    """バイタルの章の窓で、3 つのモデルを学習し、線形・持続予測と並べる。"""
+    linear = train_vitals_model(
+        "linear", data, 0, train, VITALS_FORECAST.hidden_size, VITALS_PATIENCE
+    )
+    runs = train_models(
+        factories or vitals_factories(),
+        data.X,
+        data.y,
+        seeds,
+        train,
+        VITALS_PATIENCE,
+    )
+    n = len(data.ends["test"])
+    res = TaskResults(
+        "bpm",
+        data.target_bpm("test")[:, None],
+        time_blocks(n, CHAPTER_BLOCK),
+        "ブロック",
+        {
+            "持続予測": data.to_bpm(persistence_pred(data))[:, None],
+            "線形": linear.test_pred_bpm[:, None],
+        },
+        runs,
+    )
+    for name, group in runs.items():
+        res.predictions[name] = np.stack(
+            [data.to_bpm(r.test_pred_z) for r in group]
+        )
+    return res
+
+
+def run_rmse(res: TaskResults, name: str, step: int = 1) -> np.ndarray:
+    """step 回先のテスト RMSE を学習ごとに。形状 (n_runs,)"""
+    error = res.preds(name)[:, :, step - 1] - res.target[:, step - 1]
+    return np.sqrt(np.mean(error**2, axis=1))
+
+
+def compare_pair(
+    res: TaskResults, a: str, b: str, step: int = 1
+) -> PairComparison:
+    """a と b を、シードで対応させて・まとまりのブートストラップで比べる。"""
+    n_seeds = max(len(g) for g in res.runs.values())
+    ra, rb = (run_rmse(res, n, step) for n in (a, b))
+    by_seed = None
+    if a in res.runs or b in res.runs:
+        ra, rb = (np.broadcast_to(r, (n_seeds,)) for r in (ra, rb))
+        by_seed = compare_seeds(ra, rb, names=(a, b))
+    ea, eb = (
+        res.preds(n)[:, :, step - 1] - res.target[:, step - 1] for n in (a, b)
+    )
+    by_group = compare_predictions(
+        ea,
+        eb,
+        res.groups,
+        names=(a, b),
+        n_boot=N_BOOT,
+        unit_name=res.group_name,
+    )
+    return PairComparison(step, by_seed, by_group)
+
+
+def compare_all(
+    res: TaskResults,
+    pairs: Sequence[tuple[str, str]],
+    steps: Sequence[int] = (1,),
+) -> dict[tuple[str, str, int], PairComparison]:
+    """pairs のすべてを、各先 steps で比べる。"""
+    return {
+        (a, b, s): compare_pair(res, a, b, s) for s in steps for a, b in pairs
+    }
+
+
+def _interval(c: Comparison | None) -> str:
+    if c is None:
+        return "—"
+    return f"{c.low:+.2f} 〜 {c.high:+.2f}({c.verdict_ja})"
+
+
+def comparison_rows(
+    comparisons: dict[tuple[str, str, int], PairComparison],
+    minutes_per_step: float | None = None,
+) -> list[dict[str, str]]:
+    """表の行: 差 A − B と、シード・まとまりそれぞれの 95% 区間と判定。"""
+    rows = []
+    for (a, b, step), pc in comparisons.items():
+        p = pc.by_patient
+        row = (
+            {"先": f"{step * minutes_per_step:.0f} 分"}
+            if minutes_per_step
+            else {}
+        )
+        row |= {
+            "比較(A − B)": f"{a} − {b}",
+            "RMSE の差": f"{p.mean_diff:+.2f}",
+            "シードの 95% 区間(判定)": _interval(pc.by_seed),
+            f"{p.method.split('単位')[0]}の 95% 区間(判定)": _interval(p),
+            "A が良かった数": f"{p.wins}/{p.n}",
+        }
+        rows.append(row)
+    return rows
+
+
+def glue_key(task: str, a: str, b: str, step: int) -> str:
+    """比較の glue の名前の元(例: ``att_cgm_gruatt_gru_6``)。"""
+    return f"att_{task}_{KEYS[a]}_{KEYS[b]}_{step}"
+
+
+def direction_words(
+    task: str, comparisons: dict[tuple[str, str, int], PairComparison]
+) -> dict[str, str]:
+    """本文に glue する向きの言葉: ``{key}_dir``(両方の判定がそろったとき
+    だけ向きを言う)。key は :func:`glue_key`。"""
+    return {
+        f"{glue_key(task, a, b, s)}_dir": verdict_words(overall_verdict(pc), b)
+        for (a, b, s), pc in comparisons.items()
+    }
+
+
+def result_rows(
+    res: TaskResults, steps: Sequence[int], minutes_per_step: float | None
+) -> list[dict[str, str]]:
+    """表の行: 方法ごとのテスト RMSE(シードの平均 ± 標準偏差)と学習の手間。"""
+    rows = []
+    for name in (*res.baselines, *res.runs):
+        row = {"方法": name}
+        for s in steps:
+            r = run_rmse(res, name, s)
+            col = (
+                f"RMSE {s * minutes_per_step:.0f} 分"
+                if minutes_per_step
+                else "RMSE"
+            )
+            row[col] = f"{r.mean():.2f}" + (
+                f" ± {r.std(ddof=1):.2f}" if len(r) > 1 else ""
+            )
+        cost = (
+            cost_row(name, res.runs[name])
+            if name in res.runs
+            else {"パラメータ数": "—", "学習 [s]": "—", "エポック": "—"}
+        )
+        rows.append(row | {k: v for k, v in cost.items() if k != "モデル"})
+    return rows
+
+
+# ---- 注意の重みは何を意味するか(CGM の GRU + 注意) ----
+
+
+@dataclass(frozen=True)
+class WeightChecks:
+    """GRU + 注意の重みの検査の結果(テストの全窓、30 分先)。"""
+
+    alpha: np.ndarray  # モデルの重み (N, T)(最初のシード)
+    reproduce_gap: float  # 重みを差し替える関数で元の予測が出るか [mg/dL]
+    perm_change: np.ndarray  # 並べ替えでの予測の変化の中央値 [mg/dL] (N,)
+    adv_weights: np.ndarray  # 予測を ±ε に保つ、最も遠い重み (N, T)
+    adv_tv: np.ndarray  # その全変動距離 (N,)
+    adv_change: np.ndarray  # そのときの予測の変化 [mg/dL] (N,)
+    occlusion_rho: np.ndarray  # 重みと介入の重要度の順位相関 (N,)
+    top_agree: float  # 重みの最大と介入の重要度の最大が同じ時刻の割合
+    both_last: float  # 両方の最大が最後の時刻だった窓の割合
+    uniform: PairComparison  # 学習した重み − 一様な重み(全シード)
+
+
+def uniform_predictions(
+    res: TaskResults, data: CGMData, name: str = "GRU + 注意"
+) -> np.ndarray:
+    """重みを一様(1/T)にしたときの予測 [mg/dL]。形状 (n_runs, N, n_out)"""
+    X = data.inputs("test")
+    out = []
+    for run in res.runs[name]:
+        model = cast(RecurrentAttentionRegressor, run.model)
+        h, alpha = hidden_and_weights(model, X)
+        flat = torch.full_like(alpha, 1.0 / alpha.shape[1])
+        z = predict_with_weights(model, h, flat)
+        out.append(data.to_mgdl(z))
+    return np.stack(out)
+
+
+def check_weights(
+    res: TaskResults, data: CGMData, step: int = CHECK_STEP
+) -> WeightChecks:
+    """注意の重みの 4 つの検査(並べ替え・一様・最も遠い重み・介入)。"""
+    model = cast(RecurrentAttentionRegressor, res.runs["GRU + 注意"][0].model)
+    X = data.inputs("test")
+    h, alpha = hidden_and_weights(model, X)
+    own = data.to_mgdl(predict_with_weights(model, h, alpha))[:, step - 1]
+    direct = data.to_mgdl(res.runs["GRU + 注意"][0].test_pred_z)  # forward
+    reproduce = float(np.abs(own - direct[:, step - 1]).max())
+    perms = permuted_weights(alpha, N_PERM)
+    change = np.stack(
+        [
+            data.to_mgdl(predict_with_weights(model, h, p))[:, step - 1] - own
+            for p in perms
+        ]
+    )
+    s = output_scores(model, h, step)
+    a = alpha.numpy().astype(np.float64)
+    beta, tv = farthest_weights(a, s, EPS_MGDL / data.std)
+    adv_change = data.std * np.abs(np.sum((beta - a) * s, axis=1))
+    imp = occlusion_importance(model, X, step)
+    last = a.shape[1] - 1  # 最後の時刻
+    runs = res.runs["GRU + 注意"]
+    uniform = TaskResults(
+        res.unit,
+        res.target,
+        res.groups,
+        res.group_name,
+        {},
+        {"GRU + 注意": runs, "一様な重み": runs},
+        {
+            "GRU + 注意": res.preds("GRU + 注意"),
+            "一様な重み": uniform_predictions(res, data),
+        },
+    )
+    return WeightChecks(
+        a,
+        reproduce,
+        np.median(np.abs(change), axis=0),
+        beta,
+        tv,
+        adv_change,
+        rank_correlation(a, imp),
+        float(np.mean(a.argmax(1) == imp.argmax(1))),
+        float(np.mean((a.argmax(1) == last) & (imp.argmax(1) == last))),
+        compare_pair(uniform, "GRU + 注意", "一様な重み", step),
+    )
+
+
+def permutation_words(change: np.ndarray, eps: float = EPS_MGDL) -> str:
+    """並べ替えの結果の言葉: 予測の変化(窓ごとの中央値 [mg/dL]、形状
+    (N,))が eps 以上の窓が半分を超えるか。"""
+    if np.mean(np.asarray(change) >= eps) > 0.5:
+        return "このモデルでは、重みをどこに置くかは多くの窓で予測を動かします"
+    return "このモデルでは、重みの置き場所を変えても予測はあまり動きません"
+
+
+def example_windows(data: CGMData, step: int = CHECK_STEP) -> np.ndarray:
+    """図に使うテストの窓: 最後の 30 分で最も上がった・下がった・平らな窓。
+
+    Returns: 窓の番号。形状 (3,)
+    """
+    X = data.windows["test"].X
+    change = X[:, -1] - X[:, -1 - step]  # 最後の 30 分の変化 [mg/dL]
+    spread = X.max(1) - X.min(1)  # 窓の中の幅 [mg/dL]
+    return np.array([np.argmax(change), np.argmin(change), np.argmin(spread)])
+
+
+def transformer_weights(res: TaskResults, data: CGMData) -> np.ndarray:
+    """CGM の Transformer(最初のシード)の、テストの窓とヘッドで平均した
+    注意の重み。形状 (T, T)(行 = 見る位置、列 = 見られる位置)"""
+    model = cast(CausalTransformerRegressor, res.runs["Transformer"][0].model)
+    model.eval()
+    with torch.no_grad():
+        w = model.attention_weights(data.inputs("test"))  # (L, N, heads, T, T)
+    return w[0].mean(dim=(0, 1)).numpy()
+
+
+def causality_gaps(res: TaskResults, data: CGMData) -> dict[str, float]:
+    """学習した Transformer で時刻 CAUSAL_T の入力を変えたとき、それより前の
+    位置の出力が動いた最大の幅(マスクあり・なし)。"""
+    model = cast(CausalTransformerRegressor, res.runs["Transformer"][0].model)
+    model.eval()
+    X = data.inputs("test")[:512]
+    return {
+        "causal": future_change(model.encode, X, CAUSAL_T),
+        "no_mask": future_change(
+            lambda x: model.encode(x, causal=False), X, CAUSAL_T
+        ),
+    }
+
+
+def scaling_table(d_values: Sequence[int] = D_K) -> list[dict[str, str]]:
+    """√d で割る前と後の、スコアの標準偏差と softmax の最大の重みの平均。"""
+    rows = []
+    for d in d_values:
+        (sd_raw, top_raw), (sd, top) = (
+            score_spread(d, s) for s in (False, True)
+        )
+        rows.append(
+            {
+                "d_k": str(d),
+                "q·k の標準偏差": f"{sd_raw:.2f}",
+                "最大の重み(割らない)": f"{top_raw:.2f}",
+                "q·k/√d_k の標準偏差": f"{sd:.2f}",
+                "最大の重み(割る)": f"{top:.2f}",
+            }
+        )
+    return rows
+
+
+# ---- 練習問題 ----
+
+
+def exercise_1(d_k: int = 64) -> dict[str, float]:
+    """d_k 次元で、√d_k で割らないと softmax の重みはどこまで偏るか。"""
+    sd_raw, top_raw = score_spread(d_k, scaled=False)
+    sd, top = score_spread(d_k, scaled=True)
+    return {"sd_raw": sd_raw, "top_raw": top_raw, "sd": sd, "top": top}
+
+
+def exercise_2(seq_len: int = 12, d_model: int = 16) -> dict[str, float]:
+    """位置エンコーディングなし・マスクなしでは、最後の位置の出力は前の
+    時刻の並べ替えで変わらない(順番が分からない)。あると変わる。"""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(
+        d_model, 2, 32, dropout=0.0, batch_first=True
+    ).eval()
+    x = torch.randn(4, seq_len, d_model)  # (B, T, d)
+    last = torch.tensor([seq_len - 1])  # 最後の時刻はそのまま
+    order = torch.cat([torch.randperm(seq_len - 1), last])  # 前を並べ替え
+    pe = sinusoidal_positional_encoding(seq_len, d_model)  # (T, d)
+    change = {}
+    with torch.no_grad():
+        for name, p in (("without_pe", 0 * pe), ("with_pe", pe)):
+            out, shuffled = layer(x + p), layer(x[:, order] + p)
+            change[name] = float((out - shuffled)[:, -1].abs().max())
+    return change
+
+
+def exercise_3(alpha: np.ndarray) -> dict[str, float]:
+    """GRU + 注意の重みは最後の時刻にどれだけ集まるか(α: 形状 (N, T))。"""
+    a = np.asarray(alpha)
+    return {
+        "last_mean": float(a[:, -1].mean()),
+        "last_top": float(np.mean(a.argmax(1) == a.shape[1] - 1)),
+        "uniform": 1.0 / a.shape[1],
+    }
+
+
+# ---- 主張の検査 ----
+
+
+@dataclass(frozen=True)
+class StructuralFacts:
+    """どの機械・どのシードでも成り立つはずの値。"""
+
+    gaps: dict[str, float]  # 式と nn の差(layer_gaps)
+    masked: float  # 未来に付いた重みの最大値(masked_weight)
+    causal: dict[str, float]  # causality_gaps
+    tf_upper: float  # 学習した Transformer の未来への重みの最大値
+    order: dict[str, float]  # 並べ替えでの最後の出力の変化(exercise_2)
+
+
+def structural_facts(res: TaskResults, data: CGMData) -> StructuralFacts:
+    """主張の検査に使う値をまとめて計算する。"""
+    w = transformer_weights(res, data)
+    return StructuralFacts(
+        layer_gaps(),
+        masked_weight(),
+        causality_gaps(res, data),
+        float(np.triu(w, 1).max()),
+        exercise_2(),
+    )
+
+
+def check_claims(
+    facts: StructuralFacts,
+    checks: WeightChecks,
+    cgm: TaskResults,
+    cgm_data: CGMData,
+) -> list[str]:
+    """本文の頑健な主張のうち、成り立たないものの文を返す。"""
+    alpha = checks.alpha
+    test_ids = set(cgm_data.groups["test"])
+    claims = {
+        "式から書いたエンコーダ層と nn.TransformerEncoderLayer の出力・勾配が"
+        f" {SCRATCH_TOL:g} 以内で一致する": (
+            max(facts.gaps.values()) <= SCRATCH_TOL
+        ),
+        "因果マスクを付けると、未来の位置への重みはちょうど 0": (
+            facts.masked == 0.0 and facts.tf_upper == 0.0
+        ),
+        (
+            "学習した Transformer は、未来の入力を変えても"
+            "前の位置の出力が変わらない"
+        ): (facts.causal["causal"] <= 1e-6),
+        "マスクを外すと、未来の入力で前の位置の出力が変わる(検査に力がある)": (
+            facts.causal["no_mask"] > 1e-3
+        ),
+        (
+            "位置エンコーディングもマスクもなければ、前の時刻を並べ替えても"
+            "最後の位置の出力は変わらず、位置エンコーディングがあると変わる"
+        ): facts.order["without_pe"] <= 1e-5 < 1e-3 < facts.order["with_pe"],
+        "注意の重みは窓ごとに 0 以上で、和が 1": (
+            bool(np.all(alpha >= 0))
+            and bool(np.allclose(alpha.sum(1), 1.0, atol=1e-5))
+        ),
+        "重みを差し替える関数に元の重みを渡すと、元の予測が出る": (
+            checks.reproduce_gap <= 1e-3
+        ),
+        f"最も遠い重みでも、予測の変化は {EPS_MGDL:g} mg/dL 以内": (
+            bool(np.all(checks.adv_change <= EPS_MGDL + 1e-6))
+            and bool(
+                np.all((checks.adv_tv >= 0) & (checks.adv_tv <= 1 + 1e-6))
+            )
+        ),
+        "テストの窓は、CGM の章のテストの 5 人の記録だけから作られている": (
+            set(cgm.groups) <= test_ids and len(test_ids) == 5
+        ),
+        "どのモデル・どのシードでも、60 分先の RMSE は 30 分先より大きい": all(
+            np.all(run_rmse(cgm, n, 12) > run_rmse(cgm, n, 6))
+            for n in cgm.runs
+        ),
+    }
+    return failed(claims)
+
+
+def report(seed: int = 0, n_seeds: int = 5) -> None:
+    """章の主な結果(式と nn の一致、2 つの課題の比較、重みの検査)を表示する。
+
+    シード seed, seed + 1, ..., seed + n_seeds − 1 で各モデルを学習する。
+    """
+    from ..notebook import rows_to_markdown
+
+    if n_seeds < 2:
+        raise ValueError(f"n_seeds は 2 以上にしてください({n_seeds})")
+    seeds = range(seed, seed + n_seeds)
+    print("式と nn の差:", layer_gaps())
+    data = prepare_cgm(load_hall(), CHAPTER_SPLIT, CHAPTER_FORECAST)
+    cgm = run_cgm(data, seeds)
+    print(rows_to_markdown(result_rows(cgm, STEPS, PERIOD_MIN)))
+    print(
+        rows_to_markdown(
+            comparison_rows(compare_all(cgm, CGM_PAIRS, STEPS), PERIOD_MIN)
+        )
+    )
+    vitals = run_vitals(load_vitals(), seeds)
+    print(rows_to_markdown(result_rows(vitals, (1,), None)))
+    print(rows_to_markdown(comparison_rows(compare_all(vitals, VITALS_PAIRS))))
+    checks = check_weights(cgm, data)
+    print(
+        "並べ替えの予測の変化(中央値):"
+        f" {np.median(checks.perm_change):.2f} mg/dL、"
+        f"TV ≥ {FAR_TV} の重みが見つかった窓:"
+        f" {np.mean(checks.adv_tv >= FAR_TV):.0%}"
+    )
+    facts = structural_facts(cgm, data)
+    print(
+        "本文の主張の検査:",
+        claims_summary(check_claims(facts, checks, cgm, data)),
+    )

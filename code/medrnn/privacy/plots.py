@@ -1,0 +1,125 @@
+"""プライバシーの章の図。どれも Figure を返し、show() も savefig() もしない。
+
+軸には単位を付ける: RMSE [mg/dL]、ラウンド [回]、ε [なし]、長さ [分]。
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..plotting import COLORS, _new_axes
+
+PALETTE = [COLORS[c] for c in ("black", "blue", "red", "green", "orange")]
+LINES = ["-", "--", "-.", ":", (0, (5, 2, 1, 2))]
+
+
+def plot_convergence(
+    curves: dict[str, np.ndarray], ax: Axes | None = None
+) -> Figure:
+    """検証 RMSE [mg/dL] の推移(シードの平均と ± 標準偏差の帯)。
+
+    curves: 方法 → 形状 (n_seeds, n_rounds + 1) の RMSE(列 0 は学習前)。
+    集中学習の 1 エポックと連合学習の 1 ラウンドは、どちらも訓練の窓を
+    1 周ずつ使う。
+    """
+    fig, ax = _new_axes(ax, (7, 3.6))
+    for k, (name, values) in enumerate(curves.items()):
+        v = np.asarray(values, dtype=np.float64)
+        x = np.arange(v.shape[1])
+        mean, sd = v.mean(axis=0), v.std(axis=0)
+        color = PALETTE[k % len(PALETTE)]
+        ax.plot(
+            x,
+            mean,
+            color=color,
+            ls=LINES[k % len(LINES)],
+            marker="o",
+            ms=3,
+            label=name,
+        )
+        ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.15)
+    ax.set(
+        xlabel="ラウンド(集中学習はエポック)[回]", ylabel="検証の RMSE [mg/dL]"
+    )
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def plot_hospital_errors(
+    rows: dict[str, dict[str, np.ndarray]], ax: Axes | None = None
+) -> Figure:
+    """病院ごとの、単独で学習したモデルと連合学習のモデルのテスト RMSE。
+
+    rows: 病院の名前 → {方法: 形状 (n_seeds,) の RMSE [mg/dL]}。棒はシードの
+    平均、ひげは最小〜最大。
+    """
+    fig, ax = _new_axes(ax, (7.5, 3.6))
+    names = list(rows)
+    methods = list(rows[names[0]])
+    width = 0.8 / len(methods)
+    for k, method in enumerate(methods):
+        v = np.array([rows[n][method] for n in names], dtype=np.float64)
+        x = np.arange(len(names)) + (k - (len(methods) - 1) / 2) * width
+        mean = v.mean(axis=1)
+        err = np.vstack([mean - v.min(axis=1), v.max(axis=1) - mean])
+        ax.bar(
+            x,
+            mean,
+            width,
+            yerr=err,
+            capsize=3,
+            label=method,
+            color=PALETTE[(k + 1) % len(PALETTE)],
+            alpha=0.8,
+        )
+    ax.set_xticks(np.arange(len(names)), names, fontsize="small")
+    ax.set(ylabel="30 分先のテスト RMSE [mg/dL]")
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_privacy_tradeoff(
+    epsilon: np.ndarray,
+    rmse: np.ndarray,
+    reference: float,
+    ax: Axes | None = None,
+) -> Figure:
+    """プライバシーの予算 ε(対数軸)と、30 分先のテスト RMSE [mg/dL]。
+
+    reference は差分プライバシーなしの同じ学習の RMSE(水平の破線)。
+    """
+    e = np.asarray(epsilon, dtype=np.float64)
+    r = np.asarray(rmse, dtype=np.float64)
+    if e.shape != r.shape or e.ndim != 1 or np.any(e <= 0):
+        raise ValueError(
+            "epsilon(正)と rmse は同じ長さの 1 次元配列にしてください"
+        )
+    fig, ax = _new_axes(ax, (6, 3.6))
+    ax.plot(e, r, color=COLORS["blue"], marker="o", label="DP-SGD")
+    ax.axhline(
+        reference, color=COLORS["black"], ls="--", label="差分プライバシーなし"
+    )
+    ax.set_xscale("log")
+    ax.set(
+        xlabel="プライバシーの予算 ε(窓単位、対数軸)[なし]",
+        ylabel="30 分先のテスト RMSE [mg/dL]",
+    )
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def plot_uniqueness(
+    minutes: np.ndarray, percent: np.ndarray, ax: Axes | None = None
+) -> Figure:
+    """続けて測った値の並びの長さ [分] と、1 人だけの並びの割合 [%]。"""
+    fig, ax = _new_axes(ax, (6, 3.4))
+    ax.plot(minutes, percent, color=COLORS["red"], marker="o")
+    ax.set(
+        xlabel="続けて測った値の並びの長さ [分]",
+        ylabel="1 人にしか現れない並び [%]",
+        ylim=(0, 102),
+    )
+    ax.grid(alpha=0.3)
+    return fig
