@@ -396,10 +396,29 @@ def train_cgm_forecaster(
     X = {g: data.inputs(g).to(device) for g in ("train", "val")}
     y = {g: data.targets(g).to(device) for g in ("train", "val")}
     history, seconds = fit_on_segments(model, X, y, train, patience)
+    test_pred = forecast_mgdl(model, data, "test")
+    return CGMRun(model.cpu(), history, test_pred, seconds)
+
+
+def forecast_mgdl(model: nn.Module, data: CGMData, group: str) -> np.ndarray:
+    """組 group の窓の予測を mg/dL に戻して返す。
+
+    Parameters
+    ----------
+    model : 学習したモデル(置かれたデバイスで計算する)
+    data : 窓と標準化の値
+    group : "train"・"val"・"test" のどれか
+
+    Returns
+    -------
+    np.ndarray
+        予測 [mg/dL]。形状 (N, n_ahead)
+    """
+    device = next(model.parameters()).device
     model.eval()
     with torch.inference_mode():
-        z = model(data.inputs("test").to(device)).cpu().numpy()  # (N, n_ahead)
-    return CGMRun(model.cpu(), history, data.to_mgdl(z), seconds)
+        z = model(data.inputs(group).to(device)).cpu().numpy()  # (N, n_ahead)
+    return data.to_mgdl(z)
 
 
 def errors_by_horizon(

@@ -18,7 +18,13 @@ import torch
 from torch import nn
 
 from ..cgm.data import HYPO_MGDL, PERIOD_MIN
-from ..cgm.tasks import CGMData, CGMRun, clarke_zones, train_cgm_forecaster
+from ..cgm.tasks import (
+    CGMData,
+    CGMRun,
+    clarke_zones,
+    forecast_mgdl,
+    train_cgm_forecaster,
+)
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_predictions, time_blocks
 from ..ecg.record import ECG_FS, LabelConfig
@@ -79,16 +85,8 @@ def train_ensemble(
     runs = [
         train_cgm_forecaster(KIND, data, s, train, hidden_size) for s in seeds
     ]
-    val = np.stack([forecast(r.model, data, "val") for r in runs])
+    val = np.stack([forecast_mgdl(r.model, data, "val") for r in runs])
     return Ensemble(runs, val, np.stack([r.test_pred for r in runs]))
-
-
-def forecast(model: nn.Module, data: CGMData, group: str) -> np.ndarray:
-    """組 group の窓の予測 [mg/dL]。形状 (N, n_ahead)"""
-    model.eval()
-    with torch.inference_mode():
-        z = model(data.inputs(group)).numpy()  # (N, n_ahead)
-    return data.to_mgdl(z)
 
 
 def explain_windows(n_windows: int, n_explain: int = N_EXPLAIN) -> np.ndarray:
@@ -641,7 +639,7 @@ def exercise_2(
     """較正に訓練の患者の窓(学習に使った窓)を使ったときの、テストの
     被覆率と半幅 [mg/dL]。"""
     train_pred = np.mean(
-        [forecast(r.model, data, "train") for r in ens.runs],
+        [forecast_mgdl(r.model, data, "train") for r in ens.runs],
         axis=0,
     )
     h = step - 1
