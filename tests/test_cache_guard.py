@@ -60,3 +60,27 @@ def test_changed_package_wipes_cache_and_marks_every_chapter_outdated(
         "book/lstm",
         "book/rnn",
     ]
+
+
+def test_pages_are_reread_after_the_cache_was_refreshed_elsewhere(tmp_path):
+    """章を先に実行するスクリプトがキャッシュの記録を新しくしたあとでも、
+    Sphinx の環境が古いパッケージで読んだものなら、全章を読み直させる。
+    """
+    pkg = tmp_path / "code" / "medrnn"
+    pkg.mkdir(parents=True)
+    (pkg / "data.py").write_text("NOISE = 0.2\n")
+    app = _app(tmp_path)
+    env = SimpleNamespace(found_docs={"book/rnn", "book/lstm"})
+    guard._on_builder_inited(app)
+    guard._on_env_get_outdated(app, env, set(), set(), set())  # 1 回目の読込
+
+    (pkg / "data.py").write_text("NOISE = 0.3\n")
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    guard.refresh_cache(cache, guard.package_hash(pkg))  # 先に実行した側
+    guard._on_builder_inited(app)
+    assert not app.medrnn_package_changed  # キャッシュはもう新しい
+    assert guard._on_env_get_outdated(app, env, set(), set(), set()) == [
+        "book/lstm",
+        "book/rnn",
+    ]
+    assert guard._on_env_get_outdated(app, env, set(), set(), set()) == []

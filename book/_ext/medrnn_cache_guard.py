@@ -4,6 +4,12 @@ jupyter-cache はセルのソースだけをキーにするので、``code/medrn
 変わってもセルが同じなら古い出力を返してしまう。この拡張は、パッケージの
 ソースのハッシュをキャッシュの横に記録し、違っていればキャッシュを消して
 すべての章を「古い」と Sphinx に伝える。
+
+キャッシュの記録は、章を先に並列で実行する scripts/execute_chapters.py も
+書き換える。そのあとで Sphinx を動かすと、キャッシュの記録はもう新しいので、
+それだけでは Sphinx の環境(前回読んだ章)が古いことが分からない。そこで
+ハッシュを Sphinx の環境にも記録し、前回の読み込みのときと違えば全章を
+読み直させる(そうしないと、本文を変えていない章のページに前回の出力が残る)。
 """
 
 from __future__ import annotations
@@ -47,13 +53,18 @@ def _on_builder_inited(app) -> None:
         app.config.nb_execution_cache_path
         or Path(app.outdir).parent / ".jupyter_cache"
     )
+    app.medrnn_package_hash = package_hash(package_dir)
     app.medrnn_package_changed = refresh_cache(
-        cache_dir, package_hash(package_dir)
+        cache_dir, app.medrnn_package_hash
     )
 
 
 def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
-    if getattr(app, "medrnn_package_changed", False):
+    current = getattr(app, "medrnn_package_hash", None)
+    read_with = getattr(env, "medrnn_package_hash", None)
+    env.medrnn_package_hash = current  # 環境と一緒に保存される
+    stale_env = read_with is not None and read_with != current
+    if getattr(app, "medrnn_package_changed", False) or stale_env:
         return sorted(env.found_docs)
     return []
 
