@@ -93,7 +93,7 @@ def test_rnn_recipe_window_counts():
 @pytest.mark.parametrize(
     "series, seq_len, msg",
     [
-        (np.arange(10.0), 10, "窓の長さ"),
+        (np.arange(10.0), 10, "作れません"),
         (np.arange(10.0), 0, "seq_len"),
         (np.arange(10.0), -3, "seq_len"),
         (np.arange(10.0), 2.5, "seq_len"),
@@ -132,3 +132,68 @@ def test_standardizer_uses_training_statistics_only():
 def test_standardizer_rejects_bad_input(bad, msg):
     with pytest.raises(ValueError, match=msg):
         Standardizer.fit(bad)
+
+
+# ---- 窓の切り出しの関数群(本書のすべての窓の元) ----
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+@pytest.mark.parametrize(
+    "seq_len, horizon, stride, start, stop",
+    [
+        (4, 1, 1, 0, None),
+        (5, 3, 2, 2, 27),
+        (1, 1, 1, 0, 2),
+        (7, 6, 5, 3, 30),
+    ],
+)
+def test_forecast_windows_match_plain_indexing(
+    channels, seq_len, horizon, stride, start, stop
+):
+    from medrnn.data import forecast_windows
+
+    rng = np.random.default_rng(0)
+    shape = (30,) if channels is None else (30, channels)
+    x = rng.normal(size=shape)
+    X, target = forecast_windows(x, seq_len, horizon, start, stop, stride)
+    end = 30 if stop is None else stop
+    firsts = list(range(start, end - seq_len - horizon + 1, stride))
+    assert len(X) == len(firsts) > 0
+    for i, f in enumerate(firsts):
+        np.testing.assert_array_equal(X[i], x[f : f + seq_len])
+        assert target[i] == f + seq_len - 1 + horizon
+        assert start <= target[i] < end
+    assert X.flags["C_CONTIGUOUS"]
+
+
+def test_window_ends_and_positions_agree_with_windows_at():
+    from medrnn.data import window_ends, window_positions, windows_at
+
+    x = np.arange(20.0)
+    ends = window_ends(3, 18, seq_len=4, horizon=2, stride=3)
+    np.testing.assert_array_equal(ends, [6, 9, 12, 15])
+    np.testing.assert_array_equal(
+        windows_at(x, ends, 4), x[window_positions(ends, 4)]
+    )
+    assert window_ends(0, 5, seq_len=4, horizon=2).size == 0
+    assert windows_at(x[:2], np.zeros(0, dtype=int), 4).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    "call, msg",
+    [
+        (lambda f: f.window_ends(0, 10, 0, 1), "seq_len"),
+        (lambda f: f.window_ends(0, 10, 3, 0), "horizon"),
+        (lambda f: f.window_ends(0, 10, 3, 1, 1.5), "stride"),
+        (lambda f: f.forecast_windows(np.zeros(10), 3, 1, 5, 3), "start"),
+        (lambda f: f.forecast_windows(np.zeros(10), 3, 1, 0, 11), "stop"),
+        (lambda f: f.forecast_windows(np.zeros(10), 8, 3), "作れません"),
+        (lambda f: f.windows_at(np.zeros(10), np.array([12]), 3), "はみ出す"),
+        (lambda f: f.window_positions(np.array([1]), 3), "ends"),
+    ],
+)
+def test_window_family_rejects_bad_settings(call, msg):
+    import medrnn.data as f
+
+    with pytest.raises(ValueError, match=msg):
+        call(f)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -214,3 +215,93 @@ def test_early_stopping_with_non_finite_validation_loss_says_so():
         fit_early_stopping(
             model, X, y, TrainConfig(epochs=3, batch_size=4), val, patience=2
         )
+
+
+# ---- 本書のモデルをすべて学習する train_and_predict ----
+
+
+@pytest.mark.parametrize("patience", [None, 2])
+def test_train_and_predict_equals_seeding_and_fitting_by_hand(patience):
+    from medrnn.evaluation import predict
+    from medrnn.models.nets import ModelConfig, RecurrentRegressor
+    from medrnn.repro import set_seed
+    from medrnn.training import (
+        TrainConfig,
+        fit,
+        fit_early_stopping,
+        train_and_predict,
+    )
+
+    g = torch.Generator().manual_seed(0)
+    X = {
+        k: torch.randn(n, 6, 2, generator=g)
+        for k, n in (("train", 40), ("val", 12), ("test", 9))
+    }
+    y = {k: x[:, -1, :1] * 0.5 for k, x in X.items()}
+    config = TrainConfig(epochs=4, batch_size=8, lr=0.01)
+
+    def make():
+        return RecurrentRegressor(
+            ModelConfig("gru", input_size=2, hidden_size=5)
+        )
+
+    run = train_and_predict(
+        make,
+        X,
+        y,
+        seed=3,
+        config=config,
+        patience=patience,
+        predict_on=("val", "test"),
+        device=torch.device("cpu"),
+    )
+    set_seed(3)
+    model = make()
+    if patience is None:
+        history = fit(model, X["train"], y["train"], config)
+    else:
+        history = fit_early_stopping(
+            model,
+            X["train"],
+            y["train"],
+            config,
+            val=(X["val"], y["val"]),
+            patience=patience,
+        )
+    assert run.history.train_loss == history.train_loss
+    assert set(run.pred) == {"val", "test"}
+    np.testing.assert_array_equal(run.pred["test"], predict(model, X["test"]))
+    assert run.pred["test"].shape == (9,)
+    assert not run.model.training and run.seconds > 0
+    assert next(run.model.parameters()).device.type == "cpu"
+
+
+def test_train_step_sums_a_loss_per_model_and_calls_before_step():
+    from medrnn.training import train_step
+
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    seen = []
+
+    def per_column(pred, target):
+        return ((pred - target) ** 2).mean(dim=0)  # (2,)
+
+    loss = train_step(
+        model,
+        opt,
+        torch.ones(4, 3),
+        torch.zeros(4, 2),
+        loss_fn=per_column,
+        before_step=lambda m: seen.append(m.weight.grad.clone()),
+    )
+    assert loss.shape == (2,)
+    assert len(seen) == 1 and torch.all(seen[0].abs().sum(dim=1) > 0)
+
+
+def test_mean_std_text():
+    from medrnn.evaluation import mean_std_text
+
+    assert mean_std_text([1.0, 3.0]) == "2.0 ± 1.4"
+    assert mean_std_text([2.0], digits=2) == "2.00"
+    with pytest.raises(ValueError):
+        mean_std_text([])

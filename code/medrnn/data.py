@@ -132,16 +132,133 @@ def split_ordered(
     return arr[:n_train], arr[n_train:]
 
 
-def _check_seq_len(seq_len: int, n: int) -> None:
-    """長さ n の系列から長さ seq_len の窓を 1 つ以上作れるかを確かめる。"""
-    if not isinstance(seq_len, (int, np.integer)) or seq_len <= 0:
+# ---- 窓の切り出し(本書の窓はすべてこの 4 つの関数で作る) ----
+
+
+def _check_window_sizes(seq_len: int, horizon: int, stride: int) -> None:
+    """窓の長さ・何点先か・ずらす幅が、どれも 1 以上の整数かを確かめる。"""
+    for name, v in (
+        ("seq_len", seq_len),
+        ("horizon", horizon),
+        ("stride", stride),
+    ):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(
+                f"{name} は 1 以上の整数にしてください(受け取った値: {v})"
+            )
+
+
+def window_ends(
+    start: int, stop: int, seq_len: int, horizon: int = 1, stride: int = 1
+) -> np.ndarray:
+    """区間 [start, stop) に窓と horizon 点先の正解がまるごと収まる、
+    各窓の最後の点の番号。
+
+    Parameters
+    ----------
+    start, stop : int
+        区間の始まりと終わり(stop は含まない)。
+    seq_len, horizon, stride : int
+        窓の長さ・何点先を予測するか・窓をずらす幅(どれも 1 以上)。
+
+    Returns
+    -------
+    np.ndarray
+        窓の最後の点の番号。形状 (N,)。区間が短ければ N = 0
+    """
+    _check_window_sizes(seq_len, horizon, stride)
+    return np.arange(start + seq_len - 1, stop - horizon, stride)
+
+
+def window_positions(ends: np.ndarray, seq_len: int) -> np.ndarray:
+    """窓の各点の番号。窓 i は ends[i] で終わる seq_len 点。
+
+    Parameters
+    ----------
+    ends : np.ndarray
+        各窓の最後の点の番号(seq_len - 1 以上)。形状 (N,)
+    seq_len : int
+        窓の長さ。
+
+    Returns
+    -------
+    np.ndarray
+        点の番号。形状 (N, seq_len)
+    """
+    e = np.asarray(ends, dtype=np.int64)
+    if seq_len < 1 or e.ndim != 1 or (len(e) and e.min() < seq_len - 1):
         raise ValueError(
-            f"seq_len は正の整数にしてください(受け取った値: {seq_len})"
+            f"ends は 1 次元で seq_len - 1 = {seq_len - 1} 以上、"
+            f"seq_len は 1 以上にしてください"
         )
-    if n <= seq_len:
+    return e[:, None] - seq_len + 1 + np.arange(seq_len)
+
+
+def windows_at(x: np.ndarray, ends: np.ndarray, seq_len: int) -> np.ndarray:
+    """系列 x から、ends[i] で終わる長さ seq_len の窓を取り出して並べる。
+
+    Parameters
+    ----------
+    x : np.ndarray
+        系列。形状 (n,) または (n, n_channels)
+    ends : np.ndarray
+        各窓の最後の点の番号。形状 (N,)
+    seq_len : int
+        窓の長さ。
+
+    Returns
+    -------
+    np.ndarray
+        窓(コピー)。形状 (N, seq_len) または (N, seq_len, n_channels)
+    """
+    first = window_positions(ends, seq_len)[:, 0]
+    if len(first) and first.max() + seq_len > len(x):
+        raise ValueError(f"長さ {len(x)} の系列の外にはみ出す窓があります")
+    if len(x) < seq_len:  # 窓が 0 個のとき
+        return np.empty((0, seq_len, *np.shape(x)[1:]), dtype=x.dtype)
+    view = np.lib.stride_tricks.sliding_window_view(x, seq_len, axis=0)
+    # view[i] は i から始まる窓(点の軸が最後)。形状 (m, *チャネル, T)
+    return np.ascontiguousarray(np.moveaxis(view[first], -1, 1))
+
+
+def forecast_windows(
+    series: np.ndarray,
+    seq_len: int,
+    horizon: int = 1,
+    start: int = 0,
+    stop: int | None = None,
+    stride: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """区間 [start, stop) の中だけで、入力窓と horizon 点先の正解の位置を作る。
+
+    Parameters
+    ----------
+    series : 系列。形状 (n,) か (n, n_channels)
+    seq_len, horizon, stride : 窓の長さ・何点先を予測するか・ずらす幅
+    start, stop : 区間(stop は含まない。None なら系列の終わり)
+
+    Returns
+    -------
+    X, target_index : 入力窓 (N, seq_len[, n_channels]) と正解の位置 (N,)
+    """
+    x = np.asarray(series)
+    stop = len(x) if stop is None else stop
+    _check_interval(start, stop, len(x), seq_len + horizon)
+    ends = window_ends(start, stop, seq_len, horizon, stride)
+    return windows_at(x, ends, seq_len), ends + horizon
+
+
+def _check_interval(start: int, stop: int, n: int, need: int) -> None:
+    """0 <= start < stop <= n で、区間に窓と正解の need 点が入るか。"""
+    if not 0 <= start < stop <= n:
         raise ValueError(
-            f"系列の長さ {n} が窓の長さ {seq_len} 以下なので、"
-            "窓を 1 つも作れません"
+            f"0 <= start < stop <= {n} にしてください"
+            f"(受け取った値: {start}, {stop})"
+        )
+    if stop - start < need:
+        raise ValueError(
+            f"区間の長さ {stop - start} では窓を作れません"
+            f"(窓と正解で {need} 点が必要です)"
         )
 
 
@@ -164,11 +281,9 @@ def make_windows(
         窓の直後の値。形状 (n - seq_len, 1)
     """
     arr = _check_series(series).astype(np.float32)
-    _check_seq_len(seq_len, len(arr))
-    windows = np.lib.stride_tricks.sliding_window_view(arr, seq_len + 1)
-    # (N, T, 1)
-    X = torch.from_numpy(windows[:, :seq_len].copy()).unsqueeze(-1)
-    y = torch.from_numpy(windows[:, seq_len:].copy())  # (N, 1)
+    windows, target = forecast_windows(arr, seq_len, horizon=1)
+    X = torch.from_numpy(windows).unsqueeze(-1)  # (N, T, 1)
+    y = torch.from_numpy(arr[target]).unsqueeze(-1)  # (N, 1)
     return X, y
 
 

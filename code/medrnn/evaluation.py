@@ -212,3 +212,27 @@ def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
             f"標準偏差には 2 つ以上の値が必要です(受け取った数: {arr.size})"
         )
     return float(arr.mean()), float(arr.std(ddof=1))
+
+
+def mean_std_text(
+    values: Sequence[float] | np.ndarray, digits: int = 1
+) -> str:
+    """「平均 ± 標準偏差」の表示(:func:`mean_std`)。値が 1 つなら平均だけ。
+
+    Parameters
+    ----------
+    values : Sequence[float] or np.ndarray
+        値の並び。形状 (n,)、n >= 1
+    digits : int
+        小数点以下の桁数。
+
+    Returns
+    -------
+    str
+        例: "12.3 ± 0.4"
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 1:
+        return f"{arr.item():.{digits}f}"
+    mean, std = mean_std(arr)
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"

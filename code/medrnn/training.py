@@ -14,9 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+
+from .evaluation import predict
+from .repro import configure_torch, set_seed
 
 # 損失関数: loss_fn(予測, 正解) -> 0 次元テンソル
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -135,13 +139,18 @@ def train_step(
     yb: torch.Tensor,
     *,
     loss_fn: LossFn = nn.functional.mse_loss,
+    before_step: Callable[[nn.Module], None] | None = None,
 ) -> torch.Tensor:
-    """ミニバッチ 1 つで 1 回更新し、そのバッチの損失(0 次元テンソル)を
-    返す。損失は既定で MSE(回帰)。分類では交差エントロピーなどを渡す。
+    """ミニバッチ 1 つで 1 回更新し、そのバッチの損失を返す。
+
+    損失は既定で MSE(回帰)。分類では交差エントロピーなどを渡す。
+    before_step(model) は逆伝播のあと更新の前に呼ぶ(勾配の加工用)。
     """
     loss = loss_fn(model(xb), yb)  # 予測と正解のずれ(既定は MSE)
     clear_grads(optimizer)  # 前回の勾配を消す(optimizer.zero_grad() と同じ)
-    loss.backward()  # 誤差逆伝播(BPTT)で勾配を計算
+    loss.sum().backward()  # 誤差逆伝播(BPTT)。値が複数なら和の勾配
+    if before_step is not None:
+        before_step(model)
     optimizer.step()  # 勾配の方向にパラメータを少し動かす
     return loss.detach()  # .item() は毎回呼ばず、エポックの終わりに 1 回だけ
 
@@ -364,3 +373,64 @@ def fit_on_segments(
         patience=patience,
     )
     return history, time.perf_counter() - start
+
+
+@dataclass
+class TrainedRun:
+    """1 つのモデルを 1 つのシードで学習し、予測した結果。"""
+
+    model: nn.Module  # 学習済みのモデル(CPU・評価モード)
+    history: History  # 損失の記録
+    pred: dict[str, np.ndarray]  # 組 → 予測(evaluation.predict の形)
+    seconds: float  # 学習にかかった秒数(予測は含まない)
+
+
+def train_and_predict(
+    make_model: Callable[[], nn.Module],
+    X: dict[str, torch.Tensor],
+    y: dict[str, torch.Tensor],
+    seed: int,
+    config: TrainConfig,
+    *,
+    patience: int | None = None,
+    loss_fn: LossFn = nn.functional.mse_loss,
+    predict_on: tuple[str, ...] = ("test",),
+    device: torch.device | None = None,
+) -> TrainedRun:
+    """シード seed でモデルを作って組 "train" で学習し、各組を予測する。
+
+    本書のモデルはどれもこの関数で学習する(回帰も分類も)。
+
+    Parameters
+    ----------
+    make_model : 引数なしでモデルを作る関数(重みの初期値はシードで決まる)
+    X, y : 組("train"・"val"・"test")→ 入力 (N, T, C) と正解 (N, out)
+    seed : 重みの初期値とミニバッチの順番のシード
+    config : 学習の設定
+    patience : None なら config.epochs 回学習する。整数なら組 "val" の
+        損失で早期終了し、最良の重みに戻す
+    loss_fn : 損失。既定は MSE
+    predict_on : 予測する組の名前
+    device : 計算するデバイス(None なら configure_torch() の結果)
+
+    Returns
+    -------
+    TrainedRun
+        学習済みモデル・損失の記録・各組の予測・秒数。
+    """
+    device = configure_torch() if device is None else device
+    X = {g: t.to(device) for g, t in X.items()}
+    y = {g: t.to(device) for g, t in y.items()}
+    set_seed(seed)  # 重みの初期値とミニバッチの順番
+    model = make_model().to(device)
+    start = time.perf_counter()
+    if patience is None:
+        history = fit(model, X["train"], y["train"], config, loss_fn=loss_fn)
+    else:
+        history = fit_early_stopping(
+            model, X["train"], y["train"], config,
+            val=(X["val"], y["val"]), patience=patience, loss_fn=loss_fn,
+        )  # fmt: skip
+    seconds = time.perf_counter() - start
+    pred = {g: predict(model, X[g]) for g in predict_on}
+    return TrainedRun(model.cpu().eval(), history, pred, seconds)
