@@ -15,10 +15,12 @@ import json
 import sys
 from pathlib import Path
 
+from medrnn.notebook import ExecBudget
 
-def check(times: dict[str, float], budget: dict) -> list[str]:
+
+def check(times: dict[str, float], budget: ExecBudget) -> list[str]:
     """予算を超えた章などの問題を文章で返す(問題がなければ空リスト)。"""
-    factor, recorded = float(budget["係数"]), budget["章"]
+    factor, recorded = budget.factor, budget.seconds
     problems = []
     for doc, seconds in sorted(times.items()):
         if doc not in recorded:
@@ -42,7 +44,7 @@ def main(argv: list[str]) -> int:
         )
         return 2
     times = json.loads(times_path.read_text())
-    problems = check(times, json.loads(budget_path.read_text()))
+    problems = check(times, ExecBudget.read(budget_path))
     for doc, seconds in sorted(times.items()):
         print(f"{doc}: {seconds:.1f} 秒")
     for p in problems:

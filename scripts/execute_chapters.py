@@ -20,7 +20,6 @@ jupyter-book(myst-nb)は章を 1 つずつ順に実行するので、2 コアの
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,6 +31,8 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
+
+from medrnn.notebook import ExecBudget
 
 ROOT = Path(__file__).resolve().parents[1]
 BLAS_THREAD_VARS = (
@@ -91,7 +92,7 @@ def execute(path: str) -> tuple[str, dict | None, float, str | None]:
 
 def expected_seconds(path: Path) -> float:
     """予算ファイルに記録した章の秒数(長い章から始めるために使う)。"""
-    recorded = json.loads(BUDGET.read_text(encoding="utf-8"))["章"]
+    recorded = ExecBudget.read(BUDGET).seconds
     if not path.is_relative_to(ROOT):
         return 0.0
     name = path.relative_to(ROOT).with_suffix("").as_posix()

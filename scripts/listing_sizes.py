@@ -31,7 +31,10 @@ def find_object(tree: ast.Module, dotted: str) -> ast.AST:
     node: ast.AST = tree
     for part in dotted.split("."):
         body = getattr(node, "body", [])
-        node = next(n for n in body if getattr(n, "name", None) == part)
+        found = [n for n in body if getattr(n, "name", None) == part]
+        if not found:
+            raise LookupError(f"{dotted} が見つかりません({part} がない)")
+        node = found[0]
     return node
 
 
@@ -46,7 +49,12 @@ def listings(book: Path = ROOT / "book") -> list[tuple[str, str, int, int]]:
                 continue
             source = (chapter.parent / m.group(1)).resolve()
             code = source.read_text(encoding="utf-8")
-            node = find_object(ast.parse(code), opts["pyobject"])
+            try:
+                node = find_object(ast.parse(code), opts["pyobject"])
+            except LookupError as err:
+                raise LookupError(
+                    f"{chapter.name} の {source}: {err}"
+                ) from None
             start = min(
                 [node.lineno]
                 + [d.lineno for d in getattr(node, "decorator_list", [])]

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from medrnn import training
 from medrnn.cgm import tasks as cgm_tasks
 from medrnn.cgm.data import SubjectCGM
 from medrnn.chapters import cgm as cgm_chapter
+from medrnn.data import forecast_windows
 from medrnn.evaluation import LinearAR
 from medrnn.training import TrainConfig
 
@@ -101,15 +103,30 @@ def test_patient_split_config_is_validated():
 
 
 def test_segment_windows_shapes_and_values():
-    X, Y = cgm_tasks.segment_windows(np.arange(10.0), seq_len=3, n_ahead=2)
+    X, Y, ends = cgm_tasks.segment_windows(np.arange(10.0), 3, 2)
     assert X.shape == (6, 3) and Y.shape == (6, 2)
     np.testing.assert_array_equal(X[0], [0, 1, 2])
     np.testing.assert_array_equal(Y[0], [3, 4])
     np.testing.assert_array_equal(Y[-1], [8, 9])
-    X2, _ = cgm_tasks.segment_windows(np.arange(10.0), 3, 2, stride=4)
+    np.testing.assert_array_equal(ends, X[:, -1])  # 値 = 番号の系列
+    X2, _, ends2 = cgm_tasks.segment_windows(np.arange(10.0), 3, 2, stride=4)
     np.testing.assert_array_equal(X2[:, 0], [0, 4])
-    X3, Y3 = cgm_tasks.segment_windows(np.arange(4.0), 3, 2)  # 短すぎる区間
-    assert X3.shape == (0, 3) and Y3.shape == (0, 2)
+    np.testing.assert_array_equal(ends2, [2, 6])
+    # 短すぎる区間からは窓ができない(N = 0)
+    X3, Y3, ends3 = cgm_tasks.segment_windows(np.arange(4.0), 3, 2)
+    assert X3.shape == (0, 3) and Y3.shape == (0, 2) and len(ends3) == 0
+    X4, Y4, _ = cgm_tasks.segment_windows(np.arange(2.0), 3, 2)
+    assert X4.shape == (0, 3) and Y4.shape == (0, 2)
+
+
+def test_segment_windows_match_the_core_forecast_windows():
+    # 正解の最初の列は、本書の forecast_windows の 1 点先の正解と同じ
+    g = np.random.default_rng(0).normal(100, 20, size=40)
+    X, Y, ends = cgm_tasks.segment_windows(g, 6, 4, stride=3)
+    X_core, target = forecast_windows(g, 6, horizon=4, stride=3)
+    np.testing.assert_array_equal(X, X_core)
+    np.testing.assert_array_equal(Y[:, -1], g[target])
+    np.testing.assert_array_equal(Y[:, 0], g[ends + 1])
 
 
 def test_segment_windows_rejects_bad_input():
@@ -223,8 +240,10 @@ def test_errors_by_horizon_on_a_tiny_example():
     e = cgm_tasks.errors_by_horizon(pred, target)
     np.testing.assert_allclose(e["rmse"], [np.sqrt((9 + 16) / 2), np.sqrt(50)])
     np.testing.assert_allclose(e["mae"], [3.5, 5.0])
-    with pytest.raises(ValueError, match="同じ形状"):
+    with pytest.raises(ValueError, match="形状が違います"):
         cgm_tasks.errors_by_horizon(pred, target[:, :1])
+    with pytest.raises(ValueError, match="形状 \\(N, n_ahead\\)"):
+        cgm_tasks.errors_by_horizon(pred[:, 0], target[:, 0])
 
 
 def test_hypo_alerts_counts_readings_events_and_false_alerts():
@@ -397,7 +416,8 @@ def test_training_uses_the_device_from_configure_torch(data, monkeypatch):
         calls.append(1)
         return torch.device("cpu")
 
-    monkeypatch.setattr(cgm_tasks, "configure_torch", fake_configure_torch)
+    # 学習は training.train_and_predict が行い、そこでデバイスを決める
+    monkeypatch.setattr(training, "configure_torch", fake_configure_torch)
     small = cgm_tasks.CGMData(
         data.groups,
         {

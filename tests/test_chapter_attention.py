@@ -26,7 +26,8 @@ def cgm(data):
             d_model=8, nhead=2, dim_feedforward=8, output_size=12
         ),
     )
-    res = chapter.run_cgm(data, (0, 1), TINY, factories)
+    setup = chapter.TaskSetup(TINY, chapter.CGM_PATIENCE, factories)
+    res = chapter.run_cgm(data, (0, 1), setup)
     # 1 エポックの予測は粗すぎるので、比べる予測だけ現実的なものに置き換える
     # (線形 AR の予測を平均に寄せ、シードごとに揺らす)。モデルはそのまま
     ar = res.baselines["線形 AR"]
@@ -142,6 +143,10 @@ def test_results_hold_every_method_and_seed(cgm):
     for name in chapter.CGM_NAMES:
         assert cgm.preds(name).shape == (2, *cgm.target.shape)
     rows = chapter.result_rows(cgm, (6, 12), 5)
+    r = chapter.run_rmse(cgm, "GRU", 6)  # 2 シード
+    assert rows[-3]["RMSE 30 分"] == f"{r.mean():.2f} ± {r.std(ddof=1):.2f}"
+    # 基準法は平均だけ
+    assert re.fullmatch(r"\d+\.\d\d", rows[0]["RMSE 30 分"])
     assert [r["方法"] for r in rows] == [*cgm.baselines, *cgm.runs]
     assert "RMSE 30 分" in rows[0] and "パラメータ数" in rows[0]
 
@@ -153,6 +158,8 @@ def test_comparisons_pair_by_seed_and_patient(cgm):
     assert pc.by_patient.n == 5  # テストの 5 人
     rows = chapter.comparison_rows(cmp, 5)
     assert rows[0]["先"] == "30 分" and "患者の 95% 区間(判定)" in rows[0]
+    assert rows[0]["A が良かった数"] == f"{pc.by_patient.wins}/5"
+    assert "先" not in chapter.comparison_rows(cmp)[0]  # 先の列なし
     words = chapter.direction_words("cgm", cmp)
     assert set(words) == {
         f"{chapter.glue_key('cgm', a, b, 6)}_dir" for a, b in chapter.CGM_PAIRS

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from torch import nn
 
 from medrnn.chapters import ecg as ch
 from medrnn.ecg import record as ecg
@@ -26,7 +27,9 @@ def real_data():
 
 
 def beat_run(tp: int, fn: int, fp: int, tn: int) -> BeatRun:
-    return BeatRun(BinaryMetrics(tp, fn, fp, tn), History(), 0.1)
+    return BeatRun(
+        BinaryMetrics(tp, fn, fp, tn), History(), 0.1, nn.Identity()
+    )
 
 
 def fake_beat_runs(wf_linear=(27, 1, 0, 62), rr_linear=(18, 10, 20, 42)):

@@ -209,6 +209,11 @@ def test_every_direction_has_three_phrases() -> None:
 
 
 def test_chapter_settings() -> None:
+    training = chapter.chapter_training()
+    assert training.kind == chapter.CHAPTER_KIND
+    assert training.train == chapter.CHAPTER_TRAIN
+    assert training.patience == chapter.CHAPTER_PATIENCE
+    assert training.device is None
     # 検証の患者で選んだ設定(章の本文と同じ値)
     assert chapter.CHAPTER_TRAIN.lr == 3e-3
     assert chapter.CHAPTER_TRAIN.epochs == 16
@@ -229,10 +234,8 @@ def small_run() -> tuple[tasks.Cohort, tasks.Comparison]:
         cohort,
         chapter.CHAPTER_SPLIT,
         tasks.SimForecastConfig(12, 6),
-        TrainConfig(epochs=1, batch_size=256),
-        "gru",
+        tasks.SimTraining("gru", TrainConfig(epochs=1, batch_size=256), 4),
         seeds=(0, 1),
-        hidden_size=4,
     )
     return cohort, comp
 
@@ -253,12 +256,20 @@ def test_seed_and_fit_comparisons(small_run) -> None:
     assert fit["train"]["linear"][0] == fit["train"]["linear"][1]
     rows = chapter.fit_rows(fit)
     assert [r["区間"] for r in rows] == ["訓練の 6 人", "検証の 1 人"]
+    linear_text = rows[0][chapter.FIT_NAMES["linear"]]
+    assert linear_text == f"{fit['train']['linear'][0]:.2f}"  # 平均だけ
+    assert " ± " in rows[0][chapter.FIT_NAMES["gru"]]  # 2 シード
     comps = chapter.fit_comparisons(fit)
     assert comps["gru_raw"].mean_diff == 0.0  # 同じ学習どうし
     assert comps["gru_raw"].verdict == "cannot tell"
     offset = chapter.meal_offsets(cohort, comp, 6)
     assert offset.shape == (n_test,)
-    by_h = tasks.horizon_errors(cohort, chapter.CHAPTER_SPLIT, 12, (3, 12))
+    by_h = {
+        h: tasks.baseline_errors(
+            cohort, chapter.CHAPTER_SPLIT, tasks.SimForecastConfig(12, h)
+        )
+        for h in (3, 12)
+    }
     h = chapter.horizon_comparisons(by_h, cohort.sample_min)
     assert set(h) == {"h15", "h60"} and h["h15"].n == 3
 

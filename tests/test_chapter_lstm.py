@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from medrnn.chapters import lstm
-from medrnn.theory.experiments import ValidationStudy, prepare_data
+from medrnn.theory.experiments import (
+    ValidationStudy,
+    prepare_data,
+    validation_windows,
+)
 from medrnn.training import History, TrainConfig
 
 NOISE_VAR = lstm.CHAPTER_RECIPE.sine.noise_variance
@@ -152,7 +156,7 @@ def test_seed_recipe_shifts_the_noise_once(monkeypatch):
     _, expected = make_noisy_sine(replace(recipe.sine, seed=103))
     assert np.array_equal(prepare_data(recipe).series, expected)
     # 検証の分け方も同じデータから作る
-    (fit_x, _), _, _ = lstm.validation_windows(recipe, 0.2)
+    (fit_x, _), _, _ = validation_windows(recipe, 0.2)
     assert np.array_equal(
         fit_x[0, :, 0].numpy(), expected[:10].astype(np.float32)
     )

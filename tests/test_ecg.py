@@ -162,6 +162,11 @@ def test_extract_beats_and_edges():
         ecg.extract_beats(x, np.array([2]), fs=10, before_s=0.5, after_s=1.0)
     with pytest.raises(ValueError, match="after_s"):
         ecg.extract_beats(x, np.array([50]), fs=10, before_s=0.5, after_s=0.0)
+    with pytest.raises(ValueError, match="before_s"):
+        ecg.beats_inside(np.array([50]), 100, fs=10, before_s=-0.1, after_s=1)
+    # 空の拍の並びは (0, L) の配列になる
+    none = ecg.extract_beats(x, np.array([], int), 10, 0.5, 1.0)
+    assert none.shape == (0, 15)
 
 
 # --- ラベル -----------------------------------------------------------------

@@ -9,6 +9,7 @@ import torch
 
 from medrnn.ecg import record as ecg
 from medrnn.ecg import tasks as ecg_tasks
+from medrnn.models.nets import ModelConfig
 from medrnn.training import TrainConfig
 
 
@@ -61,8 +62,11 @@ def test_downsample_mean():
 
 
 def test_forecast_windows_stay_inside_their_segment():
+    """課題 A の窓は共通の data.forecast_windows で、区間の中だけで作る。"""
+    from medrnn.data import forecast_windows
+
     series = np.arange(100.0)
-    X, target = ecg_tasks.forecast_windows(
+    X, target = forecast_windows(
         series, seq_len=5, horizon=3, start=20, stop=40, stride=2
     )
     assert X.shape == (len(target), 5)
@@ -71,11 +75,11 @@ def test_forecast_windows_stay_inside_their_segment():
     np.testing.assert_array_equal(np.diff(X[:, 0]), 2)
     assert target[-1] == 39  # 区間の最後の点まで使う
     with pytest.raises(ValueError, match="窓を作れません"):
-        ecg_tasks.forecast_windows(series, 15, 10, start=0, stop=20)
+        forecast_windows(series, 15, 10, start=0, stop=20)
     with pytest.raises(ValueError, match="start"):
-        ecg_tasks.forecast_windows(series, 5, 1, start=50, stop=40)
+        forecast_windows(series, 5, 1, start=50, stop=40)
     with pytest.raises(ValueError, match="horizon"):
-        ecg_tasks.forecast_windows(series, 5, 0, start=0, stop=40)
+        forecast_windows(series, 5, 0, start=0, stop=40)
 
 
 def test_forecast_config_validation_and_units():
@@ -128,7 +132,7 @@ def test_train_forecaster_smoke(record):
         x[: 60 * ecg.ECG_FS], ecg_tasks.WaveformConfig(train_stride=6)
     )
     run = ecg_tasks.train_waveform_forecaster(
-        "gru",
+        ModelConfig(kind="gru", hidden_size=32),
         data,
         seed=0,
         train=TrainConfig(epochs=3, batch_size=64, lr=1e-2),
@@ -138,120 +142,22 @@ def test_train_forecaster_smoke(record):
     assert np.isfinite(run.test_rmse_mv) and run.seconds < 30
 
 
-def test_training_moves_data_to_the_given_device(record, beat_data):
-    """device を渡すとモデルとテンソルがそこへ移る(CPU でも同じ結果)。"""
+def test_training_uses_the_given_device_and_returns_a_cpu_model(record):
+    """device を渡すとそこで学習し、モデルは CPU・評価モードで返る。"""
     x, _ = record
-    cpu = torch.device("cpu")
-    moved = ecg_tasks.to_device({"a": torch.zeros(2)}, cpu)
-    assert moved["a"].device == cpu
-    assert ecg_tasks.to_device({"a": torch.zeros(2)}, None)["a"].device == cpu
     data = ecg_tasks.prepare_waveform(
         x[: 30 * ecg.ECG_FS], ecg_tasks.WaveformConfig(train_stride=6)
     )
     config = TrainConfig(epochs=1, batch_size=64, lr=1e-2)
-    a = ecg_tasks.train_waveform_forecaster("rnn", data, 0, config, device=cpu)
-    b = ecg_tasks.train_waveform_forecaster("rnn", data, 0, config)
-    np.testing.assert_array_equal(a.test_pred_mv, b.test_pred_mv)
-    assert next(a.model.parameters()).device == cpu
-    c = ecg_tasks.train_beat_classifier(
-        "rnn", beat_data, "rr", 0, config, device=cpu
-    )
-    d = ecg_tasks.train_beat_classifier("rnn", beat_data, "rr", 0, config)
-    assert c.metrics == d.metrics
-
-
-def test_near_events():
-    near = ecg_tasks.near_events(
-        np.array([0.0, 0.9, 1.05, 3.0]), np.array([1.0, 2.0]), within_s=0.1
-    )
-    np.testing.assert_array_equal(near, [False, True, True, False])
-    assert not ecg_tasks.near_events(np.array([1.0]), np.array([]), 0.1).any()
-    with pytest.raises(ValueError, match="within_s"):
-        ecg_tasks.near_events(np.array([1.0]), np.array([1.0]), -1.0)
-
-
-# --- 拍の分類 ----------------------------------------------------------------
-
-
-def test_beats_do_not_cross_segment_boundaries(record, beat_data):
-    x, table = record
-    config = ecg_tasks.BeatTaskConfig()
-    spans = ecg_tasks.beat_spans(table, config)
-    bounds = config.split.bounds(len(x))
-    seen = set()
-    for name, rows in beat_data.index.items():
-        start, stop = bounds[name]
-        assert np.all(spans[rows, 0] >= start) and np.all(
-            spans[rows, 1] < stop
-        )
-        assert table.usable[rows].all()
-        assert not seen & set(rows.tolist())  # 2 つの区間に入る拍はない
-        seen |= set(rows.tolist())
-    # 時間順: 訓練のどの拍も、検証・テストのどの拍より前
-    assert beat_data.index["train"].max() < beat_data.index["val"].min()
-    assert beat_data.index["val"].max() < beat_data.index["test"].min()
-
-
-def test_prepare_beats_shapes_and_labels(record, beat_data):
-    _, table = record
-    config = ecg_tasks.BeatTaskConfig()
-    n_wave = (
-        round((config.before_s + config.after_s) * ecg.ECG_FS) // config.factor
-    )
-    for name, rows in beat_data.index.items():
-        assert beat_data.X["waveform"][name].shape == (len(rows), n_wave, 1)
-        assert beat_data.X["rr"][name].shape == (len(rows), config.n_rr + 1, 1)
-        np.testing.assert_array_equal(
-            beat_data.y[name][:, 0].numpy(), table.abnormal[rows]
-        )
-    train = beat_data.X["rr"]["train"]
-    assert float(train.mean()) == pytest.approx(
-        0.0, abs=1e-5
-    )  # 訓練区間で標準化
-
-
-def test_rr_inputs_end_with_previous_and_next_rr(record, beat_data):
-    _, table = record
-    rows = beat_data.index["test"]
-    rr = ecg_tasks.rr_inputs(table, rows, ecg_tasks.BeatTaskConfig())
-    np.testing.assert_allclose(rr[:, -2], table.rr_prev_ms[rows])
-    np.testing.assert_allclose(rr[:, -1], table.rr_next_ms[rows])
-    for first_or_last in (0, len(table) - 1):  # 前の RR か次の RR がない拍
-        with pytest.raises(ValueError, match="RR が足りない"):
-            ecg_tasks.rr_inputs(
-                table, np.array([first_or_last]), ecg_tasks.BeatTaskConfig()
-            )
-
-
-def test_beat_task_config_validation():
-    with pytest.raises(ValueError, match="after_s"):
-        ecg_tasks.BeatTaskConfig(after_s=0.0)
-    with pytest.raises(ValueError, match="n_rr"):
-        ecg_tasks.BeatTaskConfig(n_rr=0)
-
-
-def test_binary_metrics():
-    m = ecg_tasks.binary_metrics(
-        np.array([1, 1, 0, 0, 1, 0]), np.array([1, 0, 0, 0, 1, 1])
-    )
-    assert (m.tp, m.fn, m.fp, m.tn) == (2, 1, 1, 2)
-    assert m.sensitivity == pytest.approx(2 / 3)
-    assert m.specificity == pytest.approx(2 / 3)
-    assert m.balanced_accuracy == pytest.approx(2 / 3)
-    np.testing.assert_array_equal(m.matrix(), [[2, 1], [1, 2]])
-    always_normal = ecg_tasks.binary_metrics(
-        np.zeros(4), np.array([0, 0, 0, 1])
-    )
-    assert always_normal.balanced_accuracy == 0.5  # 偏りにだまされない
-    with pytest.raises(ValueError, match="両方"):
-        ecg_tasks.binary_metrics(np.zeros(3), np.zeros(3))
-    with pytest.raises(ValueError, match="形状"):
-        ecg_tasks.binary_metrics(np.zeros(3), np.array([0, 1]))
-
-
-def test_weighted_bce_balances_the_classes():
-    loss = ecg_tasks.weighted_bce(torch.tensor([[1.0], [0.0], [0.0], [0.0]]))
-    assert float(loss.pos_weight) == pytest.approx(3.0)
+    cpu = torch.device("cpu")
+    rnn = ModelConfig(kind="rnn", hidden_size=8)
+    run = ecg_tasks.train_waveform_forecaster(rnn, data, 0, config, cpu)
+    again = ecg_tasks.train_waveform_forecaster(rnn, data, 0, config)
+    assert all(p.device == cpu for p in run.model.parameters())
+    assert not run.model.training
+    # device を省くと configure_torch() のデバイス(CPU なら同じ結果)
+    if not torch.cuda.is_available():
+        np.testing.assert_array_equal(again.test_pred_mv, run.test_pred_mv)
     with pytest.raises(ValueError, match="両方"):
         ecg_tasks.weighted_bce(torch.zeros(4, 1))
 
@@ -269,6 +175,8 @@ def test_train_beat_classifier_smoke_and_determinism(beat_data):
     a = ecg_tasks.train_beat_classifier("gru", beat_data, "rr", 0, config)
     b = ecg_tasks.train_beat_classifier("gru", beat_data, "rr", 0, config)
     assert a.metrics == b.metrics  # 同じシードなら同じ結果
+    for p, q in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(p, q)  # 学習済みの分類器も返す(信頼の章が使う)
     assert len(a.history.train_loss) == len(a.history.val_loss) == 3
     assert 0.0 <= a.metrics.balanced_accuracy <= 1.0 and a.seconds < 30
     linear = ecg_tasks.train_beat_classifier(
@@ -303,18 +211,20 @@ def test_prepare_beats_rejects_a_segment_with_one_class(record):
         ecg_tasks.prepare_beats(x, no_abnormal)
 
 
-def test_fit_classifier_with_nan_validation_loss_says_so():
-    import torch
-    from torch import nn
-
-    from medrnn.ecg.tasks import fit_classifier
-    from medrnn.training import TrainConfig
-
-    X = torch.randn(8, 5, 1)
+def test_beat_classifier_with_nan_validation_loss_says_so():
+    """検証損失が一度も有限にならなければ、学習前の重みを黙って返さない。"""
     y = torch.tensor([[1.0], [0.0]] * 4)
-    X_val = torch.full((4, 5, 1), float("nan"))
-    model = nn.Sequential(nn.Flatten(), nn.Linear(5, 1))
+    X = {
+        "train": torch.randn(8, 5, 1),
+        "val": torch.full((4, 5, 1), float("nan")),
+        "test": torch.randn(4, 5, 1),
+    }
+    data = ecg_tasks.BeatData(
+        index={g: np.arange(len(t)) for g, t in X.items()},
+        X={"rr": X},
+        y={"train": y, "val": y[:4], "test": y[:4]},
+    )
     with pytest.raises(ValueError, match="NaN"):
-        fit_classifier(
-            model, X, y, TrainConfig(epochs=2, batch_size=4), (X_val, y[:4])
+        ecg_tasks.train_beat_classifier(
+            "linear", data, "rr", 0, TrainConfig(epochs=2, batch_size=4)
         )

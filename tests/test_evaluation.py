@@ -55,3 +55,18 @@ def test_mean_std():
     assert mean_std([1.0, 3.0]) == pytest.approx((2.0, np.sqrt(2.0)))
     with pytest.raises(ValueError, match="2 つ以上"):
         mean_std([1.0])
+
+
+def test_predict_keeps_several_outputs_and_flattens_one():
+    import torch
+
+    from medrnn.evaluation import predict
+    from medrnn.models.nets import ModelConfig, RecurrentRegressor
+
+    X = torch.randn(7, 5, 1)
+    many = RecurrentRegressor(ModelConfig("gru", hidden_size=4, output_size=3))
+    one = RecurrentRegressor(ModelConfig("gru", hidden_size=4))
+    assert predict(many, X).shape == (7, 3)
+    assert predict(one, X).shape == (7,)
+    with torch.no_grad():
+        np.testing.assert_array_equal(predict(many, X), many(X).numpy())

@@ -1,4 +1,3 @@
-import json
 from pathlib import Path
 
 from helpers import load_extension, load_module, toc_files
@@ -22,20 +21,24 @@ def test_collect_runtimes_keeps_executed_documents_only():
 
 
 def test_budget_passes_within_factor_and_fails_beyond():
-    plan = {"係数": 3, "章": {"book/rnn": 10.0}}
+    from medrnn.notebook import ExecBudget
+
+    plan = ExecBudget(3.0, {"book/rnn": 10.0})
     assert budget.check({"book/rnn": 29.0}, plan) == []
     assert "上限 30.0 秒" in budget.check({"book/rnn": 31.0}, plan)[0]
     assert "未登録" in budget.check({"book/new": 1.0}, plan)[0]
 
 
 def test_budget_and_toc_list_the_same_executed_chapters():
-    plan = json.loads((ROOT / "book" / "exec_budget.json").read_text())
+    from medrnn.notebook import ExecBudget
+
+    plan = ExecBudget.read(ROOT / "book" / "exec_budget.json")
     executed = {
         f
         for f in toc_files()
         if "{code-cell}" in (ROOT / f"{f}.md").read_text(encoding="utf-8")
     }
-    assert executed == set(plan["章"])
+    assert executed == set(plan.seconds)
 
 
 def test_status_emoji_become_words():

@@ -124,3 +124,40 @@ def test_validation_study_keeps_the_test_predictions():
     assert study.test_mse_early == mse(
         study.test_pred_early, study.test_target
     )
+
+
+def test_train_recipe_is_train_and_predict_for_all_epochs():
+    """train_recipe は共通の train_and_predict(早期終了なし)と同じ結果。"""
+    from functools import partial
+
+    from medrnn.models.nets import RecurrentRegressor
+    from medrnn.training import train_and_predict
+
+    data = prepare_data(TINY)
+    run = train_recipe(TINY, data, seed=2)
+    direct = train_and_predict(
+        partial(RecurrentRegressor, TINY.model),
+        {"train": data.X_train, "test": data.X_test},
+        {"train": data.y_train},
+        2,
+        TINY.train,
+    )
+    assert len(run.history.train_loss) == TINY.train.epochs
+    assert run.history.train_loss == direct.history.train_loss
+    np.testing.assert_array_equal(run.test_pred, direct.pred["test"])
+
+
+def test_validation_windows_split_the_training_part_only():
+    """学習用と検証用は訓練部分だけから切り、テストは prepare_data と同じ。"""
+    from medrnn.theory.experiments import validation_windows
+
+    data = prepare_data(RNN_RECIPE)
+    (X_fit, y_fit), (X_val, y_val), (X_test, y_test) = validation_windows(
+        RNN_RECIPE, 0.2
+    )
+    # 訓練部分 160 点 → 学習用 128 点(118 窓)と検証用 32 点(22 窓)
+    assert X_fit.shape == (118, 10, 1) and y_val.shape == (22, 1)
+    np.testing.assert_array_equal(y_fit[:, 0].numpy(), data.series[10:128])
+    np.testing.assert_array_equal(X_val[0, :, 0].numpy(), data.series[128:138])
+    np.testing.assert_array_equal(X_test.numpy(), data.X_test.numpy())
+    np.testing.assert_array_equal(y_test.numpy(), data.y_test.numpy())

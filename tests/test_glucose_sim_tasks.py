@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -41,16 +43,25 @@ def test_cohort_is_deterministic() -> None:
     np.testing.assert_array_equal(a.meals_g, b.meals_g)
 
 
-def test_windows_and_targets() -> None:
-    series = np.arange(30, dtype=np.float64).reshape(10, 3)  # (n, 3)
-    X, target_index = tasks.multivariate_windows(series, seq_len=4, horizon=2)
-    assert X.shape == (5, 4, 3)
-    np.testing.assert_array_equal(target_index, [5, 6, 7, 8, 9])
-    np.testing.assert_array_equal(X[0], series[:4])
+def test_patient_windows_come_from_forecast_windows() -> None:
+    from medrnn.data import forecast_windows
+
+    z = np.arange(60, dtype=np.float64).reshape(2, 10, 3)  # (P, n, 3)
+    config = tasks.SimForecastConfig(seq_len=4, horizon=2, inputs="multi")
+    windows, index, patient = tasks.patient_windows(z, [1, 0], config, 2)
+    assert windows.shape == (6, 4, 3) and windows.dtype == np.float32
+    np.testing.assert_array_equal(index, [5, 7, 9, 5, 7, 9])
+    np.testing.assert_array_equal(patient, [1, 1, 1, 0, 0, 0])
+    X, target = forecast_windows(z[1], seq_len=4, horizon=2, stride=2)
+    np.testing.assert_array_equal(windows[:3], X)
+    np.testing.assert_array_equal(windows[0], z[1, :4])  # 患者 1 の最初の窓
+    np.testing.assert_array_equal(target, index[:3])
+    glucose = tasks.SimForecastConfig(seq_len=4, horizon=2, inputs="glucose")
+    only, _, _ = tasks.patient_windows(z, [0], glucose, 1)
+    assert only.shape == (5, 4, 1)  # 血糖のチャネルだけ
+    np.testing.assert_array_equal(only[0, :, 0], z[0, :4, 0])
     with pytest.raises(ValueError, match="窓を作れません"):
-        tasks.multivariate_windows(series, seq_len=9, horizon=2)
-    with pytest.raises(ValueError, match="形状"):
-        tasks.multivariate_windows(series[:, 0], seq_len=2, horizon=1)
+        tasks.patient_windows(z, [0], tasks.SimForecastConfig(seq_len=9), 1)
 
 
 def test_split_has_no_shared_patient(cohort: tasks.Cohort) -> None:
@@ -140,13 +151,10 @@ def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
     data = tasks.prepare_sim_forecast(cohort, SPLIT, tasks.SimForecastConfig())
     base = tasks.baseline_predictions(data)
     assert set(base) == {"持続予測", "線形"}
-    run = tasks.train_sim_forecaster(
-        "gru",
-        data,
-        seed=0,
-        train=TrainConfig(epochs=2, batch_size=128, lr=1e-2),
-        hidden_size=8,
+    training = tasks.SimTraining(
+        "gru", TrainConfig(epochs=2, batch_size=128, lr=1e-2), hidden_size=8
     )
+    run = tasks.train_sim_forecaster(data, 0, training)
     for seg, pred in (
         ("train", run.train_pred_mg),
         ("val", run.val_pred_mg),
@@ -156,15 +164,37 @@ def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
         assert np.all(np.isfinite(pred))
     assert run.history.train_loss[-1] < run.history.train_loss[0] * 1.5
     assert run.model.recurrent.input_size == 4  # 変化のチャネルを足した入力
-    raw = tasks.train_sim_forecaster(
-        "gru",
-        data,
-        seed=0,
-        rescale=False,
-        train=TrainConfig(epochs=1, batch_size=128, lr=1e-2),
-        hidden_size=8,
-    )
+    raw = tasks.train_sim_forecaster(data, 0, training, rescale=False)
     assert raw.model.recurrent.input_size == 3
+
+
+def test_forecaster_is_train_and_predict_in_mg(cohort: tasks.Cohort) -> None:
+    from medrnn.models.nets import ModelConfig, RecurrentRegressor
+    from medrnn.training import train_and_predict
+
+    data = tasks.prepare_sim_forecast(
+        cohort, SPLIT, tasks.SimForecastConfig(seq_len=12, train_stride=4)
+    )
+    training = tasks.SimTraining(
+        "lstm", TrainConfig(epochs=2, batch_size=128), hidden_size=4
+    )
+    run = tasks.train_sim_forecaster(data, 5, training, rescale=False)
+    config = ModelConfig(kind="lstm", input_size=3, hidden_size=4)
+    ref = train_and_predict(
+        lambda: RecurrentRegressor(config),
+        data.X,
+        data.y,
+        5,
+        training.train,
+        patience=training.patience,
+        predict_on=tasks.SEGMENTS,
+        device=torch.device("cpu"),
+    )
+    for seg in tasks.SEGMENTS:
+        np.testing.assert_array_equal(
+            getattr(run, f"{seg}_pred_mg"), data.to_mg(ref.pred[seg], seg)
+        )
+    assert run.history.val_loss == ref.history.val_loss
 
 
 def test_meal_offsets_and_bins(cohort: tasks.Cohort) -> None:
@@ -180,7 +210,11 @@ def test_meal_offsets_and_bins(cohort: tasks.Cohort) -> None:
     )
     np.testing.assert_allclose(out[:2], [1.0, np.sqrt(12.5)])
     assert np.isnan(out[2])  # 空の区間は NaN
-    with pytest.raises(ValueError, match="同じ形状"):
+    rows = np.array([[1.0, 3.0, 4.0], [2.0, 0.0, 0.0]])  # 2 回の学習
+    both = tasks.rmse_by_bin(np.array([-5.0, 5.0, 6.0]), rows, [-10, 0, 10])
+    np.testing.assert_array_equal(both[0], out[:2])
+    np.testing.assert_allclose(both[1], [2.0, 0.0])
+    with pytest.raises(ValueError, match="形状"):
         tasks.mae(np.zeros(2), np.zeros(3))
 
 
@@ -196,7 +230,12 @@ def test_bad_configs_raise() -> None:
 
 
 def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
-    out = tasks.horizon_rmse(cohort, SPLIT, seq_len=12, horizons=(3, 6))
+    config = tasks.SimForecastConfig(seq_len=12)
+    by_h = {
+        h: tasks.baseline_errors(cohort, SPLIT, replace(config, horizon=h))
+        for h in (3, 6)
+    }
+    out = tasks.horizon_rmse_table(by_h)
     assert list(out) == [
         "持続予測",
         "線形・血糖のみ",
@@ -205,27 +244,31 @@ def test_horizon_rmse_shapes(cohort: tasks.Cohort) -> None:
     for values in out.values():
         assert values.shape == (2,) and np.all(values > 0)
     assert out["持続予測"][1] > out["持続予測"][0]  # 遠い先ほど外れる
-    by_h = tasks.horizon_errors(cohort, SPLIT, seq_len=12, horizons=(3, 6))
-    for h in (3, 6):
+    for k, h in enumerate((3, 6)):
         errors, groups = by_h[h]
         assert list(errors) == list(out)
         assert all(e.shape == groups.shape for e in errors.values())
         assert set(groups) == {3}  # テストの患者の行だけ
-    table = tasks.horizon_rmse_table(by_h)
-    for name in out:
-        np.testing.assert_allclose(table[name], out[name])
+        rmse = np.sqrt(np.mean(errors["持続予測"] ** 2))
+        assert out["持続予測"][k] == rmse
+    # 予測先 h の結果は、その予測先の設定で窓を作った持続予測と同じ
+    data = tasks.prepare_sim_forecast(
+        cohort, SPLIT, tasks.SimForecastConfig(seq_len=12, horizon=3)
+    )
+    np.testing.assert_array_equal(
+        by_h[3][0]["持続予測"],
+        data.last_mg["test"] - data.target_mg["test"],
+    )
 
 
 def test_training_uses_the_given_device(cohort: tasks.Cohort) -> None:
     data = tasks.prepare_sim_forecast(cohort, SPLIT, tasks.SimForecastConfig())
     device = torch.device("cpu")
-    run = tasks.train_sim_forecaster(
-        "gru",
-        data,
-        seed=0,
-        device=device,
+    training = tasks.SimTraining(
         train=TrainConfig(epochs=1, batch_size=256),
         hidden_size=4,
+        device=device,
     )
+    run = tasks.train_sim_forecaster(data, 0, training)
     assert next(run.model.parameters()).device == device
     assert isinstance(run.test_pred_mg, np.ndarray)

@@ -125,6 +125,23 @@ def test_stacked_training_equals_one_by_one(spec: LagModel) -> None:
             torch.testing.assert_close(p, q, atol=1e-4, rtol=1e-4)
 
 
+def test_stack_of_one_model_is_the_model_itself() -> None:
+    """1 つだけまとめたモデルは元のモデルと同じ重み(マスクはすべて 1)。
+
+    train_long_lag がシード 1 つの train_long_lag_seeds でよい理由。
+    """
+    for kind in ("rnn", "lstm", "gru"):
+        config = ModelConfig(kind=kind, hidden_size=4)
+        model = RecurrentRegressor(config)
+        stacked = stack_models([model])
+        assert stacked.config == config
+        for (name, p), q in zip(
+            stacked.named_parameters(), model.parameters()
+        ):
+            torch.testing.assert_close(p, q, atol=0, rtol=0)
+            assert torch.all(block_masks(config, 1)[name] == 1)
+
+
 def test_stacking_rejects_unsupported_models() -> None:
     """設定の違うモデルや 2 段のモデルは、まとめられない。"""
     small = RecurrentRegressor(ModelConfig(kind="rnn", hidden_size=4))

@@ -5,6 +5,7 @@
 import numpy as np
 import pytest
 
+from medrnn.data import window_positions
 from medrnn.vitals import missing
 
 NAN = np.nan
@@ -14,8 +15,8 @@ MASK = np.isfinite(VALUES)
 FILL = np.array([0.0])
 
 
-def test_previous_and_next_observed():
-    assert missing.previous_observed(MASK)[:, 0].tolist() == [
+def test_nearest_observed_before_and_after():
+    assert missing.nearest_observed(MASK)[:, 0].tolist() == [
         0,
         0,
         0,
@@ -24,7 +25,19 @@ def test_previous_and_next_observed():
         5,
         5,
     ]
-    assert missing.next_observed(MASK)[:, 0].tolist() == [0, 3, 3, 3, 5, 5, 7]
+    after = missing.nearest_observed(MASK, after=True)
+    assert after[:, 0].tolist() == [0, 3, 3, 3, 5, 5, 7]
+    # 観測が 1 つもないチャネル: 以前は -1、以後は n_steps
+    none = np.zeros((4, 1), dtype=bool)
+    assert missing.nearest_observed(none)[:, 0].tolist() == [-1] * 4
+    assert missing.nearest_observed(none, after=True)[:, 0].tolist() == [4] * 4
+    rng = np.random.default_rng(3)
+    mask = rng.random((30, 3)) < 0.3
+    nxt = missing.nearest_observed(mask, after=True)
+    for t in range(30):
+        for c in range(3):
+            later = np.flatnonzero(mask[t:, c])
+            assert nxt[t, c] == (t + later[0] if len(later) else 30)
 
 
 def test_locf_and_mean_fill():
@@ -99,7 +112,7 @@ def test_observed_values_are_kept_by_every_strategy():
     values = rng.normal(size=(40, 3))
     mask = missing.mcar_mask(values.shape, 0.3, rng)
     ends = np.arange(4, 40)
-    pos = missing.window_positions(ends, 5)
+    pos = window_positions(ends, 5)
     for strategy in missing.STRATEGIES:
         out = missing.impute_windows(
             strategy, values, mask, ends, 5, np.zeros(3), 1.0
@@ -158,7 +171,7 @@ def test_mask_generators_rates_and_seeds():
             ),
             "strategy",
         ),
-        (lambda: missing.window_positions(np.array([1]), 5), "seq_len"),
+        (lambda: missing.nearest_observed(MASK.astype(int)), "bool"),
     ],
 )
 def test_bad_input_raises_clear_error(call, message):

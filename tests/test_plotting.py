@@ -62,3 +62,27 @@ def test_plot_draws_on_a_given_axes():
     fig = Figure()
     ax = fig.add_subplot()
     assert plotting.plot_series(np.arange(3.0), np.arange(3.0), ax=ax) is fig
+
+
+def test_shared_figure_helpers():
+    """領域の図が共通で使う、パネルの用意・点・帯・仕上げの補助。"""
+    fig, axes = plotting._axes_list(None, 3, (4, 3), sharex=True)
+    assert len(axes) == 3 and all(ax.figure is fig for ax in axes)
+    assert axes[0].get_shared_x_axes().joined(axes[0], axes[2])
+    row_fig, row = plotting._axes_list(None, 2, (4, 2), rows=False)
+    assert plotting._axes_list(row, 2, (1, 1)) == (row_fig, row)
+    with pytest.raises(ValueError, match="axes は 3 枚"):
+        plotting._axes_list(row, 3, (1, 1))
+    ax = axes[0]
+    plotting._dots(ax, [0, 1], [2, 3], marker="o", label="点")
+    assert ax.lines[-1].get_linestyle() == "None"
+    plotting._band(ax, np.arange(3), np.ones(3), np.full(3, 0.5))
+    (path,) = ax.collections[-1].get_paths()
+    assert path.vertices[:, 1].min() == 0.5
+    assert path.vertices[:, 1].max() == 1.5
+    out = plotting._finish(fig, ax, {"fontsize": "small"}, xlabel="x [s]")
+    assert out is fig
+    assert ax.get_xlabel() == "x [s]" and ax.get_legend() is not None
+    assert (
+        plotting._finish(fig, axes[1], ylabel="y").axes[1].get_legend() is None
+    )

@@ -68,7 +68,7 @@ def test_observed_in_bins_and_lookahead():
         False,
         True,
     ]
-    ahead = vitals.lookahead_s(times, np.array([0.0, 0.5, 1.6, 2.0]))
+    ahead = vitals.measurement_gap_s(times, np.array([0.0, 0.5, 1.6, 2.0]))
     np.testing.assert_allclose(ahead, [0.2, 1.1, 0.0, np.nan])
     grid = vitals.interpolate_on_grid(
         times, np.array([60.0, 70.0, 80.0]), np.array([0.95])
@@ -77,8 +77,8 @@ def test_observed_in_bins_and_lookahead():
 
 
 def test_time_since_last():
-    out = vitals.time_since_last_s(
-        np.array([1.0, 2.5]), np.array([0.5, 1.0, 3.0])
+    out = vitals.measurement_gap_s(
+        np.array([1.0, 2.5]), np.array([0.5, 1.0, 3.0]), ahead=False
     )
     # 1.0 s ちょうどはまだ
     np.testing.assert_allclose(out, [np.nan, np.nan, 0.5])

@@ -25,11 +25,19 @@ CONFIG = vt.VitalsForecastConfig(seq_len=8, horizon=2, train_stride=1)
 FAST = TrainConfig(epochs=3, batch_size=64, lr=1e-2)
 
 
-def test_window_ends_stay_inside_segment():
-    ends = vt.window_ends(10, 50, seq_len=5, horizon=3, stride=2)
+def test_window_ends_come_from_the_core_and_stay_inside_segment():
+    from medrnn.data import window_ends
+
+    bounds = {"train": (10, 50), "val": (50, 54)}
+    known = np.ones(60, dtype=bool)
+    known[20] = False  # 正解が分からない時刻
+    config = vt.VitalsForecastConfig(seq_len=5, horizon=3, train_stride=2)
+    ends = vt.known_window_ends("train", bounds, known, config)
+    every = window_ends(10, 50, seq_len=5, horizon=3, stride=2)
+    np.testing.assert_array_equal(ends, every[every + 3 != 20])
     assert ends[0] - 4 == 10 and ends[-1] + 3 < 50
     with pytest.raises(ValueError, match="窓を作れません"):
-        vt.window_ends(0, 5, 5, 3)
+        vt.known_window_ends("val", bounds, known, config)
 
 
 def test_prepare_windows_shapes_and_no_cross_segment_windows():
@@ -96,20 +104,57 @@ def test_smoke_training_and_sweep():
             "val",
         ),
     )
+    study = vt.Study(CONFIG, ("linear",), (0, 1), FAST, patience=6)
     sweep = vt.missing_sweep(
         s,
-        CONFIG,
+        study,
         (vt.MissingConfig("block", 0.3, 2.0),),
         ("locf", "mask_delta"),
-        ("linear",),
-        (0, 1),
-        FAST,
-        patience=6,
     )
     assert len(sweep) == 3  # 2 つの埋め方 + 持続予測
     assert all(len(v) == 2 for v in sweep.values())
     rows = vt.sweep_rows(sweep, "linear")
     assert rows[0]["欠測"] == "塊 30%"
+    assert " ± " in rows[0][vt.STRATEGIES["locf"]]  # 2 シードの平均 ± SD
+    spot = vt.spot_check_sweep(s, study, 5.0, ("locf", "leaky"))
+    assert set(spot) == {
+        ("locf", "persist"),
+        ("locf", "linear"),
+        ("leaky", "linear"),
+    }
+    assert all(len(v) == 2 for v in spot.values())
+    assert len(vt.spot_rows(spot)) == 3  # 持続予測 + 2 つの埋め方
+
+
+def test_train_model_is_train_and_predict_in_bpm():
+    from medrnn.models.nets import ModelConfig, RecurrentRegressor
+    from medrnn.training import train_and_predict
+
+    data = vt.prepare_windows(toy_series(), CONFIG, (0, 1))
+    run = vt.train_model("gru", data, 3, FAST, hidden_size=4, patience=2)
+    config = ModelConfig(kind="gru", input_size=2, hidden_size=4)
+    ref = train_and_predict(
+        lambda: RecurrentRegressor(config),
+        data.X,
+        data.y,
+        3,
+        FAST,
+        patience=2,
+        predict_on=("test", "val"),
+        device=torch.device("cpu"),
+    )
+    np.testing.assert_array_equal(
+        run.test_pred_bpm, data.to_bpm(ref.pred["test"])
+    )
+    assert run.val_rmse_bpm == vt.rmse_bpm(data, ref.pred["val"], "val")
+    assert run.epochs == len(ref.history.val_loss)
+
+
+def test_input_rows_print_mean_only_for_one_run():
+    one = vt.FitResult(1.234, np.zeros(2), 0, 0.5)
+    two = [vt.FitResult(v, np.zeros(2), 3, 1.0) for v in (1.0, 2.0)]
+    rows = vt.input_rows({("uni", "linear"): [one], ("uni", "gru"): two}, 3.0)
+    assert [r["RMSE [bpm]"] for r in rows] == ["3.00", "1.23", "1.50 ± 0.71"]
 
 
 def test_patience_stops_training_and_is_passed_through():
@@ -128,7 +173,8 @@ def test_validation_grid_reports_only_validation_numbers():
         (FAST, 1),
         (TrainConfig(epochs=2, batch_size=32, lr=1e-2), 2),
     )
-    rows = vt.validation_grid(s, CONFIG, candidates, ("rnn",), (0,))
+    study = vt.Study(CONFIG, ("rnn",), (0,), FAST, patience=99)
+    rows = vt.validation_grid(s, study, candidates)
     assert [r["我慢"] for r in rows] == ["1", "2"]
     assert set(rows[0]) == {
         "学習率",

@@ -336,17 +336,17 @@ class Standardizer:
         return (np.asarray(x, dtype=np.float64) - self.mean) / self.std
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        """標準化を元の単位に戻す。
+        """標準化を元の単位に戻す(:meth:`transform` の逆)。
 
         Parameters
         ----------
-        z : np.ndarray
-            標準化した値。形状 (n, n_features)
+        z : np.ndarray, 形状 (n, n_features)
+            標準化した値。
 
         Returns
         -------
-        np.ndarray
-            元の単位の値(float64)。形状 (n, n_features)
+        np.ndarray, 形状 (n, n_features)
+            元の単位の値(float64)。
         """
         return np.asarray(z, dtype=np.float64) * self.std + self.mean
 

@@ -23,40 +23,54 @@ def predict(model: nn.Module, X: torch.Tensor) -> np.ndarray:
     Returns
     -------
     np.ndarray
-        予測値。形状 (N,)(output_size=1 のとき)
+        予測値。形状 (N,)(出力が 1 つのとき)か (N, output_size)
     """
     model.eval()  # ドロップアウトなどを評価用の動作にする
     with torch.inference_mode():  # 勾配の記録をしない
-        return model(X).cpu().numpy().reshape(len(X), -1).squeeze(-1)
+        out = model(X).cpu().numpy().reshape(len(X), -1)
+    return out[:, 0] if out.shape[1] == 1 else out
 
 
-def mse(pred: np.ndarray, target: np.ndarray) -> float:
-    """平均二乗誤差 (1/N) Σ (y_i - ŷ_i)²。
+def errors(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """予測の誤差 ŷ_i - y_i(float64)。形と中身を確かめてから計算する。
 
     Parameters
     ----------
     pred, target : np.ndarray
-        予測と正解。同じ形状 (N,)
+        予測と正解。同じ形状 (N,) または (N, k)
 
     Returns
     -------
-    float
-        MSE(元の単位の 2 乗)。
+    np.ndarray
+        誤差。pred と同じ形状
 
     Raises
     ------
     ValueError
         形状が違うか、空の配列のとき。
     """
-    p, t = (
-        np.asarray(pred, dtype=np.float64),
-        np.asarray(target, dtype=np.float64),
-    )
+    p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
     if p.shape != t.shape:
         raise ValueError(f"予測 {p.shape} と正解 {t.shape} の形状が違います")
     if p.size == 0:
         raise ValueError("空の配列では誤差を計算できません")
-    return float(np.mean((p - t) ** 2))
+    return p - t
+
+
+def mse(pred: np.ndarray, target: np.ndarray) -> float:
+    """平均二乗誤差 (1/N) Σ (y_i - ŷ_i)²(元の単位の 2 乗)。
+
+    Parameters
+    ----------
+    pred, target : np.ndarray
+        予測と正解。形状と例外は :func:`errors` と同じ。
+
+    Returns
+    -------
+    float
+        MSE。
+    """
+    return float(np.mean(errors(pred, target) ** 2))
 
 
 def rmse(pred: np.ndarray, target: np.ndarray) -> float:
@@ -65,7 +79,7 @@ def rmse(pred: np.ndarray, target: np.ndarray) -> float:
     Parameters
     ----------
     pred, target : np.ndarray
-        予測と正解。同じ形状 (N,)
+        予測と正解(そのまま :func:`mse` に渡す)。
 
     Returns
     -------
@@ -92,17 +106,17 @@ def persistence_forecast(X: torch.Tensor) -> np.ndarray:
 
 
 def window_mean_forecast(X: torch.Tensor) -> np.ndarray:
-    """「次の値は窓の平均」という予測。形状 (N,)
+    """「次の値は窓の平均」という予測(チャネル 0 の平均)。
 
     Parameters
     ----------
     X : torch.Tensor
-        入力窓。形状 (N, seq_len, input_size)(チャネル 0 を使う)
+        :func:`persistence_forecast` と同じ入力窓。
 
     Returns
     -------
     np.ndarray
-        予測(float64)。形状 (N,)
+        窓ごとの平均(float64)。形状 (N,)
     """
     return X[:, :, 0].mean(dim=1).cpu().numpy().astype(np.float64)
 
@@ -167,30 +181,19 @@ def _flat_windows(X: torch.Tensor) -> np.ndarray:
 
 
 def mae(pred: np.ndarray, target: np.ndarray) -> float:
-    """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|。
+    """平均絶対誤差 (1/N) Σ |y_i - ŷ_i|(元の単位)。
 
     Parameters
     ----------
     pred, target : np.ndarray
-        予測と正解。同じ形状 (N,)
+        予測と正解(:func:`errors` で誤差にしてから平均する)。
 
     Returns
     -------
     float
-        MAE(元の単位)。
-
-    Raises
-    ------
-    ValueError
-        形状が違うか、空の配列のとき。
+        MAE。
     """
-    p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
-    if p.shape != t.shape or p.size == 0:
-        raise ValueError(
-            f"予測 {p.shape} と正解 {t.shape} は同じ形状で、"
-            "空でない配列にしてください"
-        )
-    return float(np.mean(np.abs(p - t)))
+    return float(np.mean(np.abs(errors(pred, target))))
 
 
 def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:

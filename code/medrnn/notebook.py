@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -180,16 +181,49 @@ def reading_minutes(
     return max(5, 5 * round(n_chars / chars_per_minute / 5))
 
 
+@dataclass(frozen=True)
+class ExecBudget:
+    """``book/exec_budget.json``: 章ごとの実行秒数の記録と、許す係数。
+
+    記録は 2 コアの機械で測った秒数。CI は 係数 × 記録 を上限にする。
+    """
+
+    factor: float  # 記録の何倍まで許すか
+    seconds: dict[str, float]  # 文書名(``book/cgm`` など)→ 記録した秒数
+
+    @classmethod
+    def read(cls, budget_path: str | Path) -> ExecBudget:
+        """予算ファイル(本書で唯一の読み手)を読む。
+
+        Parameters
+        ----------
+        budget_path : str or Path
+            ``book/exec_budget.json`` のパス。
+
+        Returns
+        -------
+        ExecBudget
+            係数と、文書名 → 秒数。
+        """
+        import json
+
+        record = json.loads(Path(budget_path).read_text(encoding="utf-8"))
+        seconds = {name: float(s) for name, s in record["章"].items()}
+        return cls(float(record["係数"]), seconds)
+
+
 def recorded_run_seconds(budget_path: str | Path) -> dict[str, float]:
     """``book/exec_budget.json`` に記録した、章ごとの実行秒数
     (2 コアの機械で計測)。
+
+    Parameters
+    ----------
+    budget_path : str or Path
+        予算ファイルのパス。
 
     Returns
     -------
     dict[str, float]
         文書名(``book/cgm`` など)→ 秒数。
     """
-    import json
-
-    record = json.loads(Path(budget_path).read_text(encoding="utf-8"))
-    return {name: float(s) for name, s in record["章"].items()}
+    return ExecBudget.read(budget_path).seconds

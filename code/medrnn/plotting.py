@@ -1,16 +1,29 @@
 """図を描く関数。どれも Figure を返し、show() も savefig() もしない。
 
 色は色覚の多様性に配慮した Okabe–Ito の配色を使う。
+
+描く関数の決まり(ここに 1 度だけ書き、各関数の docstring では繰り返さない):
+
+- 引数 ``ax``(パネルが複数なら ``axes``)は描く先。None なら新しい
+  Figure を作る(pyplot の状態は使わない)。
+- 戻り値は描いた Figure(ax を渡したときはその Figure)。
+
+領域ごとの図(``cgm/plots.py`` など)も同じ決まりに従い、下の
+``_new_axes``・``_axes_list``・``_dots``・``_band``・``_finish`` で
+図の用意・点・帯・仕上げを書く。
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 # Okabe–Ito 配色(色覚の違いがあっても区別しやすい)
 COLORS = {
@@ -90,6 +103,58 @@ def _new_axes(
     return fig, fig.add_subplot()
 
 
+def _axes_list(
+    axes: Sequence[Axes] | None,
+    n: int,
+    figsize: tuple[float, float],
+    rows: bool = True,
+    **subplots_kw: Any,
+) -> tuple[Figure, list[Axes]]:
+    """n 枚のパネル(rows=True なら縦、False なら横に並べる)。
+
+    axes が与えられればその n 枚を使い、なければ新しい Figure を作る。
+    subplots_kw は Figure.subplots へ渡す(sharex など)。
+    """
+    if axes is not None:
+        if len(axes) != n:
+            raise ValueError(
+                f"axes は {n} 枚にしてください(受け取った数: {len(axes)})"
+            )
+        # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
+        return axes[0].figure, list(axes)  # type: ignore[return-value]
+    fig = Figure(figsize=figsize, layout="constrained")
+    shape = (n, 1) if rows else (1, n)
+    return fig, list(np.atleast_1d(fig.subplots(*shape, **subplots_kw)))
+
+
+def _dots(ax: Axes, x: ArrayLike, y: ArrayLike, **style: Any) -> None:
+    """線でつながない点(測定値や印)を描く。style は Axes.plot へ渡す。"""
+    ax.plot(x, y, ls="", **style)
+
+
+def _band(
+    ax: Axes,
+    x: ArrayLike,
+    center: np.ndarray,
+    half: np.ndarray,
+    **style: Any,
+) -> None:
+    """center ± half の帯を塗る(平均 ± 標準偏差など)。"""
+    ax.fill_between(x, center - half, center + half, **style)
+
+
+def _finish(
+    fig: Figure, ax: Axes, legend: dict[str, Any] | None = None, **props: Any
+) -> Figure:
+    """軸を仕上げて fig を返す: props(xlabel など)を ax.set へ渡し、
+    legend が None でなければ ax.legend(**legend) で凡例を出す。
+    """
+    ax.set(**props)
+    if legend is not None:
+        ax.legend(**legend)
+    return fig
+
+
 def shade_segments(
     ax: Axes,
     bounds_s: dict[str, tuple[float, float]],
@@ -141,21 +206,18 @@ def plot_series(
 
     Parameters
     ----------
-    t : np.ndarray
-        時刻。形状 (n,)
-    series : np.ndarray
-        値。形状 (n,)
+    t, series : np.ndarray
+        時刻と値。どちらも形状 (n,)
     n_train : int or None
         訓練部分の長さ。None なら境目を描かない。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     xlabel, ylabel : str
         軸のラベル(単位つき)。
 
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (8, 3))
     if n_train is None:
@@ -177,8 +239,7 @@ def plot_series(
         )
         ax.axvline(t[n_train], color="gray", ls="--", lw=1)
         ax.legend(loc="upper right")
-    ax.set(xlabel=xlabel, ylabel=ylabel)
-    return fig
+    return _finish(fig, ax, xlabel=xlabel, ylabel=ylabel)
 
 
 def _noise_floor_line(ax: Axes, floor: float) -> None:
@@ -208,7 +269,7 @@ def plot_loss_curve(
     val_loss : list[float] or None
         エポックごとの検証損失。None なら描かない。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     logy : bool
         True なら縦軸を対数にする。
     floor : float or None
@@ -217,7 +278,6 @@ def plot_loss_curve(
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (6, 3.5))
     epochs = np.arange(1, len(train_loss) + 1)
@@ -230,9 +290,7 @@ def plot_loss_curve(
         _noise_floor_line(ax, floor)
     if logy:
         ax.set_yscale("log")
-    ax.set(xlabel="エポック", ylabel="平均二乗誤差 (MSE)")
-    ax.legend()
-    return fig
+    return _finish(fig, ax, {}, xlabel="エポック", ylabel="平均二乗誤差 (MSE)")
 
 
 # plot_predictions の線の形: 実測値・予測値・真の波形の順
@@ -255,14 +313,10 @@ def plot_predictions(
 
     Parameters
     ----------
-    t : np.ndarray
-        時刻。形状 (n,)
-    actual : np.ndarray
-        実測値。形状 (n,)
-    predicted : np.ndarray
-        予測値。形状 (n,)
+    t, actual, predicted : np.ndarray
+        時刻・実測値・予測値。どれも形状 (n,)
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     truth : np.ndarray or None
         ノイズのない真の波形。形状 (n,)。None なら描かない。
     xlabel : str
@@ -271,7 +325,6 @@ def plot_predictions(
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (8, 3.5))
     lines = [("実測値(ノイズあり)", actual), ("予測値", predicted)]
@@ -279,9 +332,8 @@ def plot_predictions(
         lines.append(("真の波形 sin(t)", truth))
     for (label, y), style in zip(lines, _PREDICTION_STYLES):
         ax.plot(t, y, **style, label=label)
-    ax.set(xlabel=xlabel, ylabel="値(任意単位)")
-    ax.legend(loc="upper right", fontsize="small")
-    return fig
+    legend = {"loc": "upper right", "fontsize": "small"}
+    return _finish(fig, ax, legend, xlabel=xlabel, ylabel="値(任意単位)")
 
 
 def plot_activations(x: np.ndarray, ax: Axes | None = None) -> Figure:
@@ -292,12 +344,11 @@ def plot_activations(x: np.ndarray, ax: Axes | None = None) -> Figure:
     x : np.ndarray
         横軸の値(活性化関数への入力)。形状 (n,)
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (7, 4))
     tanh = np.tanh(x)
@@ -319,9 +370,9 @@ def plot_activations(x: np.ndarray, ax: Axes | None = None) -> Figure:
         label="σ の導関数 σ(x)(1 − σ(x))",
     )
     ax.axhline(0, color="gray", lw=0.8)
-    ax.set(xlabel="入力 x", ylabel="出力")
-    ax.legend(fontsize="small")
-    return fig
+    return _finish(
+        fig, ax, {"fontsize": "small"}, xlabel="入力 x", ylabel="出力"
+    )
 
 
 def plot_bars(
@@ -343,7 +394,7 @@ def plot_bars(
     errors : list[float] or None
         エラーバー(標準偏差)。None なら描かない。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     ylabel : str
         縦軸のラベル。
     floor : float or None
@@ -352,7 +403,6 @@ def plot_bars(
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (7, 3.5))
     palette = list(COLORS.values())
@@ -366,8 +416,7 @@ def plot_bars(
     if floor is not None:
         _noise_floor_line(ax, floor)
         ax.legend()
-    ax.set(ylabel=ylabel)
-    return fig
+    return _finish(fig, ax, ylabel=ylabel)
 
 
 def _arrow(
@@ -412,12 +461,11 @@ def plot_unrolled_rnn(n_steps: int = 3, ax: Axes | None = None) -> Figure:
     n_steps : int
         展開して描く時刻の数。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     if n_steps < 1:
         raise ValueError(
@@ -541,7 +589,7 @@ def plot_norms_by_lag(
     curves : dict[str, np.ndarray]
         凡例の名前 → ノルム。各形状 (n,)
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     xlabel, ylabel : str
         軸のラベル。
     logy : bool
@@ -550,7 +598,6 @@ def plot_norms_by_lag(
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (6.5, 3.6))
     palette = [
@@ -577,9 +624,9 @@ def plot_norms_by_lag(
         )
     if logy:
         ax.set_yscale("log")
-    ax.set(xlabel=xlabel, ylabel=ylabel)
-    ax.legend(fontsize="small")
-    return fig
+    return _finish(
+        fig, ax, {"fontsize": "small"}, xlabel=xlabel, ylabel=ylabel
+    )
 
 
 def _lstm_gate_box(
@@ -658,12 +705,11 @@ def plot_lstm_cell(ax: Axes | None = None) -> Figure:
     Parameters
     ----------
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     from matplotlib.patches import FancyBboxPatch
 
@@ -765,12 +811,11 @@ def plot_gradient_descent(
         凡例の文字列 → (各ステップのパラメータ w_k, 損失 L(w_k))。
         各形状 (n_steps,)
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     if np.shape(w) != np.shape(loss):
         raise ValueError(
@@ -794,14 +839,11 @@ def plot_gradient_descent(
             color=palette[k % len(palette)],
             label=label,
         )
-    ax.set(
-        xlabel="パラメータ w",
-        ylabel="損失 L(w)",
-        xlim=(w.min(), w.max()),
-        ylim=(-0.05 * loss.max(), loss.max()),
+    ax.set(xlim=(w.min(), w.max()), ylim=(-0.05 * loss.max(), loss.max()))
+    xlabel, ylabel = "パラメータ w", "損失 L(w)"
+    return _finish(
+        fig, ax, {"fontsize": "small"}, xlabel=xlabel, ylabel=ylabel
     )
-    ax.legend(fontsize="small")
-    return fig
 
 
 def plot_standardization(
@@ -818,21 +860,18 @@ def plot_standardization(
     ----------
     hours : np.ndarray
         時刻 [h]。形状 (n,)
-    raw : np.ndarray
-        元の単位の値。形状 (n, n_features)
-    scaled : np.ndarray
-        標準化した値。形状 (n, n_features)
+    raw, scaled : np.ndarray
+        元の単位の値と標準化した値。どちらも形状 (n, n_features)
     names : list[str]
         列の名前(単位つき)。長さ n_features
     n_train : int
         訓練部分の長さ。
     axes : (Axes, Axes) or None
-        描く先の 2 つ。None なら新しい Figure を作る。
+        描く先の 2 つ。
 
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     raw, scaled = np.asarray(raw), np.asarray(scaled)
     if raw.shape != scaled.shape or raw.shape != (len(hours), len(names)):
@@ -845,31 +884,20 @@ def plot_standardization(
             f"n_train は 1〜{len(hours) - 1} にしてください"
             f"(受け取った値: {n_train})"
         )
-    if axes is None:
-        fig = Figure(figsize=(9, 3.4), layout="constrained")
-        axes = tuple(fig.subplots(1, 2))
-    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
-    fig = axes[0].figure  # type: ignore[assignment]
+    fig, (left, right) = _axes_list(axes, 2, (9, 3.4), rows=False)
     palette = [COLORS["red"], COLORS["blue"], COLORS["green"]]
     for j, name in enumerate(names):
         color = palette[j % len(palette)]
-        axes[0].plot(hours, raw[:, j], color=color, label=name)
-        axes[1].plot(
-            hours, scaled[:, j], color=color, label=name.split(" [")[0]
-        )
-    for ax in axes:
+        left.plot(hours, raw[:, j], color=color, label=name)
+        right.plot(hours, scaled[:, j], color=color, label=name.split(" [")[0])
+    titles = {
+        "標準化の前": "測定値(それぞれの単位)",
+        "標準化の後(訓練部分の平均・標準偏差で)": "標準化した値 [標準偏差]",
+    }
+    for ax, (title, ylabel) in zip((left, right), titles.items()):
         ax.axvline(hours[n_train], color="gray", ls="--", lw=1)
         ax.legend(fontsize="small", loc="best")
-    axes[0].set(
-        xlabel="経過時間 [時間]",
-        ylabel="測定値(それぞれの単位)",
-        title="標準化の前",
-    )
-    axes[1].set(
-        xlabel="経過時間 [時間]",
-        ylabel="標準化した値 [標準偏差]",
-        title="標準化の後(訓練部分の平均・標準偏差で)",
-    )
+        ax.set(xlabel="経過時間 [時間]", ylabel=ylabel, title=title)
     return fig
 
 
@@ -916,8 +944,7 @@ def figure_row(
         raise ValueError(
             f"ncols は 1 以上にしてください(受け取った値: {ncols})"
         )
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, list(np.atleast_1d(fig.subplots(1, ncols)))
+    return _axes_list(None, ncols, (width, height), rows=False)
 
 
 def plot_gradient_by_distance(
@@ -935,7 +962,7 @@ def plot_gradient_by_distance(
     norms : dict[str, np.ndarray]
         モデル名 → 形状 (seq_len,) の配列(最後の要素が損失に最も近い時刻)。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     relative : bool
         True なら距離 0 の値で割り、1 から始まる比にする。
     title : str or None
@@ -944,7 +971,6 @@ def plot_gradient_by_distance(
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (6.5, 3.8))
     for i, (name, values) in enumerate(norms.items()):
@@ -969,11 +995,12 @@ def plot_gradient_by_distance(
     ylabel = (
         "勾配の大きさ(距離 0 を 1 とした比)" if relative else "勾配の大きさ"
     )
-    ax.set(xlabel="損失までの距離 k [ステップ]", ylabel=ylabel)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
-    return fig
+    xlabel = "損失までの距離 k [ステップ]"
+    return _finish(
+        fig, ax, {"fontsize": "small"}, xlabel=xlabel, ylabel=ylabel
+    )
 
 
 def plot_lag_accuracy(
@@ -991,14 +1018,13 @@ def plot_lag_accuracy(
     accuracy : dict[str, np.ndarray]
         モデル名 → 形状 (n_lags, n_seeds) の正解率。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     chance : float
         当て推量の正解率(水平線で示す)。
 
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (7, 4))
     lags_arr = np.asarray(lags, dtype=np.float64)
@@ -1037,13 +1063,10 @@ def plot_lag_accuracy(
     ax.set_xscale("log")
     ax.set_xticks(lags_arr, [str(lag) for lag in lags])
     ax.minorticks_off()
-    ax.set(
-        xlabel="遅れ(印から答えるまでのステップ数)",
-        ylabel="テスト正解率",
-        ylim=(0.4, 1.03),
-    )
-    ax.legend(fontsize="small", loc="lower left")
-    return fig
+    ax.set_ylim(0.4, 1.03)
+    xlabel = "遅れ(印から答えるまでのステップ数)"
+    legend = {"fontsize": "small", "loc": "lower left"}
+    return _finish(fig, ax, legend, xlabel=xlabel, ylabel="テスト正解率")
 
 
 def plot_step_curves(
@@ -1061,7 +1084,7 @@ def plot_step_curves(
     curves : dict[str, np.ndarray]
         凡例の名前 → 形状 (n_steps,) の値。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る(pyplot は使わない)。
+        描く先。
     ylabel : str
         縦軸のラベル。
     logy : bool
@@ -1074,7 +1097,6 @@ def plot_step_curves(
     Returns
     -------
     Figure
-        描いた図(ax を渡したときはその Figure)。
     """
     fig, ax = _new_axes(ax, (6, 3.6))
     for i, (name, values) in enumerate(curves.items()):
@@ -1092,9 +1114,10 @@ def plot_step_curves(
         ax.axhline(hline, color="gray", ls=":", lw=1, label=hline_label)
     if logy:
         ax.set_yscale("log")
-    ax.set(xlabel="更新の回数 [回]", ylabel=ylabel)
-    ax.legend(fontsize="small")
-    return fig
+    xlabel = "更新の回数 [回]"
+    return _finish(
+        fig, ax, {"fontsize": "small"}, xlabel=xlabel, ylabel=ylabel
+    )
 
 
 def plot_gate_traces(
@@ -1122,12 +1145,9 @@ def plot_gate_traces(
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig = Figure(
-        figsize=(8, 1.6 * (len(traces) + 1) + 0.6), layout="constrained"
-    )
-    axes = fig.subplots(len(traces) + 1, 1, sharex=True)
+    n = len(traces) + 1
+    fig, axes = _axes_list(None, n, (8, 1.6 * n + 0.6), sharex=True)
     axes[0].plot(t, series, color=COLORS["black"], lw=1)
     axes[0].set_ylabel("入力\n(任意単位)")
     for ax, (name, values) in zip(axes[1:], traces.items()):

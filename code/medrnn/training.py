@@ -344,37 +344,6 @@ def fit_with_dataloader(
     return history
 
 
-def fit_on_segments(
-    model: nn.Module,
-    X: dict[str, torch.Tensor],
-    y: dict[str, torch.Tensor],
-    config: TrainConfig,
-    patience: int,
-) -> tuple[History, float]:
-    """区間 "train" で学習し、"val" の損失で早期終了する(秒数も返す)。
-
-    Parameters
-    ----------
-    X, y : 区間名("train"・"val" ほか)→ 窓と正解のテンソル
-    config : 学習の設定
-    patience : 検証損失が下がらないまま待つエポック数
-
-    Returns
-    -------
-    history, seconds : 損失の記録と、学習にかかった秒数
-    """
-    start = time.perf_counter()
-    history = fit_early_stopping(
-        model,
-        X["train"],
-        y["train"],
-        config,
-        val=(X["val"], y["val"]),
-        patience=patience,
-    )
-    return history, time.perf_counter() - start
-
-
 @dataclass
 class TrainedRun:
     """1 つのモデルを 1 つのシードで学習し、予測した結果。"""
@@ -407,8 +376,9 @@ def train_and_predict(
     X, y : 組("train"・"val"・"test")→ 入力 (N, T, C) と正解 (N, out)
     seed : 重みの初期値とミニバッチの順番のシード
     config : 学習の設定
-    patience : None なら config.epochs 回学習する。整数なら組 "val" の
-        損失で早期終了し、最良の重みに戻す
+    patience : None なら config.epochs 回学習する(組 "val" があれば
+        その損失を記録するだけ)。整数なら組 "val" の損失で早期終了し、
+        最良の重みに戻す
     loss_fn : 損失。既定は MSE
     predict_on : 予測する組の名前
     device : 計算するデバイス(None なら configure_torch() の結果)
@@ -424,8 +394,9 @@ def train_and_predict(
     set_seed(seed)  # 重みの初期値とミニバッチの順番
     model = make_model().to(device)
     start = time.perf_counter()
-    if patience is None:
-        history = fit(model, X["train"], y["train"], config, loss_fn=loss_fn)
+    if patience is None:  # 組 "val" があれば、その損失も毎エポック記録する
+        val = (X["val"], y["val"]) if "val" in X else None
+        history = fit(model, X["train"], y["train"], config, val, loss_fn)
     else:
         history = fit_early_stopping(
             model, X["train"], y["train"], config,

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, _new_axes, _series_style
+from ..plotting import COLORS, _axes_list, _finish, _new_axes, _series_style
 
 
 def _check_windows(minutes: np.ndarray, *arrays: np.ndarray) -> None:
@@ -35,9 +35,7 @@ def plot_attention_windows(
     minutes: 各時刻 [分]。形状 (T,)。glucose・alpha: 形状 (k, T)。
     """
     _check_windows(minutes, glucose, alpha)
-    if axes is None:
-        fig = Figure(figsize=(8, 5), layout="constrained")
-        axes = list(fig.subplots(2, 1, sharex=True))
+    fig, axes = _axes_list(axes, 2, (8, 5), sharex=True)
     for i, (g, a, label) in enumerate(zip(glucose, alpha, labels)):
         style = _series_style(i)
         axes[0].plot(minutes, g, lw=1.5, label=label, **style)
@@ -50,8 +48,7 @@ def plot_attention_windows(
         ylabel="注意の重み α_t",
         ylim=(0, 1.02),
     )
-    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
-    return axes[0].figure  # type: ignore[return-value]
+    return fig
 
 
 def plot_weight_matrix(
@@ -73,8 +70,7 @@ def plot_weight_matrix(
     )
     image = ax.imshow(w, cmap="Blues", vmin=0, extent=extent)
     fig.colorbar(image, ax=ax, label="注意の重み")
-    ax.set(xlabel="見られる時刻 [分]", ylabel="見る時刻 [分]")
-    return fig
+    return _finish(fig, ax, xlabel="見られる時刻 [分]", ylabel="見る時刻 [分]")
 
 
 def plot_weight_pair(
@@ -92,10 +88,8 @@ def plot_weight_pair(
         color = (COLORS["blue"], COLORS["orange"])[i]
         shift = (i - 0.5) * width
         ax.bar(minutes + shift, w, width=width, color=color, label=name)
-    ax.set(
-        xlabel="予測の時点からの時間 [分]",
-        ylabel="注意の重み",
-        ylim=(0, 1.02),
+    ax.set_ylim(0, 1.02)
+    xlabel = "予測の時点からの時間 [分]"
+    return _finish(
+        fig, ax, {"fontsize": "small"}, xlabel=xlabel, ylabel="注意の重み"
     )
-    ax.legend(fontsize="small")
-    return fig

@@ -24,8 +24,7 @@ from ..models.attention import (
     scaled_dot_product_attention,
 )
 from ..models.nets import count_parameters
-from ..repro import configure_torch, set_seed
-from ..training import History, TrainConfig, fit_on_segments
+from ..training import History, TrainConfig, train_and_predict
 
 ModelFactory = Callable[[], nn.Module]  # 引数なしで新しいモデルを作る関数
 
@@ -121,19 +120,17 @@ def train_regressor(
 ) -> TrainedModel:
     """シード seed でモデルを作って学習し(検証で早期終了)、テストを予測する。
 
+    学習と予測は本書の共通の関数 train_and_predict が行う。
     X, y: 組("train"・"val"・"test")→ 入力 (N, T, input_size) と正解。
     """
-    device = configure_torch()  # GPU があれば GPU、なければ CPU
-    set_seed(seed)  # 重みの初期値とミニバッチの順番
-    model = make_model().to(device)
-    X = {g: t.to(device) for g, t in X.items()}
-    y = {g: t.to(device) for g, t in y.items()}
-    history, seconds = fit_on_segments(model, X, y, train, patience)
-    model.eval()
-    with torch.inference_mode():
-        z = model(X["test"]).cpu().numpy()  # (N, out)
+    run = train_and_predict(make_model, X, y, seed, train, patience=patience)
+    z = run.pred["test"]  # predict は出力 1 個なら (N,) にするので (N, out) に
     return TrainedModel(
-        model.cpu(), history, z, seconds, count_parameters(model)
+        run.model,
+        run.history,
+        z.reshape(len(z), -1),
+        run.seconds,
+        count_parameters(run.model),
     )
 
 

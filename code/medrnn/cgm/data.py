@@ -218,7 +218,7 @@ def interval_minutes(subjects: list[SubjectCGM]) -> np.ndarray:
     Parameters
     ----------
     subjects : list[SubjectCGM]
-        被験者ごとの記録。
+        全員の記録(間隔は各人の記録の中だけで測り、人をまたがない)。
 
     Returns
     -------
@@ -269,7 +269,7 @@ def subject_rows(subjects: list[SubjectCGM]) -> list[dict[str, str]]:
     Parameters
     ----------
     subjects : list[SubjectCGM]
-        被験者ごとの記録。
+        表に載せる被験者の記録(1 人が 1 行)。
 
     Returns
     -------

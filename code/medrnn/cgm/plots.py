@@ -1,6 +1,8 @@
 """CGM の章の図。どれも Figure を返し、show() も savefig() もしない。
 
 軸には単位を付ける: 時間 [時間]、予測する先 [分]、血糖値 [mg/dL]。
+引数 ax・axes と戻り値の決まりは :mod:`medrnn.plotting` と同じ
+(None なら新しい Figure を作り、描いた Figure を返す)。
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..core.checks import as_paired_1d
-from ..plotting import COLORS, _new_axes
+from ..plotting import COLORS, _axes_list, _band, _dots, _finish, _new_axes
 from .data import TARGET_RANGE
 
 STYLES = {
@@ -65,25 +67,21 @@ def plot_cgm_trace(
     max_step_h : float
         これを超える測定の間隔 [時間] は途切れとみなし、線を切る。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     fig, ax = _new_axes(ax, (9, 3.2))
     h, g = _break_at_gaps(hours, glucose, max_step_h)
     _shade_target_range(ax)
     ax.plot(h, g, color=COLORS["black"], lw=1, label="CGM(5 分ごと)")
-    ax.set(
-        xlabel="記録開始からの時間 [時間]",
-        ylabel="血糖値 [mg/dL]",
-        ylim=(min(40.0, np.nanmin(g) - 5), max(250.0, np.nanmax(g) + 10)),
-    )
     ax.set_xticks(np.arange(0, np.nanmax(h) + 1, 12))
-    ax.legend(loc="upper right", fontsize="small")
-    return fig
+    ax.set_ylim(min(40.0, np.nanmin(g) - 5), max(250.0, np.nanmax(g) + 10))
+    legend = {"loc": "upper right", "fontsize": "small"}
+    xlabel = "記録開始からの時間 [時間]"
+    return _finish(fig, ax, legend, xlabel=xlabel, ylabel="血糖値 [mg/dL]")
 
 
 def plot_forecast_panels(
@@ -110,21 +108,14 @@ def plot_forecast_panels(
     max_step_h : float
         これを超える測定の間隔 [時間] では線を切る。
     axes : list[Axes] or None
-        パネルごとの描く先。None なら新しい Figure を作る。
+        パネルごとの描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
-    if axes is None:
-        fig = Figure(figsize=(9, 2.8 * len(panels)), layout="constrained")
-        axes = list(np.atleast_1d(fig.subplots(len(panels), 1, sharex=True)))
-    elif len(axes) != len(panels):
-        raise ValueError(
-            f"axes は {len(panels)} 枚にしてください"
-            f"(受け取った数: {len(axes)})"
-        )
+    n = len(panels)
+    fig, axes = _axes_list(axes, n, (9, 2.8 * n), sharex=True)
     for ax, (title, (target_h, preds)) in zip(axes, panels.items()):
         _shade_target_range(ax)
         ax.plot(
@@ -147,8 +138,7 @@ def plot_forecast_panels(
             ax.set_xlim(*xlim)
         ax.legend(loc="upper right", fontsize="small", ncols=len(preds) + 2)
     axes[-1].set_xlabel("記録開始からの時間 [時間]")
-    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
-    return axes[0].figure  # type: ignore[return-value]
+    return fig
 
 
 def plot_error_by_horizon(
@@ -163,7 +153,7 @@ def plot_error_by_horizon(
     Parameters
     ----------
     horizons_min : np.ndarray
-        予測する先 [分]。形状 (n_horizons,)
+        予測する先 [分](5 分先、10 分先、…)。形状 (n_horizons,)
     errors : dict[str, np.ndarray]
         方法の名前 → 誤差 [mg/dL]。各形状 (n_horizons,)
     spreads : dict[str, np.ndarray] or None
@@ -171,15 +161,14 @@ def plot_error_by_horizon(
     metric : str
         縦軸に書く指標の名前。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig, ax = _new_axes(ax, (7, 3.6))
     h = np.asarray(horizons_min, dtype=np.float64)
+    fig, ax = _new_axes(ax, (7, 3.6))
     for name, values in errors.items():
         if len(values) != len(h):
             raise ValueError(
@@ -189,22 +178,12 @@ def plot_error_by_horizon(
         color, ls, marker = STYLES.get(name, DEFAULT_STYLE)
         ax.plot(h, values, color=color, ls=ls, marker=marker, ms=4, label=name)
         if spreads and name in spreads:
-            ax.fill_between(
-                h,
-                values - spreads[name],
-                values + spreads[name],
-                color=color,
-                alpha=0.2,
-                lw=0,
-            )
-    ax.set(
-        xlabel="予測する先 [分]",
-        ylabel=f"{metric} [mg/dL]",
-        xticks=h[1::2] if len(h) > 6 else h,
-    )
+            _band(ax, h, values, spreads[name], color=color, alpha=0.2, lw=0)
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", fontsize="small")
-    return fig
+    ax.set_xticks(h[1::2] if len(h) > 6 else h)
+    legend = {"loc": "upper left", "fontsize": "small"}
+    ylabel = f"{metric} [mg/dL]"
+    return _finish(fig, ax, legend, xlabel="予測する先 [分]", ylabel=ylabel)
 
 
 # Clarke のエラーグリッドの境界線(mg/dL): 各線は (x の並び, y の並び)
@@ -257,25 +236,24 @@ def plot_clarke_grid(
     limit : float
         両軸の上限 [mg/dL]。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig, ax = _new_axes(ax, (4.6, 4.6))
     r = np.asarray(reference, dtype=np.float64)
     p = np.asarray(predicted, dtype=np.float64)
     if r.shape != p.shape:
         raise ValueError(
             f"reference {r.shape} と predicted {p.shape} の形状が違います"
         )
+    fig, ax = _new_axes(ax, (4.6, 4.6))
     # 数千の点は PDF でも画像に(線と文字はベクター)
-    ax.plot(
+    _dots(
+        ax,
         r,
         p,
-        ls="",
         marker=".",
         ms=2,
         alpha=0.3,
@@ -288,16 +266,10 @@ def plot_clarke_grid(
     for zone, places in CLARKE_LABELS.items():
         for x, y in places:
             ax.text(x, y, zone, ha="center", va="center", fontsize=13)
-    ax.set(
-        xlim=(0, limit),
-        ylim=(0, limit),
-        aspect="equal",
-        title=title,
-        xlabel="実測の血糖値 [mg/dL]",
-        ylabel="予測の血糖値 [mg/dL]",
-    )
     ax.grid(False)
-    return fig
+    ax.set(xlim=(0, limit), ylim=(0, limit), aspect="equal", title=title)
+    xlabel, ylabel = "実測の血糖値 [mg/dL]", "予測の血糖値 [mg/dL]"
+    return _finish(fig, ax, xlabel=xlabel, ylabel=ylabel)
 
 
 def plot_clarke_grids(
@@ -314,24 +286,14 @@ def plot_clarke_grids(
     predictions : dict[str, np.ndarray]
         方法の名前 → 予測 [mg/dL]。各形状 (n,)
     axes : list[Axes] or None
-        パネルごとの描く先。None なら新しい Figure を作る。
+        パネルごとの描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
-    if axes is None:
-        fig = Figure(
-            figsize=(4.2 * len(predictions), 4.4), layout="constrained"
-        )
-        axes = list(np.atleast_1d(fig.subplots(1, len(predictions))))
-    elif len(axes) != len(predictions):
-        raise ValueError(
-            f"axes は {len(predictions)} 枚にしてください"
-            f"(受け取った数: {len(axes)})"
-        )
+    width = 4.2 * len(predictions)  # 1 枚あたり 4.2 インチ
+    fig, axes = _axes_list(axes, len(predictions), (width, 4.4), rows=False)
     for ax, (title, pred) in zip(axes, predictions.items()):
         plot_clarke_grid(reference, pred, title=title, ax=ax)
-    # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
-    return axes[0].figure  # type: ignore[return-value]
+    return fig

@@ -15,9 +15,10 @@ from torch import nn
 from tqdm import tqdm
 
 from ..core.checks import as_paired_1d, check_at_least_one
+from ..data import window_ends, windows_at
+from ..evaluation import errors, mean_std_text, predict
 from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import configure_torch, set_seed
-from ..training import History, TrainConfig, fit_on_segments
+from ..training import History, TrainConfig, train_and_predict
 from .data import HYPO_MGDL, PERIOD_MIN, SubjectCGM, split_segments
 
 GROUPS = ("train", "val", "test")  # 被験者の 3 つの組
@@ -105,8 +106,12 @@ class CGMForecastConfig:
 
 def segment_windows(
     glucose: np.ndarray, seq_len: int, n_ahead: int, stride: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """途切れのない 1 区間から、入力窓と続く n_ahead 回の正解を作る。
+
+    本書の窓の関数(:func:`medrnn.data.window_ends` と
+    :func:`medrnn.data.windows_at`)で作る。正解は、入力の最後の点の
+    n_ahead 点先で終わる長さ n_ahead の窓。
 
     Parameters
     ----------
@@ -115,19 +120,15 @@ def segment_windows(
 
     Returns
     -------
-    X, Y : 入力 (N, seq_len) と正解 (N, n_ahead)。窓がなければ N = 0
+    X, Y, ends : 入力 (N, seq_len)、正解 (N, n_ahead)、入力の最後の点の
+        番号 (N,)。窓がなければ N = 0
     """
     g = np.asarray(glucose, dtype=np.float64)
-    if g.ndim != 1 or seq_len < 1 or n_ahead < 1 or stride < 1:
-        raise ValueError(
-            f"1 次元の glucose と 1 以上の seq_len・n_ahead・"
-            f"stride にしてください(受け取った形状: {g.shape}, "
-            f"{seq_len}, {n_ahead}, {stride})"
-        )
-    first = np.arange(0, len(g) - seq_len - n_ahead + 1, stride)  # 窓の先頭
-    idx = first[:, None] + np.arange(seq_len + n_ahead)  # (N, T + n_ahead)
-    windows = g[idx] if len(first) else np.empty((0, seq_len + n_ahead))
-    return windows[:, :seq_len], windows[:, seq_len:]
+    if g.ndim != 1:
+        raise ValueError(f"glucose は 1 次元にしてください(形状: {g.shape})")
+    ends = window_ends(0, len(g), seq_len, n_ahead, stride)
+    Y = windows_at(g, ends + n_ahead, n_ahead)
+    return windows_at(g, ends, seq_len), Y, ends
 
 
 @dataclass
@@ -158,13 +159,12 @@ def subject_windows(
         for start, stop in split_segments(
             s.minutes, tolerance=config.tolerance_min
         ):
-            X, Y = segment_windows(
+            X, Y, ends = segment_windows(
                 s.glucose[start:stop], config.seq_len, config.n_ahead, stride
             )
-            last = start + config.seq_len - 1 + stride * np.arange(len(X))
             subject = np.full(len(X), s.subject_id)
             segment = np.full(len(X), n_segments)
-            parts.append((X, Y, subject, segment, s.times[last]))
+            parts.append((X, Y, subject, segment, s.times[start + ends]))
             n_segments += 1
     _check_any_windows(parts)
     return WindowSet(*(np.concatenate(cols) for cols in zip(*parts)))
@@ -179,8 +179,13 @@ class CGMData:
     mean: float  # 訓練の組の血糖値の平均 [mg/dL]
     std: float  # 訓練の組の血糖値の標準偏差 [mg/dL]
 
+    def _standardized(self, values: np.ndarray) -> torch.Tensor:
+        """mg/dL の値を標準化した float32 のテンソル(形状はそのまま)。"""
+        z = (values - self.mean) / self.std
+        return torch.from_numpy(z.astype(np.float32))
+
     def inputs(self, group: str) -> torch.Tensor:
-        """標準化した入力。形状 (N, seq_len, 1)
+        """標準化した入力窓。
 
         Parameters
         ----------
@@ -189,27 +194,25 @@ class CGMData:
 
         Returns
         -------
-        torch.Tensor
-            形状 (N, seq_len, 1)、float32
+        torch.Tensor, 形状 (N, seq_len, 1)
+            float32。
         """
-        z = (self.windows[group].X - self.mean) / self.std
-        return torch.from_numpy(z.astype(np.float32)).unsqueeze(-1)
+        return self._standardized(self.windows[group].X).unsqueeze(-1)
 
     def targets(self, group: str) -> torch.Tensor:
-        """標準化した正解。形状 (N, n_ahead)
+        """標準化した正解: :meth:`inputs` の各窓に続く n_ahead 回の値。
 
         Parameters
         ----------
         group : str
-            組の名前("train"・"val"・"test")。
+            組の名前(:meth:`inputs` と同じ)。
 
         Returns
         -------
-        torch.Tensor
-            形状 (N, n_ahead)、float32
+        torch.Tensor, 形状 (N, n_ahead)
+            float32。
         """
-        z = (self.windows[group].Y - self.mean) / self.std
-        return torch.from_numpy(z.astype(np.float32))
+        return self._standardized(self.windows[group].Y)
 
     def to_mgdl(self, z: np.ndarray) -> np.ndarray:
         """標準化した値を mg/dL に戻す。
@@ -348,10 +351,8 @@ def baseline_forecasts(
 
     Parameters
     ----------
-    data : CGMData
-        組ごとの窓。
-    group : str
-        予測する組。
+    data, group
+        :func:`linear_ar_forecast` と同じ(組ごとの窓と、予測する組)。
     n_recent : int
         直線の外挿で直線を当てはめる回数。
 
@@ -386,18 +387,22 @@ def train_cgm_forecaster(
     hidden_size: int = 32,
     patience: int = 3,
 ) -> CGMRun:
-    """1〜n_ahead 回先をまとめて出す再帰型モデルを学習する(検証で早期終了)。"""
-    device = configure_torch()  # GPU があれば GPU、なければ CPU
-    set_seed(seed)
+    """1〜n_ahead 回先をまとめて出す再帰型モデルを学習する(検証で早期終了)。
+
+    学習と予測は train_and_predict。ここでは予測を mg/dL に戻すだけ。
+    """
     n_ahead = data.windows["train"].Y.shape[1]
-    model = RecurrentRegressor(
-        ModelConfig(kind=kind, hidden_size=hidden_size, output_size=n_ahead)
-    ).to(device)
-    X = {g: data.inputs(g).to(device) for g in ("train", "val")}
-    y = {g: data.targets(g).to(device) for g in ("train", "val")}
-    history, seconds = fit_on_segments(model, X, y, train, patience)
-    test_pred = forecast_mgdl(model, data, "test")
-    return CGMRun(model.cpu(), history, test_pred, seconds)
+    net = ModelConfig(kind=kind, hidden_size=hidden_size, output_size=n_ahead)
+    run = train_and_predict(
+        lambda: RecurrentRegressor(net),
+        {g: data.inputs(g) for g in GROUPS},
+        {g: data.targets(g) for g in ("train", "val")},
+        seed,
+        train,
+        patience=patience,
+    )
+    z = run.pred["test"].reshape(-1, n_ahead)  # n_ahead = 1 でも (N, 1)
+    return CGMRun(run.model, run.history, data.to_mgdl(z), run.seconds)
 
 
 def forecast_mgdl(model: nn.Module, data: CGMData, group: str) -> np.ndarray:
@@ -414,11 +419,8 @@ def forecast_mgdl(model: nn.Module, data: CGMData, group: str) -> np.ndarray:
     np.ndarray
         予測 [mg/dL]。形状 (N, n_ahead)
     """
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.inference_mode():
-        z = model(data.inputs(group).to(device)).cpu().numpy()  # (N, n_ahead)
-    return data.to_mgdl(z)
+    X = data.inputs(group).to(next(model.parameters()).device)
+    return data.to_mgdl(predict(model, X).reshape(len(X), -1))
 
 
 def errors_by_horizon(
@@ -436,14 +438,12 @@ def errors_by_horizon(
     dict[str, np.ndarray]
         "rmse" と "mae"。各形状 (n_ahead,)
     """
-    p = np.asarray(pred, dtype=np.float64)
-    t = np.asarray(target, dtype=np.float64)
-    if p.shape != t.shape or p.ndim != 2 or len(p) == 0:
+    error = errors(pred, target)  # 同じ形状で空でないかも確かめる
+    if error.ndim != 2:
         raise ValueError(
-            f"pred と target は同じ形状 (N, n_ahead) にしてください"
-            f"(受け取った形状: {p.shape}, {t.shape})"
+            "pred と target は形状 (N, n_ahead) にしてください"
+            f"(受け取った形状: {error.shape})"
         )
-    error = p - t
     return {
         "rmse": np.sqrt(np.mean(error**2, axis=0)),
         "mae": np.mean(np.abs(error), axis=0),
@@ -616,6 +616,20 @@ def compare_models(
     return runs
 
 
+def _errors_by_method(
+    baselines: dict[str, np.ndarray],
+    runs: dict[str, list[CGMRun]],
+    target: np.ndarray,
+) -> dict[str, list[dict[str, np.ndarray]]]:
+    """方法 → 学習ごとの :func:`errors_by_horizon`(基準法は 1 つだけ)。"""
+    preds = {k: [v] for k, v in baselines.items()}
+    preds |= {k: [r.test_pred for r in g] for k, g in runs.items()}
+    return {
+        name: [errors_by_horizon(p, target) for p in group]
+        for name, group in preds.items()
+    }
+
+
 def summary_rows(
     baselines: dict[str, np.ndarray],
     runs: dict[str, list[CGMRun]],
@@ -643,18 +657,12 @@ def summary_rows(
         方法ごとの行。
     """
     rows = []
-    for name, preds in {
-        **{k: [v] for k, v in baselines.items()},
-        **{k: [r.test_pred for r in g] for k, g in runs.items()},
-    }.items():
-        errors = [errors_by_horizon(p, target) for p in preds]
+    for name, per_run in _errors_by_method(baselines, runs, target).items():
         row = {"方法": name}
         for step in steps:
             for metric in ("rmse", "mae"):
-                values = np.array([e[metric][step - 1] for e in errors])
-                text = f"{values.mean():.1f}"
-                if len(values) > 1:
-                    text += f" ± {values.std(ddof=1):.1f}"
+                values = [e[metric][step - 1] for e in per_run]
+                text = mean_std_text(values, digits=1)
                 row[f"{metric.upper()} {step * PERIOD_MIN:.0f} 分"] = text
         rows.append(row)
     return rows
@@ -666,16 +674,12 @@ def rmse_by_horizon(
     target: np.ndarray,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """方法ごとの、先の時刻ごとの RMSE [mg/dL](モデルはシードの平均)と
-    標準偏差。
+    シード間の標準偏差(シードが 2 つ以上のモデルだけ)。
 
     Parameters
     ----------
-    baselines : dict[str, np.ndarray]
-        方法の名前 → 予測 [mg/dL]。形状 (N, n_ahead)
-    runs : dict[str, list[CGMRun]]
-        モデルの名前 → シードごとの結果。
-    target : np.ndarray
-        正解 [mg/dL]。形状 (N, n_ahead)
+    baselines, runs, target
+        :func:`summary_rows` と同じ(予測・学習の結果・正解 [mg/dL])。
 
     Returns
     -------
@@ -684,17 +688,11 @@ def rmse_by_horizon(
     sd : dict[str, np.ndarray]
         モデルの名前 → シード間の標準偏差 [mg/dL]。各形状 (n_ahead,)
     """
-    means = {
-        name: errors_by_horizon(pred, target)["rmse"]
-        for name, pred in baselines.items()
-    }
-    spreads = {}
-    for name, group in runs.items():
-        values = np.array(
-            [errors_by_horizon(r.test_pred, target)["rmse"] for r in group]
-        )  # (シード, n_ahead)
+    means, spreads = {}, {}
+    for name, per_run in _errors_by_method(baselines, runs, target).items():
+        values = np.array([e["rmse"] for e in per_run])  # (学習, n_ahead)
         means[name] = values.mean(axis=0)
-        if len(group) > 1:
+        if len(per_run) > 1:
             spreads[name] = values.std(axis=0, ddof=1)
     return means, spreads
 

@@ -10,7 +10,7 @@ CGM の章と同じ被験者の分け方・同じ窓(:data:`CHAPTER_SPLIT` な�
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -37,12 +37,8 @@ from ..attention.tasks import (
 from ..cgm.data import PERIOD_MIN, load_hall
 from ..cgm.tasks import CGMData, baseline_forecasts, prepare_cgm
 from ..core.claims import claims_summary, failed
-from ..core.compare import (
-    Comparison,
-    compare_predictions,
-    compare_seeds,
-    time_blocks,
-)
+from ..core.compare import time_blocks
+from ..evaluation import mean_std_text
 from ..models.attention import (
     CausalTransformerRegressor,
     RecurrentAttentionRegressor,
@@ -61,10 +57,14 @@ from .cgm import (
     CHAPTER_SPLIT,
     STEPS,
     PairComparison,
+    compare_methods,
+    compare_pair,
     overall_verdict,
+    run_rmse,
     verdict_words,
 )
 from .cgm import KEYS as CGM_KEYS
+from .cgm import comparison_rows as cgm_comparison_rows
 from .vitals import CHAPTER_BLOCK, CHAPTER_STEP_S
 from .vitals import CHAPTER_FORECAST as VITALS_FORECAST
 
@@ -152,6 +152,19 @@ def vitals_factories(
     }
 
 
+@dataclass(frozen=True)
+class TaskSetup:
+    """1 つの課題の学習の設定: 学習・早期終了の我慢・作るモデル。"""
+
+    train: TrainConfig
+    patience: int
+    factories: dict[str, ModelFactory]
+
+
+CGM_SETUP = TaskSetup(CGM_TRAIN, CGM_PATIENCE, cgm_factories())
+VITALS_SETUP = TaskSetup(VITALS_TRAIN, VITALS_PATIENCE, vitals_factories())
+
+
 @dataclass
 class TaskResults:
     """1 つの課題の、全方法のテストの予測と、学習したモデル。"""
@@ -171,31 +184,41 @@ class TaskResults:
         return self.predictions[name]
 
 
+def in_units(
+    runs: dict[str, list[TrainedModel]],
+    to_unit: Callable[[np.ndarray], np.ndarray],
+) -> dict[str, np.ndarray]:
+    """各モデルのシードごとのテストの予測を元の単位に戻して積む。
+
+    形状: モデル → (n_seeds, N, n_out)
+    """
+    return {
+        name: np.stack([to_unit(r.test_pred_z) for r in group])
+        for name, group in runs.items()
+    }
+
+
 def run_cgm(
     data: CGMData,
     seeds: Sequence[int] = CHAPTER_SEEDS,
-    train: TrainConfig = CGM_TRAIN,
-    factories: dict[str, ModelFactory] | None = None,
+    setup: TaskSetup = CGM_SETUP,
 ) -> TaskResults:
     """CGM の章の窓で、3 つのモデルをシードごとに学習し、基準法と並べる。"""
     X = {g: data.inputs(g) for g in ("train", "val", "test")}
     y = {g: data.targets(g) for g in ("train", "val")}
     runs = train_models(
-        factories or cgm_factories(), X, y, seeds, train, CGM_PATIENCE
+        setup.factories, X, y, seeds, setup.train, setup.patience
     )
-    res = TaskResults(
+    test = data.windows["test"]
+    return TaskResults(
         "mg/dL",
-        data.windows["test"].Y,
-        data.windows["test"].subject,
+        test.Y,
+        test.subject,
         "患者",
         baseline_forecasts(data),
         runs,
+        in_units(runs, data.to_mgdl),
     )
-    for name, group in runs.items():
-        res.predictions[name] = np.stack(
-            [data.to_mgdl(r.test_pred_z) for r in group]
-        )
-    return res
 
 
 def load_vitals() -> WindowData:
@@ -207,68 +230,32 @@ def load_vitals() -> WindowData:
 def run_vitals(
     data: WindowData,
     seeds: Sequence[int] = CHAPTER_SEEDS,
-    train: TrainConfig = VITALS_TRAIN,
-    factories: dict[str, ModelFactory] | None = None,
+    setup: TaskSetup = VITALS_SETUP,
 ) -> TaskResults:
     """バイタルの章の窓で、3 つのモデルを学習し、線形・持続予測と並べる。"""
     linear = train_vitals_model(
-        "linear", data, 0, train, VITALS_FORECAST.hidden_size, VITALS_PATIENCE
+        "linear",
+        data,
+        0,
+        setup.train,
+        VITALS_FORECAST.hidden_size,
+        setup.patience,
     )
     runs = train_models(
-        factories or vitals_factories(),
-        data.X,
-        data.y,
-        seeds,
-        train,
-        VITALS_PATIENCE,
+        setup.factories, data.X, data.y, seeds, setup.train, setup.patience
     )
-    n = len(data.ends["test"])
-    res = TaskResults(
+    return TaskResults(
         "bpm",
         data.target_bpm("test")[:, None],
-        time_blocks(n, CHAPTER_BLOCK),
+        time_blocks(len(data.ends["test"]), CHAPTER_BLOCK),
         "ブロック",
         {
             "持続予測": data.to_bpm(persistence_pred(data))[:, None],
             "線形": linear.test_pred_bpm[:, None],
         },
         runs,
+        in_units(runs, data.to_bpm),
     )
-    for name, group in runs.items():
-        res.predictions[name] = np.stack(
-            [data.to_bpm(r.test_pred_z) for r in group]
-        )
-    return res
-
-
-def run_rmse(res: TaskResults, name: str, step: int = 1) -> np.ndarray:
-    """step 回先のテスト RMSE を学習ごとに。形状 (n_runs,)"""
-    error = res.preds(name)[:, :, step - 1] - res.target[:, step - 1]
-    return np.sqrt(np.mean(error**2, axis=1))
-
-
-def compare_pair(
-    res: TaskResults, a: str, b: str, step: int = 1
-) -> PairComparison:
-    """a と b を、シードで対応させて・まとまりのブートストラップで比べる。"""
-    n_seeds = max(len(g) for g in res.runs.values())
-    ra, rb = (run_rmse(res, n, step) for n in (a, b))
-    by_seed = None
-    if a in res.runs or b in res.runs:
-        ra, rb = (np.broadcast_to(r, (n_seeds,)) for r in (ra, rb))
-        by_seed = compare_seeds(ra, rb, names=(a, b))
-    ea, eb = (
-        res.preds(n)[:, :, step - 1] - res.target[:, step - 1] for n in (a, b)
-    )
-    by_group = compare_predictions(
-        ea,
-        eb,
-        res.groups,
-        names=(a, b),
-        n_boot=N_BOOT,
-        unit_name=res.group_name,
-    )
-    return PairComparison(step, by_seed, by_group)
 
 
 def compare_all(
@@ -276,40 +263,19 @@ def compare_all(
     pairs: Sequence[tuple[str, str]],
     steps: Sequence[int] = (1,),
 ) -> dict[tuple[str, str, int], PairComparison]:
-    """pairs のすべてを、各先 steps で比べる。"""
-    return {
-        (a, b, s): compare_pair(res, a, b, s) for s in steps for a, b in pairs
-    }
-
-
-def _interval(c: Comparison | None) -> str:
-    if c is None:
-        return "—"
-    return f"{c.low:+.2f} 〜 {c.high:+.2f}({c.verdict_ja})"
+    """pairs のすべてを、各先 steps で比べる(CGM の章の compare_methods)。"""
+    return compare_methods(res, steps, pairs)
 
 
 def comparison_rows(
     comparisons: dict[tuple[str, str, int], PairComparison],
     minutes_per_step: float | None = None,
 ) -> list[dict[str, str]]:
-    """表の行: 差 A − B と、シード・まとまりそれぞれの 95% 区間と判定。"""
-    rows = []
-    for (a, b, step), pc in comparisons.items():
-        p = pc.by_patient
-        row = (
-            {"先": f"{step * minutes_per_step:.0f} 分"}
-            if minutes_per_step
-            else {}
-        )
-        row |= {
-            "比較(A − B)": f"{a} − {b}",
-            "RMSE の差": f"{p.mean_diff:+.2f}",
-            "シードの 95% 区間(判定)": _interval(pc.by_seed),
-            f"{p.method.split('単位')[0]}の 95% 区間(判定)": _interval(p),
-            "A が良かった数": f"{p.wins}/{p.n}",
-        }
-        rows.append(row)
-    return rows
+    """表の行: CGM の章の :func:`medrnn.chapters.cgm.comparison_rows` と同じ列
+    (勝った数の列は「A が良かった数」、シードの比較がなければ "—")。"""
+    return cgm_comparison_rows(
+        comparisons, minutes_per_step, wins="A が良かった数", no_seed="—"
+    )
 
 
 def glue_key(task: str, a: str, b: str, step: int) -> str:
@@ -342,9 +308,7 @@ def result_rows(
                 if minutes_per_step
                 else "RMSE"
             )
-            row[col] = f"{r.mean():.2f}" + (
-                f" ± {r.std(ddof=1):.2f}" if len(r) > 1 else ""
-            )
+            row[col] = mean_std_text(r, digits=2)
         cost = (
             cost_row(name, res.runs[name])
             if name in res.runs

@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -80,6 +81,34 @@ PAIRS = (
 )  # 比べる組 (A, B)
 
 
+class MethodResults(Protocol):
+    """比べられる結果(この章の :class:`CGMResults` と注意機構の章の結果)。"""
+
+    @property
+    def runs(self) -> Mapping[str, Sequence[object]]:
+        """シードごとに学習する方法 → シードの順の学習結果。"""
+        ...
+
+    @property
+    def target(self) -> np.ndarray:
+        """テストの正解。形状 (N, n_out)"""
+        ...
+
+    @property
+    def groups(self) -> np.ndarray:
+        """ブートストラップのまとまり(患者など)。形状 (N,)"""
+        ...
+
+    @property
+    def group_name(self) -> str:
+        """まとまりの呼び名("患者" など)。"""
+        ...
+
+    def preds(self, name: str) -> np.ndarray:
+        """方法 name の予測。形状 (n_runs, N, n_out)(基準法は n_runs = 1)"""
+        ...
+
+
 @dataclass
 class CGMResults:
     """章の実験の結果: 窓・基準法の予測・各モデルのシードごとの学習。"""
@@ -87,6 +116,7 @@ class CGMResults:
     data: CGMData  # 組ごとの窓と標準化の値
     baselines: dict[str, np.ndarray]  # 方法 → 予測 [mg/dL]。形状 (N, n_ahead)
     runs: dict[str, list[CGMRun]]  # モデル → シードの順の学習結果
+    group_name = "患者"  # ブートストラップのまとまりの呼び名
 
     @property
     def target(self) -> np.ndarray:
@@ -94,12 +124,23 @@ class CGMResults:
         return self.data.windows["test"].Y
 
     @property
-    def patients(self) -> np.ndarray:
-        """テストの各窓の被験者の識別子。形状 (N,)"""
+    def groups(self) -> np.ndarray:
+        """テストの各窓の被験者の識別子(患者単位の比較のまとまり)。形状 (N,)"""
         return self.data.windows["test"].subject
 
-    def predictions(self, name: str) -> np.ndarray:
-        """予測 [mg/dL]。形状 (n_runs, N, n_ahead)(基準法は n_runs = 1)"""
+    def preds(self, name: str) -> np.ndarray:
+        """予測 [mg/dL]。形状 (n_runs, N, n_ahead)(基準法は n_runs = 1)
+
+        Parameters
+        ----------
+        name : str
+            方法の名前(基準法かモデル)。
+
+        Returns
+        -------
+        np.ndarray
+            形状 (n_runs, N, n_ahead)
+        """
         if name in self.baselines:
             return self.baselines[name][None]
         return np.stack([run.test_pred for run in self.runs[name]])
@@ -120,16 +161,16 @@ def run_experiment(
     )
 
 
-def run_rmse(results: CGMResults, name: str, step: int) -> np.ndarray:
-    """step 回先のテスト RMSE [mg/dL] を学習ごとに。形状 (n_runs,)"""
-    preds = results.predictions(name)[:, :, step - 1]  # (n_runs, N)
+def run_rmse(results: MethodResults, name: str, step: int = 1) -> np.ndarray:
+    """step 回先のテスト RMSE を学習ごとに。形状 (n_runs,)"""
+    preds = results.preds(name)[:, :, step - 1]  # (n_runs, N)
     return np.sqrt(np.mean((preds - results.target[:, step - 1]) ** 2, axis=1))
 
 
 def rmse_by_seed(
-    results: CGMResults, name: str, step: int, n_seeds: int
+    results: MethodResults, name: str, step: int, n_seeds: int
 ) -> np.ndarray:
-    """step 回先のテスト RMSE [mg/dL] をシードの順に。形状 (n_seeds,)
+    """step 回先のテスト RMSE をシードの順に。形状 (n_seeds,)
 
     基準法はシードによらないので、同じ値を n_seeds 個並べる。
     """
@@ -147,9 +188,10 @@ class PairComparison:
 
 
 def compare_pair(
-    results: CGMResults, a: str, b: str, step: int
+    results: MethodResults, a: str, b: str, step: int = 1
 ) -> PairComparison:
-    """方法 a と b を、シードで対応させて・患者単位で、の 2 通りで比べる。"""
+    """方法 a と b を、シードで対応させて・まとまり(患者など)単位で、の
+    2 通りで比べる(注意機構の章もこの関数で比べる)。"""
     n_seeds = max(len(g) for g in results.runs.values())
     by_seed = None
     if a in results.runs or b in results.runs:
@@ -159,23 +201,23 @@ def compare_pair(
             names=(a, b),
         )
     error_a, error_b = (
-        results.predictions(name)[:, :, step - 1] - results.target[:, step - 1]
+        results.preds(name)[:, :, step - 1] - results.target[:, step - 1]
         for name in (a, b)
     )
     by_patient = compare_predictions(
         error_a,
         error_b,
-        groups=results.patients,
+        groups=results.groups,
         names=(a, b),
         metric="rmse",
         n_boot=N_BOOT,
-        unit_name="患者",
+        unit_name=results.group_name,
     )
     return PairComparison(step, by_seed, by_patient)
 
 
 def compare_methods(
-    results: CGMResults,
+    results: MethodResults,
     steps: Sequence[int] = STEPS,
     pairs: Sequence[tuple[str, str]] = PAIRS,
 ) -> dict[tuple[str, str, int], PairComparison]:
@@ -187,29 +229,44 @@ def compare_methods(
     }
 
 
-def _interval(c: Comparison | None) -> str:
+NO_SEED = "—(どちらもシードによらない)"  # シードの比較がない組の区間の欄
+
+
+def interval_text(c: Comparison | None, none: str = NO_SEED) -> str:
+    """比較の 95% 区間と判定の文字列(比較がなければ none)。"""
     if c is None:
-        return "—(どちらもシードによらない)"
+        return none
     return f"{c.low:+.2f} 〜 {c.high:+.2f}({c.verdict_ja})"
 
 
 def comparison_rows(
     comparisons: dict[tuple[str, str, int], PairComparison],
+    minutes_per_step: float | None = PERIOD_MIN,
+    wins: str = "A が良かった患者",
+    no_seed: str = NO_SEED,
 ) -> list[dict[str, str]]:
-    """表の行: 差 A − B [mg/dL] と、シード・患者それぞれの 95% 区間と判定。"""
+    """表の行: 差 A − B と、シード・まとまり(患者など)の 95% 区間と判定。
+
+    minutes_per_step が None なら「先」の列を出さない。wins は勝った数の
+    列の名前、no_seed はシードの比較がない組の区間の欄(注意機構の章と共通)。
+    """
     rows = []
     for (a, b, step), pc in comparisons.items():
         p = pc.by_patient
-        rows.append(
-            {
-                "先": f"{step * PERIOD_MIN:.0f} 分",
-                "比較(A − B)": f"{a} − {b}",
-                "RMSE の差": f"{p.mean_diff:+.2f}",
-                "シードの 95% 区間(判定)": _interval(pc.by_seed),
-                "患者の 95% 区間(判定)": _interval(p),
-                "A が良かった患者": f"{p.wins}/{p.n}",
-            }
+        row = (
+            {"先": f"{step * minutes_per_step:.0f} 分"}
+            if minutes_per_step
+            else {}
         )
+        unit = p.method.split("単位")[0]  # まとまりの呼び名("患者" など)
+        row |= {
+            "比較(A − B)": f"{a} − {b}",
+            "RMSE の差": f"{p.mean_diff:+.2f}",
+            "シードの 95% 区間(判定)": interval_text(pc.by_seed, no_seed),
+            f"{unit}の 95% 区間(判定)": interval_text(p),
+            wins: f"{p.wins}/{p.n}",
+        }
+        rows.append(row)
     return rows
 
 
@@ -323,7 +380,7 @@ def predicted_lows(
     results: CGMResults, name: str, step: int = STEP_30
 ) -> np.ndarray:
     """予測が 70 mg/dL 未満になった時点の数(シードごと)。形状 (n_runs,)"""
-    preds = results.predictions(name)[:, :, step - 1]
+    preds = results.preds(name)[:, :, step - 1]
     return np.sum(preds < HYPO_MGDL, axis=1)
 
 
@@ -395,8 +452,8 @@ def check_claims(results: CGMResults, subject_ids: Sequence[str]) -> list[str]:
     """
     data, target = results.data, results.target
     step = STEP_30
-    ar = results.predictions("線形 AR")[0]
-    trend = results.predictions("直線の外挿")[0]
+    ar = results.preds("線形 AR")[0]
+    trend = results.preds("直線の外挿")[0]
     actual_low = int(np.sum(target[:, step - 1] < HYPO_MGDL))
     windows_ok = all(
         set(data.windows[g].subject) <= set(data.groups[g]) for g in GROUPS
@@ -421,7 +478,7 @@ def check_claims(results: CGMResults, subject_ids: Sequence[str]) -> list[str]:
         name: [
             zone_percentages(
                 clarke_zones(
-                    target[:, h - 1], results.predictions(name)[0, :, h - 1]
+                    target[:, h - 1], results.preds(name)[0, :, h - 1]
                 )
             )["A"]
             for h in (6, 12)
@@ -507,7 +564,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     )
     _print_table(summary_rows(results.baselines, results.runs, results.target))
     pairs = PAIRS if n_seeds >= 2 else PAIRS[:2]  # シードの比較は 2 つ以上で
-    print(f"比較(テストの {len(set(results.patients))} 人、{n_seeds} シード):")
+    print(f"比較(テストの {len(set(results.groups))} 人、{n_seeds} シード):")
     _print_table(comparison_rows(compare_methods(results, pairs=pairs)))
     preds = {
         **results.baselines,

@@ -50,6 +50,7 @@ from ..ecg.tasks import (
     train_waveform_forecaster,
 )
 from ..evaluation import rmse
+from ..models.nets import ModelConfig
 from ..training import TrainConfig
 
 CHAPTER_SPLIT = TimeSplit(train=0.7, val=0.1)  # 残りの 20% がテスト
@@ -58,6 +59,7 @@ CHAPTER_FORECAST = WaveformConfig(
 )
 CHAPTER_FORECAST_TRAIN = TrainConfig(epochs=15, batch_size=256, lr=1e-2)
 FORECAST_MODELS = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}  # 表示名 → 種類
+CHAPTER_HIDDEN = 32  # 課題 A の再帰型モデルの隠れ状態の次元
 CHAPTER_BLOCK_S = 3.0  # 課題 A のブートストラップの時間のブロック [s]
 # 波形入力は 6 点ずつの平均(60 Hz、39 点)。4 点ずつ(90 Hz、58 点)と比べて
 # 再帰型モデルの学習が約半分の時間で済み、規則との一致はほとんど変わらない
@@ -82,7 +84,11 @@ def train_forecasters(
     """RNN・LSTM・GRU を同じシードで学習する(表示名 → 結果)。"""
     return {
         name: train_waveform_forecaster(
-            kind, data, seed=seed, train=train, device=device
+            ModelConfig(kind=kind, hidden_size=CHAPTER_HIDDEN),
+            data,
+            seed,
+            train,
+            device,
         )
         for name, kind in FORECAST_MODELS.items()
     }

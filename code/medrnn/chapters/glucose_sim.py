@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from ..core.compare import (
     describe,
     phrase,
 )
-from ..evaluation import LinearAR, rmse
+from ..evaluation import LinearAR, mean_std_text, rmse
 from ..glucose_sim.tasks import (
     INPUT_NAMES,
     INPUT_SETS,
@@ -42,6 +42,7 @@ from ..glucose_sim.tasks import (
     SimForecastConfig,
     SimForecastData,
     SimForecastRun,
+    SimTraining,
     minutes_from_meal,
     rmse_by_bin,
 )
@@ -275,11 +276,9 @@ def fit_rows(
     for seg, values in fit.items():
         row = {"区間": names[seg]}
         for key, v in values.items():
-            sd = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
-            row[FIT_NAMES[key]] = (
-                f"{np.mean(v):.2f}"
-                if key == "linear"
-                else f"{np.mean(v):.2f} ± {sd:.2f}"
+            # 線形モデルはどのシードでも同じ値なので、平均だけを出す
+            row[FIT_NAMES[key]] = mean_std_text(
+                v[:1] if key == "linear" else v, digits=2
             )
         rows.append(row)
     return rows
@@ -489,9 +488,7 @@ def meal_curves(
     """
     keys = ("linear_glucose", "linear_multi", "gru_glucose", "gru_multi")
     return {
-        curve_name(k): np.mean(
-            [rmse_by_bin(offset, row, edges) for row in errors[k]], axis=0
-        )
+        curve_name(k): np.mean(rmse_by_bin(offset, errors[k], edges), axis=0)
         for k in keys
     }
 
@@ -502,14 +499,11 @@ def bins_worse_per_seed(
     edges: np.ndarray = MEAL_BIN_EDGES,
 ) -> list[int]:
     """シードごとに、3 チャネルの GRU が血糖のみより RMSE の大きい区間の数。"""
-    return [
-        int(
-            np.sum(
-                rmse_by_bin(offset, m, edges) > rmse_by_bin(offset, g, edges)
-            )
-        )
-        for g, m in zip(errors["gru_glucose"], errors["gru_multi"])
-    ]
+    multi, glucose = (
+        rmse_by_bin(offset, errors[k], edges)
+        for k in ("gru_multi", "gru_glucose")
+    )  # 各形状 (n_seeds, n_bins)
+    return [int(n) for n in np.sum(multi > glucose, axis=1)]
 
 
 def _rmse(e: np.ndarray) -> float:
@@ -626,6 +620,23 @@ def check_claims(r: ClaimInputs) -> list[str]:
     return failed(claims)
 
 
+def chapter_training(device: torch.device | None = None) -> SimTraining:
+    """章の学習の設定(GRU・CHAPTER_TRAIN・CHAPTER_PATIENCE)を device で。
+
+    Parameters
+    ----------
+    device : torch.device or None
+        学習に使うデバイス(None なら CPU)。
+
+    Returns
+    -------
+    SimTraining
+    """
+    return SimTraining(
+        CHAPTER_KIND, CHAPTER_TRAIN, patience=CHAPTER_PATIENCE, device=device
+    )
+
+
 def compare_chapter_inputs(
     cohort: Cohort, seeds: Sequence[int], device: torch.device | None = None
 ) -> InputComparison:
@@ -636,19 +647,17 @@ def compare_chapter_inputs(
         cohort,
         CHAPTER_SPLIT,
         CHAPTER_FORECAST,
-        CHAPTER_TRAIN,
-        CHAPTER_KIND,
+        chapter_training(device),
         tuple(seeds),
-        patience=CHAPTER_PATIENCE,
-        device=device,
     )
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果を表示する(``python -m medrnn glucose_sim``)。"""
     from ..glucose_sim.tasks import (
+        baseline_errors,
         comparison_rows,
-        horizon_rmse,
+        horizon_rmse_table,
         simulate_cohort,
     )
     from ..notebook import rows_to_markdown
@@ -674,12 +683,13 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     if n_seeds >= 2:
         c = seed_comparisons(comp)["gru_inputs_seeds"]
         print(f"\nシードで対応づけた比較(テスト RMSE): {describe(c, 'mg/dL')}")
-    by_h = horizon_rmse(
-        cohort,
-        CHAPTER_SPLIT,
-        CHAPTER_FORECAST.seq_len,
-        CHAPTER_HORIZONS,
-        CHAPTER_FORECAST.train_stride,
+    by_h = horizon_rmse_table(
+        {
+            h: baseline_errors(
+                cohort, CHAPTER_SPLIT, replace(CHAPTER_FORECAST, horizon=h)
+            )
+            for h in CHAPTER_HORIZONS
+        }
     )
     failures = check_claims(claim_inputs(cohort, comp, offset, by_h))
     print("\n主張の検査: " + claims_summary(failures))

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
-from ..evaluation import mean_std
+from ..evaluation import mean_std_text
 from ..models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
 from ..models.scratch import GRUCellScratch
 from ..theory.experiments import (
@@ -284,11 +284,10 @@ def sine_summary_rows(result: SineComparison) -> list[dict[str, str]]:
     """手法ごとに 1 行: テスト MSE の平均 ± 標準偏差。"""
     rows = []
     for name, values in result.mse.items():
-        mean, std = mean_std(values)
         rows.append(
             {
                 "予測法": LABELS[name],
-                "テスト MSE(平均 ± 標準偏差)": f"{mean:.4f} ± {std:.4f}",
+                "テスト MSE(平均 ± 標準偏差)": mean_std_text(values, digits=4),
             }
         )
     return rows

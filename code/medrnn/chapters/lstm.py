@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -19,8 +18,7 @@ import torch
 
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
-from ..data import make_windows, split_ordered
-from ..evaluation import mean_std, mse, predict
+from ..evaluation import mean_std_text, mse, predict
 from ..models.nets import RecurrentRegressor
 from ..repro import configure_torch, set_seed
 from ..theory.experiments import (
@@ -32,16 +30,22 @@ from ..theory.experiments import (
     ValidationStudy,
     baseline_mses,
     epochs_to_within,
-    noisy_sine,
     prepare_data,
     train_recipe,
+    validation_windows,
 )
 from ..theory.lstm_shapes import (
     LSTMShapeCase,
     expected_parameter_count,
     run_lstm,
 )
-from ..training import History, evaluate_loss, make_optimizer, run_epoch
+from ..training import (
+    EarlyStopping,
+    History,
+    evaluate_loss,
+    make_optimizer,
+    run_epoch,
+)
 
 CHAPTER_RECIPE = LSTM_RECIPE  # 本章の実験の設定一式
 CHAPTER_SEEDS = (0, 1, 2, 3, 4)  # 比較に使うシード(5 つ)
@@ -128,10 +132,9 @@ def per_seed_rows(
     rows = []
     for name in METHODS:
         values = results[name]
-        mean, std = mean_std(values)
         row = {"手法": LABELS[name]}
         row |= {f"シード {s}": f"{v:.4f}" for s, v in zip(seeds, values)}
-        rows.append(row | {"平均 ± 標準偏差": f"{mean:.4f} ± {std:.4f}"})
+        rows.append(row | {"平均 ± 標準偏差": mean_std_text(values, digits=4)})
     return rows
 
 
@@ -243,9 +246,6 @@ def wave_errors(data: SineData, seq_len: int) -> dict[str, float]:
     }
 
 
-Windows = tuple[torch.Tensor, torch.Tensor]  # (入力 (N, T, 1), 正解 (N, 1))
-
-
 def exercise_1() -> dict[str, object]:
     """練習問題 1: 4 項目・24 時刻・3 段の双方向 LSTM(H = 16)の形と
     パラメータの数。
@@ -295,20 +295,6 @@ def exercise_2(data: SineData, seeds: Sequence[int]) -> dict[str, float]:
     return out
 
 
-def validation_windows(
-    recipe: Recipe, val_ratio: float
-) -> tuple[Windows, Windows, Windows]:
-    """訓練部分を学習用と検証用(末尾 val_ratio)に分け、テストも窓に切る。"""
-    _, series = noisy_sine(recipe.sine)  # prepare_data と同じデータ
-    train, test = split_ordered(series, recipe.train_ratio)
-    fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストは見ない
-    return (
-        make_windows(fit_part, recipe.seq_len),
-        make_windows(val_part, recipe.seq_len),
-        make_windows(test, recipe.seq_len),
-    )
-
-
 def validation_study_once(
     recipe: Recipe,
     seed: int = 0,
@@ -331,23 +317,16 @@ def validation_study_once(
     set_seed(seed)
     model = RecurrentRegressor(recipe.model).to(device)
     optimizer, history = make_optimizer(model, recipe.train), History()
-    best, since_best, stop, mse_early = None, 0, None, math.nan
-    start = time.perf_counter()
+    stopper, stop, mse_early = EarlyStopping(model, patience), None, math.nan
     for epoch in range(1, recipe.train.epochs + 1):
-        history.train_loss.append(
-            run_epoch(model, optimizer, X, y, recipe.train)
-        )
-        history.val_loss.append(evaluate_loss(model, *val))
-        history.seconds.append(time.perf_counter() - start)
-        if stop is not None:
-            continue
-        if history.val_loss[-1] <= min(history.val_loss):
-            best, since_best = copy.deepcopy(model.state_dict()), 0
-        else:
-            since_best += 1
-        if since_best >= patience or epoch == recipe.train.epochs:
-            # best は 1 エポック目に必ず入る(検証損失が NaN でない限り)
-            stop, mse_early = epoch, _mse_with(model, best, X_test, target)  # type: ignore[arg-type]
+        loss = run_epoch(model, optimizer, X, y, recipe.train)
+        history.log(loss, evaluate_loss(model, *val))
+        if stop is None and (
+            stopper.should_stop(model, history.val_loss)
+            or epoch == recipe.train.epochs
+        ):  # 早期終了ならここで止まる: 最良の重みのテスト MSE を測っておく
+            stop = epoch
+            mse_early = _mse_with(model, stopper.best_state, X_test, target)
     early = History(
         history.train_loss[:stop],
         history.val_loss[:stop],

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..cgm.data import SubjectCGM, load_hall
-from ..cgm.tasks import CGMData, WindowSet, prepare_cgm
+from ..cgm.tasks import CGMData, WindowSet, forecast_mgdl, prepare_cgm
 from ..core.claims import failed
 from ..core.compare import (
     VERDICT_JA,
@@ -30,7 +30,7 @@ from ..models.nets import ModelConfig, RecurrentRegressor
 from ..privacy import anonymity, dp
 from ..privacy import federated as fed
 from ..repro import set_seed
-from ..training import TrainConfig, fit
+from ..training import TrainConfig, train_and_predict
 from .cgm import (
     CHAPTER_FORECAST,
     CHAPTER_HIDDEN,
@@ -134,13 +134,6 @@ def _val_rmse(model: torch.nn.Module, data: CGMData) -> float:
     return float(mse.sqrt()) * data.std
 
 
-def _test_pred(model: torch.nn.Module, data: CGMData) -> np.ndarray:
-    """テストの予測 [mg/dL]。形状 (N, n_ahead)"""
-    model.eval()
-    with torch.inference_mode():
-        return data.to_mgdl(model(data.inputs("test")).numpy())
-
-
 def state_rmse(state: fed.State, data: CGMData) -> float:
     """重み state のモデルの検証 RMSE [mg/dL](サーバー側の評価)。"""
     model = RecurrentRegressor(MODEL)
@@ -158,18 +151,26 @@ def train_alone(
 ) -> ModelRun:
     """窓 (X, y) だけで学習する(集中学習・病院の単独の学習に共通)。
 
-    初期の重みは、同じシードの連合学習と同じ(set_seed の直後に作る)。
+    初期の重みは、同じシードの連合学習と同じ(:func:`initial_state`)。
     every_epoch が False なら、検証 RMSE は学習の前と後だけ測る。
     """
-    set_seed(seed)
-    model = RecurrentRegressor(MODEL)
-    start = _val_rmse(model, data)
-    val = (data.inputs("val"), data.targets("val")) if every_epoch else None
-    history = fit(model, X, y, train, val=val)
-    curve = [float(np.sqrt(v)) * data.std for v in history.val_loss]
+    start = state_rmse(initial_state(seed), data)
+    groups = ("train", "val") if every_epoch else ("train",)
+    inputs = {"train": X, "val": data.inputs("val")}
+    targets = {"train": y, "val": data.targets("val")}
+    run = train_and_predict(
+        lambda: RecurrentRegressor(MODEL),
+        {g: inputs[g] for g in groups},
+        {g: targets[g] for g in groups},
+        seed,
+        train,
+        predict_on=(),
+        device=torch.device("cpu"),
+    )
+    curve = [float(np.sqrt(v)) * data.std for v in run.history.val_loss]
     return ModelRun(
-        _test_pred(model, data),
-        [start, *curve] if curve else [start, _val_rmse(model, data)],
+        forecast_mgdl(run.model, data, "test"),
+        [start, *curve] if curve else [start, _val_rmse(run.model, data)],
     )
 
 
@@ -208,7 +209,7 @@ def run_federated(
         model = RecurrentRegressor(MODEL)
         model.load_state_dict(run.state)
         models[run.scheme].append(
-            ModelRun(_test_pred(model, data), run.val_rmse)
+            ModelRun(forecast_mgdl(model, data, "test"), run.val_rmse)
         )
         if run.first_round is not None:
             rounds[run.scheme].append(run.first_round)
@@ -244,7 +245,7 @@ def run_dp(
         )
         for s in noise_levels
     }
-    preds = {s: _test_pred(r.model, data) for s, r in runs.items()}
+    preds = {s: forecast_mgdl(r.model, data, "test") for s, r in runs.items()}
     return (
         runs,
         preds,

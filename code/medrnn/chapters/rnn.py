@@ -23,7 +23,7 @@ from ..core.compare import (
     describe,
     time_blocks,
 )
-from ..evaluation import mean_std, mse
+from ..evaluation import mean_std_text, mse
 from ..models.nets import RNN_MODEL, ModelConfig
 from ..theory.bptt import jacobian_norms_over_time
 from ..theory.experiments import (
@@ -82,12 +82,11 @@ def per_seed_rows(
     """シードごとのテスト MSE と平均 ± 標準偏差を表の行にする。"""
     rows = []
     for name, label in LABELS.items():
-        mean, std = mean_std(results[name])
         row = {"予測法": label}
         row.update(
             {f"シード {s}": f"{v:.4f}" for s, v in zip(seeds, results[name])}
         )
-        row["平均 ± 標準偏差"] = f"{mean:.4f} ± {std:.4f}"
+        row["平均 ± 標準偏差"] = mean_std_text(results[name], digits=4)
         rows.append(row)
     return rows
 

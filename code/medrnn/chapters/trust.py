@@ -28,15 +28,8 @@ from ..cgm.tasks import (
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_predictions, time_blocks
 from ..ecg.record import ECG_FS, LabelConfig
-from ..ecg.tasks import (
-    BeatData,
-    BeatTaskConfig,
-    fit_classifier,
-    make_classifier,
-    to_device,
-)
+from ..ecg.tasks import BeatData, BeatTaskConfig, train_beat_classifier
 from ..evaluation import predict
-from ..repro import set_seed
 from ..training import TrainConfig
 from ..trust import calibration as cal
 from ..trust import conformal as conf
@@ -217,12 +210,15 @@ def train_beat_model(
     config: TrainConfig = CHAPTER_BEAT_TRAIN,
     device: torch.device | None = None,
 ) -> nn.Module:
-    """心電図の章の設定で、波形入力の GRU 分類器を学習して(CPU で)返す。"""
-    X, y = to_device(data.X["waveform"], device), to_device(data.y, device)
-    set_seed(seed)
-    model = make_classifier(KIND, X["train"].shape[1]).to(X["train"].device)
-    fit_classifier(model, X["train"], y["train"], config, (X["val"], y["val"]))
-    return model.cpu().eval()
+    """心電図の章の設定で、波形入力の GRU 分類器を学習して(CPU で)返す。
+
+    学習は心電図の章の :func:`~medrnn.ecg.tasks.train_beat_classifier`
+    そのもの(device が None なら configure_torch() のデバイス)。
+    """
+    run = train_beat_classifier(
+        KIND, data, "waveform", seed, config, device=device
+    )
+    return run.model
 
 
 def beat_times_s(

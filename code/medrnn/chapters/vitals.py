@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..core.claims import claims_summary, failed
 from ..core.compare import (
@@ -28,6 +29,7 @@ from ..vitals.tasks import (
     MODEL_NAMES,
     FitResult,
     MissingConfig,
+    Study,
     VitalsForecastConfig,
     WindowData,
     compare_vital_inputs,
@@ -35,6 +37,7 @@ from ..vitals.tasks import (
     missing_sweep,
     persistence_pred,
     prepare_windows,
+    rmse_bpm,
     spot_check_sweep,
     spot_rows,
     sweep_rows,
@@ -135,25 +138,37 @@ def input_comparisons(
     return out
 
 
-# 比べる組: 比較の名前 → (A の (埋め方, モデル), B の (埋め方, モデル))。
-# 欠測の設定ごとの比較(sweep_comparisons)
-SWEEP_PAIRS = {
+# 比べる組: 比較の名前 → (A の (埋め方, モデル), B の (埋め方, モデル))
+PAIRS = {
     "mean_linear": (("mean", "linear"), ("locf", "linear")),
     "mean_lstm": (("mean", "lstm"), ("locf", "lstm")),
     "interp_lstm": (("interp", "lstm"), ("locf", "lstm")),
     "md_linear": (("mask_delta", "linear"), ("locf", "linear")),
     "md_lstm": (("mask_delta", "lstm"), ("locf", "lstm")),
     "lstm_linear": (("locf", "lstm"), ("locf", "linear")),
-}
-# スポット測定での比較(spot_comparisons)
-SPOT_PAIRS = {
-    "md_lstm": (("mask_delta", "lstm"), ("locf", "lstm")),
     "leaky_lstm": (("leaky", "lstm"), ("locf", "lstm")),
     "md_lstm_persist": (("mask_delta", "lstm"), ("locf", "persist")),
     "locf_lstm_persist": (("locf", "lstm"), ("locf", "persist")),
-    "md_linear": (("mask_delta", "linear"), ("locf", "linear")),
     "linear_persist": (("locf", "linear"), ("locf", "persist")),
 }
+# 欠測の設定ごとの比較(sweep_comparisons)と、スポット測定での比較
+# (spot_comparisons)で使う組(この順に表に並ぶ)
+SWEEP_KEYS = (
+    "mean_linear",
+    "mean_lstm",
+    "interp_lstm",
+    "md_linear",
+    "md_lstm",
+    "lstm_linear",
+)
+SPOT_KEYS = (
+    "md_lstm",
+    "leaky_lstm",
+    "md_lstm_persist",
+    "locf_lstm_persist",
+    "md_linear",
+    "linear_persist",
+)
 # 比較の表の短い手法名: 埋め方 → 名前、モデル → 名前
 PAIR_STRATEGY_NAMES = {
     "mean": "平均",
@@ -173,21 +188,20 @@ def _method_name(strategy: str, kind: str) -> str:
 
 
 def _seed_pairs(
-    values: dict,
-    pairs: dict[str, tuple[tuple[str, str], tuple[str, str]]],
-    prefix: tuple = (),
+    values: dict, keys: tuple[str, ...], prefix: tuple = ()
 ) -> dict[str, Comparison]:
-    """pairs の組ごとに、values[(*prefix, 埋め方, モデル)] をシードで対応させて
-    比べる。
+    """PAIRS の組 keys ごとに、values[(*prefix, 埋め方, モデル)] をシードで
+    対応させて比べる。
     """
-    return {
-        name: compare_seeds(
+    out = {}
+    for name in keys:
+        a, b = PAIRS[name]
+        out[name] = compare_seeds(
             values[(*prefix, *a)],
             values[(*prefix, *b)],
             names=(_method_name(*a), _method_name(*b)),
         )
-        for name, (a, b) in pairs.items()
-    }
+    return out
 
 
 def sweep_comparisons(
@@ -197,14 +211,14 @@ def sweep_comparisons(
     """1 つの欠測の設定での、埋め方どうし・モデルどうしの比較
     (シードで対応)。
     """
-    return _seed_pairs(sweep, SWEEP_PAIRS, (setting,))
+    return _seed_pairs(sweep, SWEEP_KEYS, (setting,))
 
 
 def spot_comparisons(
     spot: dict[tuple[str, str], list[float]],
 ) -> dict[str, Comparison]:
     """スポット測定での比較(シードごとに測定の時刻が同じなので対応させる)。"""
-    return _seed_pairs(spot, SPOT_PAIRS)
+    return _seed_pairs(spot, SPOT_KEYS)
 
 
 def check_claims(
@@ -271,6 +285,27 @@ def verdict_rows(comparisons: dict[str, Comparison]) -> list[dict[str, str]]:
     return [comparison_row(c) for c in comparisons.values()]
 
 
+def chapter_study(
+    kinds: tuple[str, ...],
+    seeds: tuple[int, ...] = CHAPTER_SEEDS,
+    device: torch.device | str = "cpu",
+) -> Study:
+    """章の窓・学習の設定・我慢の回数で、モデル kinds をシード seeds で比べる。
+
+    Parameters
+    ----------
+    kinds, seeds : 比べるモデルとシード
+    device : 窓とモデルを置くデバイス
+
+    Returns
+    -------
+    Study
+    """
+    return Study(
+        CHAPTER_FORECAST, kinds, seeds, CHAPTER_TRAIN, CHAPTER_PATIENCE, device
+    )
+
+
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果を表示する(``python -m medrnn vitals``)。"""
     from ..notebook import rows_to_markdown
@@ -281,48 +316,19 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     series = derive_series(load_recording(), CHAPTER_STEP_S)
     uni = prepare_windows(series, CHAPTER_FORECAST, (0,), device=device)
     print(f"学習の設定の候補: 検証区間の RMSE [bpm]({n_seeds} シードの平均)")
-    print(
-        rows_to_markdown(
-            validation_grid(
-                series,
-                CHAPTER_FORECAST,
-                CHAPTER_CANDIDATES,
-                RECURRENT_KINDS,
-                seeds,
-                device,
-            )
-        )
-    )
+    grid = chapter_study(RECURRENT_KINDS, seeds, device)
+    print(rows_to_markdown(validation_grid(series, grid, CHAPTER_CANDIDATES)))
     results = compare_vital_inputs(
-        series,
-        CHAPTER_FORECAST,
-        CHAPTER_KINDS,
-        seeds,
-        CHAPTER_TRAIN,
-        CHAPTER_PATIENCE,
-        device,
+        series, chapter_study(CHAPTER_KINDS, seeds, device)
     )
     results.update(
         compare_vital_inputs(
             series,
-            CHAPTER_FORECAST,
-            CHAPTER_UNI_KINDS,
-            seeds,
-            CHAPTER_TRAIN,
-            CHAPTER_PATIENCE,
-            device,
+            chapter_study(CHAPTER_UNI_KINDS, seeds, device),
             {"uni": INPUT_SETS["uni"]},
         )
     )
-    persist = float(
-        np.sqrt(
-            np.mean(
-                np.square(
-                    uni.to_bpm(persistence_pred(uni)) - uni.target_bpm("test")
-                )
-            )
-        )
-    )
+    persist = rmse_bpm(uni, persistence_pred(uni))
     print("\n欠測なし: テスト RMSE [bpm]")
     print(rows_to_markdown(input_rows(results, persist)))
     print(
@@ -330,28 +336,16 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
             verdict_rows(input_comparisons(results, uni, CHAPTER_BLOCK))
         )
     )
+    sweep_study = chapter_study(CHAPTER_SWEEP_KINDS, seeds, device)
     sweep = missing_sweep(
-        series,
-        CHAPTER_FORECAST,
-        CHAPTER_MISSING,
-        CHAPTER_STRATEGIES,
-        CHAPTER_SWEEP_KINDS,
-        seeds,
-        CHAPTER_TRAIN,
-        CHAPTER_PATIENCE,
-        device,
+        series, sweep_study, CHAPTER_MISSING, CHAPTER_STRATEGIES
     )
     sweep.update(
         missing_sweep(
             series,
-            CHAPTER_FORECAST,
+            chapter_study(("linear",), seeds, device),
             CHAPTER_BLOCK_MISSING,
             CHAPTER_STRATEGIES,
-            ("linear",),
-            seeds,
-            CHAPTER_TRAIN,
-            CHAPTER_PATIENCE,
-            device,
         )
     )
     for kind in CHAPTER_SWEEP_KINDS:
@@ -361,15 +355,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     print(f"\n{heavy.rate:.0%} のランダムな欠測での比較(シードで対応)")
     print(rows_to_markdown(verdict_rows(sweep_comparisons(sweep, heavy))))
     spot = spot_check_sweep(
-        series,
-        CHAPTER_FORECAST,
-        CHAPTER_SPOT_GAP_S,
-        CHAPTER_SPOT_STRATEGIES,
-        CHAPTER_SWEEP_KINDS,
-        seeds,
-        CHAPTER_TRAIN,
-        CHAPTER_PATIENCE,
-        device,
+        series, sweep_study, CHAPTER_SPOT_GAP_S, CHAPTER_SPOT_STRATEGIES
     )
     print(
         f"\n心拍数のスポット測定(平均 {CHAPTER_SPOT_GAP_S:.0f} 秒ごと)"

@@ -57,7 +57,7 @@ def claims_summary(failures: list[str]) -> str:
     Parameters
     ----------
     failures : list[str]
-        成り立たない主張の文(:func:`failed` の戻り値)。
+        :func:`require` と同じ。
 
     Returns
     -------

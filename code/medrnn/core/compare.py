@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -134,52 +135,41 @@ def compare_seeds(
     )
 
 
-def rmse_from_sums(sq_sum: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """二乗誤差の和と個数から RMSE を求める(最後の軸で合計する)。
-
-    Parameters
-    ----------
-    sq_sum : np.ndarray, 形状 (..., n_groups)
-        まとまりごとの二乗誤差の和(:func:`group_sums` の sums)。
-    count : np.ndarray, 形状 (..., n_groups)
-        まとまりごとの窓の数。
-
-    Returns
-    -------
-    np.ndarray, 形状 (...)
-        RMSE(誤差と同じ単位)。
-    """
-    return np.sqrt(sq_sum.sum(axis=-1) / count.sum(axis=-1))
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
 
 
-def mae_from_sums(abs_sum: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """絶対誤差の和と個数から MAE を求める(最後の軸で合計する)。
-
-    Parameters
-    ----------
-    abs_sum : np.ndarray, 形状 (..., n_groups)
-        まとまりごとの絶対誤差の和(:func:`group_sums` の sums)。
-    count : np.ndarray, 形状 (..., n_groups)
-        まとまりごとの窓の数。
-
-    Returns
-    -------
-    np.ndarray, 形状 (...)
-        MAE(誤差と同じ単位)。
-    """
-    return abs_sum.sum(axis=-1) / count.sum(axis=-1)
-
-
+# 指標 → (誤差 1 つずつに施す変換, 平均のあとに施す変換)
 METRICS: dict[
     str,
     tuple[
-        Callable[[np.ndarray], np.ndarray],
-        Callable[[np.ndarray, np.ndarray], np.ndarray],
+        Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]
     ],
-] = {
-    "rmse": (np.square, rmse_from_sums),
-    "mae": (np.abs, mae_from_sums),
-}
+] = {"rmse": (np.square, np.sqrt), "mae": (np.abs, _identity)}
+
+
+def metric_from_sums(
+    sums: np.ndarray, count: np.ndarray, metric: str
+) -> np.ndarray:
+    """まとまりごとの誤差の和と個数から、全体の RMSE か MAE を求める
+    (最後の軸で合計する)。
+
+    Parameters
+    ----------
+    sums : np.ndarray, 形状 (..., n_groups)
+        まとまりごとの二乗誤差(rmse)か絶対誤差(mae)の和
+        (:func:`group_sums` の sums)。
+    count : np.ndarray, 形状 (..., n_groups)
+        まとまりごとの窓の数。
+    metric : {"rmse", "mae"}
+        指標。
+
+    Returns
+    -------
+    np.ndarray, 形状 (...)
+        指標の値(誤差と同じ単位)。
+    """
+    return METRICS[metric][1](sums.sum(axis=-1) / count.sum(axis=-1))
 
 
 def group_sums(
@@ -293,7 +283,8 @@ def compare_predictions(
             f"n_boot は 100 以上にしてください(受け取った値: {n_boot})"
         )
     _check_level(level)
-    transform, reduce = METRICS[metric]
+    transform = METRICS[metric][0]
+    reduce = partial(metric_from_sums, metric=metric)
     (sa, count), (sb, _) = (group_sums(e, ids, transform) for e in (ea, eb))
     n_groups = count.size
     w = np.random.default_rng(seed).multinomial(

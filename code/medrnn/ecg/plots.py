@@ -1,6 +1,8 @@
 """心電図の章の図。どれも Figure を返し、show() も savefig() もしない。
 
 軸には単位を付ける: 時間 [s]、R 波からの時間 [ms]、電位 [mV]、RR 間隔 [ms]。
+引数 ax・axes と戻り値の決まりは :mod:`medrnn.plotting` と同じ
+(None なら新しい Figure を作り、描いた Figure を返す)。
 """
 
 from __future__ import annotations
@@ -12,28 +14,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from ..plotting import COLORS, _new_axes, shade_segments
+from ..plotting import (
+    COLORS,
+    _axes_list,
+    _dots,
+    _finish,
+    _new_axes,
+    shade_segments,
+)
 
 CLASS_NAMES = ("正常", "形が違う")  # 0 と 1 のラベルの名前
-
-
-def _axes_list(
-    axes: list[Axes] | None,
-    n: int,
-    figsize: tuple[float, float],
-    rows: bool = True,
-) -> tuple[Figure, list[Axes]]:
-    """n 枚のパネル(rows=True なら縦、False なら横に並べる)。"""
-    if axes is not None:
-        if len(axes) != n:
-            raise ValueError(
-                f"axes は {n} 枚にしてください(受け取った数: {len(axes)})"
-            )
-        # 本書の図は SubFigure を使わないので、axes[0].figure は Figure
-        return axes[0].figure, list(axes)  # type: ignore[return-value]
-    fig = Figure(figsize=figsize, layout="constrained")
-    shape = (n, 1) if rows else (1, n)
-    return fig, list(np.atleast_1d(fig.subplots(*shape)))
 
 
 def plot_ecg_strips(
@@ -49,10 +39,8 @@ def plot_ecg_strips(
 
     Parameters
     ----------
-    t : np.ndarray
-        時刻 [s]。形状 (n,)
-    x : np.ndarray
-        心電図 [mV]。形状 (n,)
+    t, x : np.ndarray
+        時刻 [s] と心電図 [mV]。どちらも形状 (n,)
     windows : list[tuple[float, float]]
         描く区間 (始まり, 終わり) [s]。1 区間が 1 パネル。
     peaks : np.ndarray or None
@@ -60,12 +48,11 @@ def plot_ecg_strips(
     abnormal : np.ndarray or None
         形が違う拍なら True(bool)。形状 (n_peaks,)。別の印で描く。
     axes : list[Axes] or None
-        パネルごとの描く先。None なら新しい Figure を作る。
+        パネルごとの描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     fig, axes = _axes_list(axes, len(windows), (9, 2.3 * len(windows)))
     p = np.asarray([] if peaks is None else peaks, dtype=np.int64)
@@ -84,10 +71,10 @@ def plot_ecg_strips(
         ):
             sel = p[shown & (marks == flag)]
             if len(sel):
-                ax.plot(
+                _dots(
+                    ax,
                     t[sel],
                     x[sel],
-                    ls="",
                     marker=marker,
                     color=color,
                     ms=6,
@@ -104,10 +91,10 @@ def _mark_off_scale(
     ax: Axes, t: np.ndarray, edge: float, marker: str, **kwargs: Any
 ) -> None:
     """目盛りの外の値を、時刻 t・高さ edge(目盛りの端)に赤い印で描く。"""
-    ax.plot(
+    _dots(
+        ax,
         t,
         np.full(len(t), edge),
-        ls="",
         marker=marker,
         color=COLORS["red"],
         **kwargs,
@@ -133,25 +120,17 @@ def plot_rr_tachogram(
     ylim : (float, float)
         縦軸の範囲 [ms]。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig, ax = _new_axes(ax, (9, 3))
     rr = np.asarray(rr_ms, dtype=np.float64)
     ok = (rr >= ylim[0]) & (rr <= ylim[1])
-    ax.plot(
-        t_beats[ok],
-        rr[ok],
-        ls="",
-        marker=".",
-        ms=4,
-        color=COLORS["blue"],
-        label="RR 間隔",
-    )
+    fig, ax = _new_axes(ax, (9, 3))
+    style = {"marker": ".", "ms": 4, "color": COLORS["blue"]}
+    _dots(ax, t_beats[ok], rr[ok], label="RR 間隔", **style)
     high, low = rr > ylim[1], rr < ylim[0]
     if high.any() or low.any():
         label = "目盛りの外(RR が長すぎる・短すぎる)"
@@ -161,8 +140,7 @@ def plot_rr_tachogram(
     bpm = ax.secondary_yaxis("right", functions=(_rr_to_bpm, _rr_to_bpm))
     bpm.set_ylabel("心拍数 [bpm]")
     bpm.set_yticks([40, 50, 60, 80, 100, 120, 150, 200])
-    ax.legend(loc="upper left", fontsize="small")
-    return fig
+    return _finish(fig, ax, {"loc": "upper left", "fontsize": "small"})
 
 
 def _rr_to_bpm(values: ArrayLike) -> np.ndarray:
@@ -184,16 +162,15 @@ def plot_corr_histogram(
     threshold : float
         これ未満を「形が違う拍」とするしきい値。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig, ax = _new_axes(ax, (6.5, 3.2))
     c = np.asarray(corr, dtype=np.float64)
     c = c[np.isfinite(c)]
+    fig, ax = _new_axes(ax, (6.5, 3.2))
     ax.hist(
         c,
         # matplotlib の型では bins に配列を書けないが、実際は受け付ける
@@ -207,9 +184,10 @@ def plot_corr_histogram(
         ls="--",
         label=f"しきい値 {threshold:g}",
     )
-    ax.set(xlabel="鋳型との相関係数(単位なし)", ylabel="拍の数")
-    ax.legend(loc="upper left")
-    return fig
+    xlabel = "鋳型との相関係数(単位なし)"
+    return _finish(
+        fig, ax, {"loc": "upper left"}, xlabel=xlabel, ylabel="拍の数"
+    )
 
 
 def plot_beat_overlay(
@@ -229,12 +207,11 @@ def plot_beat_overlay(
     abnormal : np.ndarray
         形が違う拍なら True(bool)。形状 (n,)
     axes : list[Axes] or None
-        パネルごとの描く先。None なら新しい Figure を作る。
+        パネルごとの描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     b, mask = np.asarray(beats), np.asarray(abnormal, dtype=bool)
     if b.shape != (len(mask), len(t_ms)):
@@ -272,26 +249,23 @@ def plot_time_split(
 
     Parameters
     ----------
-    t : np.ndarray
-        時刻 [s]。形状 (n,)
-    x : np.ndarray
-        心電図 [mV]。形状 (n,)
+    t, x : np.ndarray
+        時刻 [s] と心電図 [mV]。どちらも形状 (n,)
     bounds_s : dict[str, tuple[float, float]]
         区間の名前 → (始まり, 終わり) [s]。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     fig, ax = _new_axes(ax, (9, 2.8))
     ax.plot(t, x, color=COLORS["black"], lw=0.3)
     shade_segments(ax, bounds_s, alpha=0.15)
-    ax.set(xlabel="時間 [s]", ylabel="電位 [mV]", xlim=(t[0], t[-1]))
-    ax.legend(loc="upper right", fontsize="small", ncols=3)
-    return fig
+    ax.set_xlim(t[0], t[-1])
+    legend = {"loc": "upper right", "fontsize": "small", "ncols": 3}
+    return _finish(fig, ax, legend, xlabel="時間 [s]", ylabel="電位 [mV]")
 
 
 def plot_ecg_forecast(
@@ -304,19 +278,16 @@ def plot_ecg_forecast(
 
     Parameters
     ----------
-    t : np.ndarray
-        時刻 [s]。形状 (n,)
-    actual : np.ndarray
-        実測 [mV]。形状 (n,)
+    t, actual : np.ndarray
+        時刻 [s] と実測の心電図 [mV]。どちらも形状 (n,)
     predictions : dict[str, np.ndarray]
         モデルの名前 → 予測 [mV]。各形状 (n,)
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     fig, ax = _new_axes(ax, (9, 3.4))
     ax.plot(t, actual, color=COLORS["black"], lw=2, label="実測")
@@ -332,9 +303,9 @@ def plot_ecg_forecast(
                 f"{name!r} の長さ {len(pred)} が t の長さ {len(t)} と違います"
             )
         ax.plot(t, pred, color=color, ls=ls, lw=1.3, label=name)
-    ax.set(xlabel="時間 [s]", ylabel="電位 [mV]")
-    ax.legend(loc="upper right", fontsize="small", ncols=len(predictions) + 1)
-    return fig
+    ncols = len(predictions) + 1
+    legend = {"loc": "upper right", "fontsize": "small", "ncols": ncols}
+    return _finish(fig, ax, legend, xlabel="時間 [s]", ylabel="電位 [mV]")
 
 
 def plot_confusion_matrices(
@@ -347,12 +318,11 @@ def plot_confusion_matrices(
     matrices : dict[str, np.ndarray]
         パネルの題 → 混同行列(拍の数)。各形状 (n_classes, n_classes)
     axes : list[Axes] or None
-        パネルごとの描く先。None なら新しい Figure を作る。
+        パネルごとの描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     fig, axes = _axes_list(
         axes, len(matrices), (3.3 * len(matrices), 3.3), rows=False

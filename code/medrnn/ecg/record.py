@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
+from ..data import windows_at
+
 ECG_FS = 360  # サンプリング周波数 [Hz]
 ECG_FILE = Path(__file__).parents[1] / "datasets" / "ecg.dat"  # 同梱ファイル
 # SciPy 1.14.1 の scipy/misc/ecg.dat、現在の scipy.datasets の登録値と同じ
@@ -344,46 +346,18 @@ def heart_rate_bpm(rr_ms: np.ndarray) -> np.ndarray:
     return 60_000.0 / rr
 
 
-def extract_beats(
-    x: np.ndarray,
-    peaks: np.ndarray,
-    fs: float,
-    before_s: float,
-    after_s: float,
-) -> np.ndarray:
-    """各 R 波の before_s 秒前から after_s 秒後までを切り出す。
+def _beat_offsets(fs: float, before_s: float, after_s: float) -> np.ndarray:
+    """R 波から見た切り出しの各点の位置 [サンプル]。
 
-    Parameters
-    ----------
-    x : np.ndarray
-        信号 [mV]。形状 (n,)
-    peaks : np.ndarray
-        R 波のサンプル番号(切り出し区間が信号に収まるもの)。形状 (n_peaks,)
-    fs : float
-        標本化周波数 [Hz]。
-    before_s, after_s : float
-        R 波の前と後に切り出す長さ [s]。
-
-    Returns
-    -------
-    np.ndarray
-        拍の波形。形状 (n_peaks, n_before + n_after)。列 n_before が R 波。
+    形状 (n_before + n_after,)
     """
-    arr = np.asarray(x, dtype=np.float64)
     n_before, n_after = round(before_s * fs), round(after_s * fs)
     if n_before < 0 or n_after < 1:
         raise ValueError(
             f"before_s は 0 以上、after_s は正にしてください"
             f"(受け取った値: {before_s}, {after_s})"
         )
-    p = np.asarray(peaks, dtype=np.int64)
-    if len(p) and (p.min() < n_before or p.max() + n_after > len(arr)):
-        raise ValueError(
-            "信号の端にかかる拍があり、切り出せません"
-            "(beats_inside で端の拍を除いてください)"
-        )
-    index = p[:, None] + np.arange(-n_before, n_after)[None, :]  # (n, L)
-    return arr[index]
+    return np.arange(-n_before, n_after)
 
 
 def beats_inside(
@@ -393,7 +367,8 @@ def beats_inside(
     before_s: float,
     after_s: float,
 ) -> np.ndarray:
-    """切り出し区間が信号の中に収まる拍なら True。形状 (n_peaks,)
+    """R 波の before_s 秒前から after_s 秒後までの切り出し区間が、
+    長さ n_samples の信号の中に収まる拍なら True。
 
     Parameters
     ----------
@@ -411,8 +386,41 @@ def beats_inside(
     np.ndarray
         bool。形状 (n_peaks,)
     """
-    p = np.asarray(peaks)
-    return (p >= round(before_s * fs)) & (p + round(after_s * fs) <= n_samples)
+    offsets = _beat_offsets(fs, before_s, after_s)
+    p = np.asarray(peaks, dtype=np.int64)
+    return (p + offsets[0] >= 0) & (p + offsets[-1] < n_samples)
+
+
+def extract_beats(
+    x: np.ndarray,
+    peaks: np.ndarray,
+    fs: float,
+    before_s: float,
+    after_s: float,
+) -> np.ndarray:
+    """各 R 波の before_s 秒前から after_s 秒後までを切り出す。
+
+    Parameters
+    ----------
+    x : np.ndarray
+        信号 [mV]。形状 (n,)
+    peaks, fs, before_s, after_s
+        :func:`beats_inside` と同じ(どの拍も切り出し区間が信号に収まること)。
+
+    Returns
+    -------
+    np.ndarray
+        拍の波形。形状 (n_peaks, n_before + n_after)。列 n_before が R 波。
+    """
+    arr = np.asarray(x, dtype=np.float64)
+    offsets = _beat_offsets(fs, before_s, after_s)
+    p = np.asarray(peaks, dtype=np.int64)
+    if not beats_inside(p, len(arr), fs, before_s, after_s).all():
+        raise ValueError(
+            "信号の端にかかる拍があり、切り出せません"
+            "(beats_inside で端の拍を除いてください)"
+        )
+    return windows_at(arr, p + offsets[-1], len(offsets))  # 最後の点で指定
 
 
 @dataclass(frozen=True)
@@ -499,7 +507,7 @@ def rr_context(
     rr_ref, ok = np.full(len(peaks), np.nan), np.zeros(len(peaks), dtype=bool)
     if len(rr) >= k + 2:
         # 拍 i の窓: rr[i-k-1 .. i]。先頭 k 個が基準、続く 2 個が直前・次の RR
-        windows = np.lib.stride_tricks.sliding_window_view(rr, k + 2)
+        windows = windows_at(rr, np.arange(k + 1, len(rr)), k + 2)
         plausible = (windows >= config.min_rr_ms) & (
             windows <= config.max_rr_ms
         )

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,58 +13,18 @@ import torch
 from torch import nn
 
 from ..core.checks import check_at_least_one
-from ..data import SEGMENTS, Standardizer, TimeSplit, downsample_mean
-from ..evaluation import LinearAR, persistence_forecast, predict, rmse
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import set_seed
-from ..training import (
-    History,
-    TrainConfig,
-    fit_early_stopping,
-    fit_on_segments,
+from ..data import (
+    SEGMENTS,
+    Standardizer,
+    TimeSplit,
+    downsample_mean,
+    forecast_windows,
+    windows_at,
 )
+from ..evaluation import LinearAR, mean_std_text, persistence_forecast, rmse
+from ..models.nets import ModelConfig, RecurrentRegressor
+from ..training import History, TrainConfig, train_and_predict
 from .record import ECG_FS, BeatTable, extract_beats
-
-
-def _check_window_args(
-    seq_len: int, horizon: int, stride: int, start: int, stop: int, n: int
-) -> None:
-    """窓の長さ・先・ずらす幅が 1 以上で、区間が長さ n の中かを確かめる。"""
-    if seq_len < 1 or horizon < 1 or stride < 1:
-        raise ValueError(
-            f"seq_len・horizon・stride は 1 以上にしてください"
-            f"(受け取った値: {seq_len}, {horizon}, {stride})"
-        )
-    if not 0 <= start < stop <= n:
-        raise ValueError(
-            f"0 <= start < stop <= {n} にしてください"
-            f"(受け取った値: {start}, {stop})"
-        )
-
-
-def forecast_windows(
-    series: np.ndarray,
-    seq_len: int,
-    horizon: int,
-    start: int,
-    stop: int,
-    stride: int = 1,
-) -> tuple[np.ndarray, np.ndarray]:
-    """区間 [start, stop) の中だけで、入力窓と horizon 点先の正解を作る。
-
-    Returns
-    -------
-    X : np.ndarray
-        入力窓。形状 (N, seq_len)
-    target_index : np.ndarray
-        各窓の正解のサンプル番号。形状 (N,)。どれも start 以上 stop 未満
-    """
-    _check_window_args(seq_len, horizon, stride, start, stop, len(series))
-    first = np.arange(start, stop - seq_len - horizon + 1, stride)  # 窓の先頭
-    if len(first) == 0:
-        raise ValueError(f"区間の長さ {stop - start} では窓を作れません")
-    X = np.asarray(series)[first[:, None] + np.arange(seq_len)]  # (N, T)
-    return X, first + seq_len - 1 + horizon
 
 
 @dataclass(frozen=True)
@@ -126,7 +85,7 @@ def prepare_waveform(
     for name in SEGMENTS:
         stride = config.train_stride if name == "train" else 1
         windows, index[name] = forecast_windows(
-            z, config.seq_len, config.horizon, *bounds[name], stride=stride
+            z, config.seq_len, config.horizon, *bounds[name], stride
         )
         X[name] = torch.from_numpy(windows).unsqueeze(-1)  # (N, T, 1)
         y[name] = torch.from_numpy(z[index[name]]).unsqueeze(-1)  # (N, 1)
@@ -156,36 +115,26 @@ class WaveformRun:
     seconds: float  # 学習にかかった秒数
 
 
-def to_device(
-    tensors: dict[str, torch.Tensor], device: torch.device | None
-) -> dict[str, torch.Tensor]:
-    """区間 → テンソルの辞書を device(None なら CPU)に移す。"""
-    device = torch.device("cpu") if device is None else device
-    return {name: t.to(device) for name, t in tensors.items()}
-
-
 def train_waveform_forecaster(
-    kind: str,
+    model: ModelConfig,
     data: WaveformData,
     seed: int,
     train: TrainConfig,
-    hidden_size: int = 32,
-    patience: int = 3,
     device: torch.device | None = None,
+    patience: int = 3,
 ) -> WaveformRun:
     """再帰型モデルを学習し(検証損失で早期終了)、テスト区間で評価する。
 
-    device には configure_torch() が返すデバイスを渡す(None なら CPU)。
+    学習は本書共通の training.train_and_predict(device が None なら
+    configure_torch() のデバイス)。予測を mV に戻して RMSE を測る。
     """
-    X, y = to_device(data.X, device), to_device(data.y, device)
-    set_seed(seed)
-    model = RecurrentRegressor(ModelConfig(kind=kind, hidden_size=hidden_size))
-    model = model.to(X["train"].device)
-    history, seconds = fit_on_segments(model, X, y, train, patience)
-    pred = data.to_mv(predict(model, X["test"]))
-    return WaveformRun(
-        model, history, pred, rmse(pred, data.targets_mv("test")), seconds
-    )
+    run = train_and_predict(
+        lambda: RecurrentRegressor(model),
+        data.X, data.y, seed, train, patience=patience, device=device,
+    )  # fmt: skip
+    pred = data.to_mv(run.pred["test"])
+    rmse_mv = rmse(pred, data.targets_mv("test"))
+    return WaveformRun(run.model, run.history, pred, rmse_mv, run.seconds)
 
 
 @dataclass(frozen=True)
@@ -272,14 +221,14 @@ def rr_inputs(
     形状 (n, n_rr + 1)
     """
     rr = table.rr_next_ms[:-1]  # rr[j]: 拍 j から拍 j+1 までの間隔
-    # 拍 i には rr[i-n_rr .. i-1](直前の n_rr 個)と rr[i](次)を使う
-    idx = np.asarray(index)[:, None] + np.arange(-config.n_rr, 1)[None, :]
-    if len(idx) and (idx.min() < 0 or idx.max() >= len(rr)):
+    # 拍 i には rr[i] で終わる n_rr + 1 個の窓(直前の n_rr 個と次)を使う
+    ends = np.asarray(index, dtype=np.int64)
+    if len(ends) and (ends.min() < config.n_rr or ends.max() >= len(rr)):
         raise ValueError(
             "RR が足りない拍が含まれています"
             "(assign_beats の結果を渡してください)"
         )
-    return rr[idx]
+    return windows_at(rr, ends, config.n_rr + 1)
 
 
 @dataclass(frozen=True)
@@ -381,28 +330,6 @@ def weighted_bce(y: torch.Tensor) -> nn.BCEWithLogitsLoss:
     )
 
 
-def fit_classifier(
-    model: nn.Module,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    config: TrainConfig,
-    val: tuple[torch.Tensor, torch.Tensor],
-) -> History:
-    """重み付き交差エントロピーで学習し、検証損失が最小だったエポックの
-    重みに戻す(学習ループは回帰と同じ training.fit_early_stopping。
-    途中では止めず、config.epochs エポック学習する)。
-    """
-    return fit_early_stopping(
-        model,
-        X,
-        y,
-        config,
-        val,
-        patience=config.epochs,
-        loss_fn=weighted_bce(y),
-    )
-
-
 @dataclass(frozen=True)
 class BinaryMetrics:
     """2 値分類の混同行列と、そこから求める指標(陽性 = 形が違う拍)。"""
@@ -465,6 +392,7 @@ class BeatRun:
     metrics: BinaryMetrics
     history: History
     seconds: float
+    model: nn.Module  # 学習済みの分類器(CPU・評価モード)
 
 
 def train_beat_classifier(
@@ -476,24 +404,20 @@ def train_beat_classifier(
     hidden_size: int = 16,
     device: torch.device | None = None,
 ) -> BeatRun:
-    """分類器を訓練区間で学習し、テスト区間の拍を判定する
+    """分類器を重み付き交差エントロピーで学習し、テスト区間の拍を判定する
     (ロジット > 0 で異常)。
 
-    device には configure_torch() が返すデバイスを渡す(None なら CPU)。
+    学習ループは回帰と同じ training.train_and_predict。途中では止めず
+    (patience = エポック数)、検証損失が最小だったエポックの重みに戻す。
     """
-    X, y = to_device(data.X[inputs], device), to_device(data.y, device)
-    set_seed(seed)
-    model = make_classifier(kind, X["train"].shape[1], hidden_size)
-    model = model.to(X["train"].device)
-    start = time.perf_counter()
-    history = fit_classifier(
-        model, X["train"], y["train"], config, val=(X["val"], y["val"])
-    )
-    seconds = time.perf_counter() - start
-    logits = predict(model, X["test"])
-    return BeatRun(
-        binary_metrics(logits > 0, data.y["test"].numpy()), history, seconds
-    )
+    X = data.X[inputs]  # 区間 → (N, T, 1)
+    run = train_and_predict(
+        lambda: make_classifier(kind, X["train"].shape[1], hidden_size),
+        X, data.y, seed, config, patience=config.epochs,
+        loss_fn=weighted_bce(data.y["train"]), device=device,
+    )  # fmt: skip
+    metrics = binary_metrics(run.pred["test"] > 0, data.y["test"].numpy())
+    return BeatRun(metrics, run.history, run.seconds, run.model)
 
 
 BEAT_MODELS = {
@@ -543,8 +467,8 @@ def beat_summary_rows(
             ("特異度", "specificity"),
             ("バランス正解率", "balanced_accuracy"),
         ):
-            values = np.array([getattr(r.metrics, attr) for r in group])
-            row[name] = f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+            values = [getattr(r.metrics, attr) for r in group]
+            row[name] = mean_std_text(values, digits=3)
         rows.append(row)
     return rows
 

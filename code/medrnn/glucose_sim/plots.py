@@ -1,6 +1,8 @@
 """シミュレータの章の図。どれも Figure を返し、show() も savefig() もしない。
 
 軸には単位を付ける: 時刻 [時]、血糖 [mg/dL]、炭水化物 [g]、インスリン [U]。
+引数 ax・axes と戻り値の決まりは :mod:`medrnn.plotting` と同じ
+(None なら新しい Figure を作り、描いた Figure を返す)。
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..cgm.data import TARGET_RANGE  # 目標範囲 [mg/dL](CGM の章と同じ)
-from ..plotting import COLORS, _new_axes
+from ..plotting import COLORS, _axes_list, _dots, _finish, _new_axes
 
 LINE_COLORS = [
     COLORS["blue"],
@@ -40,25 +42,20 @@ def plot_simulated_day(
 
     Parameters
     ----------
-    t_h : np.ndarray
-        時刻 [時]。形状 (n,)
-    glucose : np.ndarray
-        血糖値(真の値)[mg/dL]。形状 (n,)
-    cgm : np.ndarray
-        CGM の値(誤差つき)[mg/dL]。形状 (n,)
-    carbs_g : np.ndarray
-        各時刻までの 5 分間の炭水化物 [g]。形状 (n,)
-    insulin_u : np.ndarray
-        各時刻までの 5 分間のインスリン [U]。形状 (n,)
+    t_h, glucose, cgm : np.ndarray
+        時刻 [時]、真の血糖値 [mg/dL]、CGM の値(誤差つき)[mg/dL]。
+        どれも形状 (n,)
+    carbs_g, insulin_u : np.ndarray
+        各時刻までの 5 分間の炭水化物 [g] とインスリン [U]。形状 (n,)
 
     Returns
     -------
     Figure
-        描いた図。
     """
     _check_same_length(t_h, glucose, cgm, carbs_g, insulin_u)
-    fig = Figure(figsize=(9, 6), layout="constrained")
-    ax_g, ax_c, ax_i = fig.subplots(3, 1, sharex=True, height_ratios=(3, 1, 1))
+    fig, (ax_g, ax_c, ax_i) = _axes_list(
+        None, 3, (9, 6), sharex=True, height_ratios=(3, 1, 1)
+    )
     ax_g.axhspan(
         *TARGET_RANGE,
         color=COLORS["green"],
@@ -66,15 +63,8 @@ def plot_simulated_day(
         label="目標範囲 70〜180 mg/dL",
     )
     ax_g.plot(t_h, glucose, color=COLORS["blue"], lw=1.5, label="真の血糖")
-    ax_g.plot(
-        t_h,
-        cgm,
-        ls="",
-        marker=".",
-        ms=3,
-        color=COLORS["black"],
-        label="CGM の測定値(誤差入り)",
-    )
+    style = {"marker": ".", "ms": 3, "color": COLORS["black"]}
+    _dots(ax_g, t_h, cgm, label="CGM の測定値(誤差入り)", **style)
     ax_g.set(ylabel="血糖 [mg/dL]")
     ax_g.legend(loc="upper right", fontsize="small")
     width = (t_h[1] - t_h[0]) * 3 if len(t_h) > 1 else 0.1
@@ -106,12 +96,11 @@ def plot_forecasts(
     meal_times_h : np.ndarray or None
         食事の時刻 [時]。None なら縦線を描かない。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     _check_same_length(t_h, target, *preds.values())
     fig, ax = _new_axes(ax, (9, 3.6))
@@ -127,9 +116,8 @@ def plot_forecasts(
             lw=1.5,
             label="食事の開始" if k == 0 else None,
         )
-    ax.set(xlabel="時刻 [時]", ylabel="血糖 [mg/dL]")
-    ax.legend(loc="upper right", fontsize="small")
-    return fig
+    legend = {"loc": "upper right", "fontsize": "small"}
+    return _finish(fig, ax, legend, xlabel="時刻 [時]", ylabel="血糖 [mg/dL]")
 
 
 def plot_error_curves(
@@ -154,12 +142,11 @@ def plot_error_curves(
     vline : float or None
         縦線を引く x の値。None なら引かない。
     ax : Axes or None
-        描く先。None なら新しい Figure を作る。
+        描く先。
 
     Returns
     -------
     Figure
-        描いた図。
     """
     _check_same_length(x, *curves.values())
     fig, ax = _new_axes(ax, (8, 3.6))
@@ -168,7 +155,6 @@ def plot_error_curves(
         ax.plot(x, values, color=color, ls=ls, marker="o", ms=4, label=name)
     if vline is not None:
         ax.axvline(vline, color="gray", lw=1)
-    ax.set(xlabel=xlabel, ylabel="RMSE [mg/dL]")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="best", fontsize="small")
-    return fig
+    legend = {"loc": "best", "fontsize": "small"}
+    return _finish(fig, ax, legend, xlabel=xlabel, ylabel="RMSE [mg/dL]")

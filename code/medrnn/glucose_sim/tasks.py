@@ -9,17 +9,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..data import SEGMENTS, Standardizer
-from ..evaluation import LinearAR, mae, predict, rmse
+from ..data import SEGMENTS, Standardizer, forecast_windows
+from ..evaluation import LinearAR, mae, mean_std_text, rmse
 from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import set_seed
-from ..training import History, TrainConfig, fit_on_segments
+from ..training import History, TrainConfig, train_and_predict
 from . import model as gs
 
 CHANNELS = ("glucose", "carbs", "insulin")  # 入力のチャネル(この順に並ぶ)
@@ -187,46 +186,6 @@ class PatientSplit:
         }
 
 
-def _check_window_args(
-    features: np.ndarray, seq_len: int, horizon: int, stride: int
-) -> None:
-    """features が 2 次元、窓の設定が 1 以上で、窓が作れるかを確かめる。"""
-    if features.ndim != 2:
-        raise ValueError(
-            f"features は形状 (n, n_channels) にしてください"
-            f"(受け取った形状: {features.shape})"
-        )
-    if min(seq_len, horizon, stride) < 1:
-        raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
-    if len(features) - seq_len - horizon + 1 <= 0:
-        raise ValueError(f"長さ {len(features)} の系列では窓を作れません")
-
-
-def multivariate_windows(
-    features: np.ndarray, seq_len: int, horizon: int, stride: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
-    """1 人分の多変量系列から、入力窓と horizon 点先の正解の位置を作る。
-
-    Parameters
-    ----------
-    features : np.ndarray
-        入力の系列。形状 (n, n_channels)
-    seq_len, horizon, stride : int
-        窓の長さ・何点先を予測するか・窓をずらす幅(どれも点の数)。
-
-    Returns
-    -------
-    X : np.ndarray
-        入力窓。形状 (N, seq_len, n_channels)
-    target_index : np.ndarray
-        正解の位置(窓の最後の点 + horizon)。形状 (N,)
-    """
-    _check_window_args(features, seq_len, horizon, stride)
-    first = np.arange(0, len(features) - seq_len - horizon + 1, stride)
-    X = features[first[:, None] + np.arange(seq_len)]  # (N, T, C)
-    return X, first + seq_len - 1 + horizon
-
-
 @dataclass(frozen=True)
 class SimForecastConfig:
     """予測の設定。"""
@@ -317,8 +276,11 @@ def patient_windows(
         窓の患者(z の行番号)。形状 (N,)
     """
     parts = [
-        multivariate_windows(
-            z[r][:, config.channels], config.seq_len, config.horizon, stride
+        forecast_windows(
+            z[r][:, config.channels],
+            config.seq_len,
+            config.horizon,
+            stride=stride,
         )
         for r in rows
     ]
@@ -415,59 +377,69 @@ class SimForecastRun:
     val_pred_mg: np.ndarray  # 検証の患者での予測(設定の選択に使う)。(N_val,)
 
 
+@dataclass(frozen=True)
+class SimTraining:
+    """再帰型モデルの学習の設定(入力の組・シードによらず共通)。"""
+
+    kind: str = "gru"  # 再帰層の種類("rnn"・"lstm"・"gru")
+    train: TrainConfig = TrainConfig()  # エポック数・バッチサイズ・学習率
+    hidden_size: int = 32  # 隠れ状態の次元
+    patience: int = 4  # 検証の損失が改善しないまま待つエポック数(早期終了)
+    device: torch.device | None = None  # 学習に使うデバイス(None なら CPU)
+
+
 def train_sim_forecaster(
-    kind: str,
     data: SimForecastData,
     seed: int,
-    train: TrainConfig,
-    hidden_size: int = 32,
-    patience: int = 4,
+    training: SimTraining,
     rescale: bool = True,
-    device: torch.device | None = None,
 ) -> SimForecastRun:
     """再帰型モデルで変化を学習し(検証の患者で早期終了)、各区間で予測する。
 
-    窓とモデルを device へ移して学習し、予測は NumPy の配列で返す。
+    学習は training.train_and_predict(device で学習し、予測は NumPy の配列)。
+    ここでは入力を選び、予測を mg/dL に戻すだけ。
 
     Parameters
     ----------
-    kind : {"rnn", "lstm", "gru"}
-        再帰層の種類。
     data : SimForecastData
         区間ごとの窓。
     seed : int
         初期値と並べ替えの乱数のシード。
-    train : TrainConfig
-        学習の設定。
-    hidden_size : int
-        隠れ状態の次元。
-    patience : int
-        検証損失が改善しないまま待つエポック数(早期終了)。
+    training : SimTraining
+        モデルの種類・学習の設定・隠れ状態の次元・早期終了・デバイス。
     rescale : bool
         True なら recurrent_features の入力、False なら標準化しただけの窓。
-    device : torch.device or None
-        configure_torch() が返すデバイス(None なら CPU)。
 
     Returns
     -------
     SimForecastRun
-        モデル・学習曲線・各区間の予測 [mg/dL]・かかった秒数。
+        モデル(CPU)・学習曲線・各区間の予測 [mg/dL]・かかった秒数。
     """
-    device = torch.device("cpu") if device is None else device
-    X = {
-        seg: x.to(device)
-        for seg, x in (recurrent_features(data) if rescale else data.X).items()
-    }
-    y = {seg: t.to(device) for seg, t in data.y.items()}
-    set_seed(seed)
+    X = recurrent_features(data) if rescale else data.X
+    device = training.device
     config = ModelConfig(
-        kind=kind, input_size=X["train"].shape[2], hidden_size=hidden_size
+        kind=training.kind,
+        input_size=X["train"].shape[2],
+        hidden_size=training.hidden_size,
     )
-    model = RecurrentRegressor(config).to(device)
-    history, seconds = fit_on_segments(model, X, y, train, patience)
-    pred = {seg: data.to_mg(predict(model, X[seg]), seg) for seg in SEGMENTS}
+    run = train_and_predict(
+        lambda: RecurrentRegressor(config),
+        X,
+        data.y,
+        seed,
+        training.train,
+        patience=training.patience,
+        predict_on=SEGMENTS,
+        device=torch.device("cpu") if device is None else device,
+    )
+    pred = {seg: data.to_mg(run.pred[seg], seg) for seg in SEGMENTS}
     return SimForecastRun(
-        model, history, pred["test"], seconds, pred["train"], pred["val"]
+        run.model,
+        run.history,
+        pred["test"],
+        run.seconds,
+        pred["train"],
+        pred["val"],
     )
 
 
@@ -502,27 +474,31 @@ def rmse_by_bin(
     values: np.ndarray, errors: np.ndarray, edges: np.ndarray
 ) -> np.ndarray:
     """values の区間 [edges[i], edges[i+1]) ごとの誤差の RMSE。
+    errors が 2 次元なら、行(シードごとの学習など)ごとに求める。
 
     Parameters
     ----------
     values : np.ndarray
         区間に分ける値(食事からの時間 [min] など)。形状 (N,)
     errors : np.ndarray
-        予測 − 正解 [mg/dL]。形状 (N,)
+        予測 − 正解 [mg/dL]。形状 (N,) か (n_runs, N)
     edges : np.ndarray
         区間の境目(昇順)。形状 (n_bins + 1,)
 
     Returns
     -------
     np.ndarray
-        RMSE [mg/dL](窓のない区間は NaN)。形状 (n_bins,)
+        RMSE [mg/dL](窓のない区間は NaN)。形状 (n_bins,) か (n_runs, n_bins)
     """
+    e = np.asarray(errors)
+    if e.ndim == 2:
+        return np.stack([rmse_by_bin(values, row, edges) for row in e])
     out = np.full(len(edges) - 1, np.nan)
     which = np.digitize(values, edges) - 1
     for i in range(len(out)):
         sel = which == i
         if sel.any():
-            out[i] = float(np.sqrt(np.mean(errors[sel] ** 2)))
+            out[i] = float(np.sqrt(np.mean(e[sel] ** 2)))
     return out
 
 
@@ -549,38 +525,24 @@ def compare_sim_inputs(
     cohort: Cohort,
     split: PatientSplit,
     config: SimForecastConfig,
-    train: TrainConfig,
-    kind: str,
+    training: SimTraining,
     seeds: tuple[int, ...],
-    hidden_size: int = 32,
-    patience: int = 4,
-    device: torch.device | None = None,
 ) -> Comparison:
     """「血糖のみ」と「血糖 + 食事 + インスリン」で、同じ方法どうしを比べる。
 
     どちらの入力の組でも、持続予測・線形モデル(同じチャネル)と、
-    シードごとの再帰型モデル(device で学習)を求める。
+    シードごとの再帰型モデル(:func:`train_sim_forecaster`)を求める。
 
     Parameters
     ----------
-    cohort : Cohort
-        シミュレーションの結果。
-    split : PatientSplit
-        訓練・検証・テストの患者。
+    cohort, split : Cohort, PatientSplit
+        シミュレーションの結果と、訓練・検証・テストの患者。
     config : SimForecastConfig
         窓の設定(inputs は組ごとに置き換える)。
-    train : TrainConfig
-        学習の設定。
-    kind : {"rnn", "lstm", "gru"}
-        再帰層の種類。
+    training : SimTraining
+        再帰型モデルの学習の設定。
     seeds : tuple[int, ...]
         シードの並び。
-    hidden_size : int
-        隠れ状態の次元。
-    patience : int
-        早期終了で待つエポック数。
-    device : torch.device or None
-        学習に使うデバイス(None なら CPU)。
 
     Returns
     -------
@@ -591,31 +553,14 @@ def compare_sim_inputs(
         raise ValueError("seeds が空です")
     data, baselines, runs = {}, {}, {}
     for inputs in INPUT_SETS:
-        cfg = SimForecastConfig(
-            config.seq_len, config.horizon, inputs, config.train_stride
-        )
+        cfg = replace(config, inputs=inputs)
         data[inputs] = prepare_sim_forecast(cohort, split, cfg)
         baselines[inputs] = baseline_predictions(data[inputs])
         runs[inputs] = [
-            train_sim_forecaster(
-                kind,
-                data[inputs],
-                seed,
-                train,
-                hidden_size,
-                patience,
-                device=device,
-            )
+            train_sim_forecaster(data[inputs], seed, training)
             for seed in seeds
         ]
     return Comparison(data, baselines, runs)
-
-
-def _mean_sd(values: list[float]) -> str:
-    """平均 ± 標準偏差(値が 1 つなら平均だけ)。"""
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}"
 
 
 def comparison_rows(comp: Comparison, kind_name: str) -> list[dict[str, str]]:
@@ -638,10 +583,10 @@ def comparison_rows(comp: Comparison, kind_name: str) -> list[dict[str, str]]:
         {
             "方法": "持続予測",
             "入力": "血糖のみ",
-            "RMSE [mg/dL]": _mean_sd(
+            "RMSE [mg/dL]": mean_std_text(
                 [rmse(comp.baselines["glucose"]["持続予測"], target)]
             ),
-            "MAE [mg/dL]": _mean_sd(
+            "MAE [mg/dL]": mean_std_text(
                 [mae(comp.baselines["glucose"]["持続予測"], target)]
             ),
         }
@@ -657,67 +602,61 @@ def comparison_rows(comp: Comparison, kind_name: str) -> list[dict[str, str]]:
                 {
                     "方法": name,
                     "入力": INPUT_NAMES[inputs],
-                    "RMSE [mg/dL]": _mean_sd([rmse(p, target) for p in preds]),
-                    "MAE [mg/dL]": _mean_sd([mae(p, target) for p in preds]),
+                    "RMSE [mg/dL]": mean_std_text(
+                        [rmse(p, target) for p in preds]
+                    ),
+                    "MAE [mg/dL]": mean_std_text(
+                        [mae(p, target) for p in preds]
+                    ),
                 }
             )
     return rows
 
 
-def horizon_errors(
-    cohort: Cohort,
-    split: PatientSplit,
-    seq_len: int,
-    horizons: tuple[int, ...],
-    train_stride: int = 1,
-) -> dict[int, tuple[dict[str, np.ndarray], np.ndarray]]:
-    """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテストの誤差。
+def baseline_errors(
+    cohort: Cohort, split: PatientSplit, config: SimForecastConfig
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """持続予測と線形モデル(2 つの入力の組)の、テストの窓での誤差。
+
+    予測先は config.horizon。予測先ごとの RMSE の表は、予測先 → この結果 の
+    辞書を :func:`horizon_rmse_table` に渡して作る。
 
     Parameters
     ----------
-    cohort : Cohort
-        シミュレーションの結果。
-    split : PatientSplit
-        訓練・検証・テストの患者。
-    seq_len : int
-        入力窓の点数。
-    horizons : tuple[int, ...]
-        予測先(点の数)の並び。
-    train_stride : int
-        訓練の窓をずらす幅。
+    cohort, split : Cohort, PatientSplit
+        シミュレーションの結果と、訓練・検証・テストの患者。
+    config : SimForecastConfig
+        窓の設定(inputs は入力の組ごとに置き換える)。
 
     Returns
     -------
-    dict[int, (dict[str, np.ndarray], np.ndarray)]
-        予測先(点の数)→(方法の名前 → 予測 − 正解 [mg/dL]、各窓の患者)。
-        どの配列も形状 (N_test,)(N_test は予測先によって変わる)。
+    errors : dict[str, np.ndarray]
+        方法の名前 → 予測 − 正解 [mg/dL]。各形状 (N_test,)
+    groups : np.ndarray
+        各窓の患者(Cohort の行)。形状 (N_test,)
     """
-    out: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
-    for horizon in horizons:
-        errors: dict[str, np.ndarray] = {}
-        groups: np.ndarray | None = None
-        for inputs in INPUT_SETS:
-            config = SimForecastConfig(seq_len, horizon, inputs, train_stride)
-            data = prepare_sim_forecast(cohort, split, config)
-            preds = baseline_predictions(data)
-            target, groups = data.target_mg["test"], data.rows["test"]
-            if inputs == "glucose":
-                errors["持続予測"] = preds["持続予測"] - target
-            errors[f"線形・{INPUT_NAMES[inputs]}"] = preds["線形"] - target
-        assert groups is not None  # INPUT_SETS は空でない定数
-        out[horizon] = (errors, groups)
-    return out
+    errors: dict[str, np.ndarray] = {}
+    for inputs in INPUT_SETS:
+        data = prepare_sim_forecast(
+            cohort, split, replace(config, inputs=inputs)
+        )
+        preds = baseline_predictions(data)
+        target = data.target_mg["test"]
+        if inputs == "glucose":
+            errors["持続予測"] = preds["持続予測"] - target
+        errors[f"線形・{INPUT_NAMES[inputs]}"] = preds["線形"] - target
+    return errors, data.rows["test"]
 
 
 def horizon_rmse_table(
     by_horizon: dict[int, tuple[dict[str, np.ndarray], np.ndarray]],
 ) -> dict[str, np.ndarray]:
-    """horizon_errors の結果から、方法ごと・予測先の順の RMSE [mg/dL] を作る。
+    """予測先ごとの誤差から、方法ごと・予測先の順の RMSE [mg/dL] を作る。
 
     Parameters
     ----------
     by_horizon : dict[int, (dict[str, np.ndarray], np.ndarray)]
-        :func:`horizon_errors` の結果。
+        予測先(点の数)→ その予測先での :func:`baseline_errors` の結果。
 
     Returns
     -------
@@ -734,35 +673,3 @@ def horizon_rmse_table(
         )
         for name in names
     }
-
-
-def horizon_rmse(
-    cohort: Cohort,
-    split: PatientSplit,
-    seq_len: int,
-    horizons: tuple[int, ...],
-    train_stride: int = 1,
-) -> dict[str, np.ndarray]:
-    """予測先ごとの、持続予測と線形モデル(2 つの入力の組)のテスト RMSE。
-
-    Parameters
-    ----------
-    cohort : Cohort
-        シミュレーションの結果。
-    split : PatientSplit
-        訓練・検証・テストの患者。
-    seq_len : int
-        入力窓の点数。
-    horizons : tuple[int, ...]
-        予測先(点の数)の並び。
-    train_stride : int
-        訓練の窓をずらす幅。
-
-    Returns
-    -------
-    dict[str, np.ndarray]
-        方法の名前 → 予測先の順の RMSE [mg/dL]。形状 (len(horizons),)
-    """
-    return horizon_rmse_table(
-        horizon_errors(cohort, split, seq_len, horizons, train_stride)
-    )

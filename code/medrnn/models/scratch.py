@@ -152,10 +152,8 @@ class GRUCellScratch(ScratchCell):
 
         Parameters
         ----------
-        x_t : torch.Tensor
-            時刻 t の入力。形状 (B, input_size)
-        h_prev : torch.Tensor
-            h_{t-1}。形状 (B, H)
+        x_t, h_prev : torch.Tensor
+            時刻 t の入力 (B, input_size) と h_{t-1} (B, H)。
 
         Returns
         -------

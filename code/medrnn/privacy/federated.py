@@ -238,6 +238,7 @@ def make_client_app(
         )
         metrics: dict[str, int | float | list[int] | list[float]] = {
             "num-examples": len(hospital.X),
+            "partition": part,  # 病院の番号(集約の順番をそろえる)
             "train-loss": loss,
             "pid": os.getpid(),  # この病院の学習をしたプロセスの番号
             "seed-offset": seed_offset(),  # ワーカーが読んだシードのずらし幅
@@ -254,7 +255,7 @@ def make_client_app(
 class RoundRecord:
     """1 ラウンドで Flower が受け取った重みと、Flower が集約した重み。"""
 
-    states: list[State]  # 病院ごとの学習後の重み(受け取った順)
+    states: list[State]  # 病院ごとの学習後の重み(病院の番号の順)
     n_examples: list[int]  # 病院ごとの窓の数(同じ順)
     aggregated: State  # Flower の FedAvg が計算した平均
     pids: list[int]  # 病院の学習をしたプロセスの番号(同じ順)
@@ -271,6 +272,11 @@ def _as_int(value: object) -> int:
 def _metric(content: Any, name: str) -> int:
     """返信の MetricRecord "metrics" の値 name を int で。"""
     return _as_int(content.metric_records["metrics"][name])
+
+
+def _partition(reply: Message) -> int:
+    """返信した病院の番号(エラーの返信は -1)。"""
+    return -1 if reply.has_error() else _metric(reply.content, "partition")
 
 
 def _record_round(
@@ -306,7 +312,9 @@ def recording_fedavg(n_clients: int) -> Any:
         def aggregate_train(
             self, server_round: int, replies: Any
         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-            replies = list(replies)
+            # 返信は届いた順(実行ごとに変わる)。病院の番号の順に並べて
+            # から平均し、浮動小数点の和の順番を毎回そろえる
+            replies = sorted(replies, key=_partition)
             arrays, metrics = super().aggregate_train(server_round, replies)
             if server_round == 1 and arrays is not None:
                 self.first_round = _record_round(replies, arrays)

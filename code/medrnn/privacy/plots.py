@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, _new_axes
+from ..plotting import COLORS, _band, _finish, _new_axes
 
 PALETTE = [COLORS[c] for c in ("black", "blue", "red", "green", "orange")]
 LINES = ["-", "--", "-.", ":", (0, (5, 2, 1, 2))]
@@ -28,7 +28,7 @@ def plot_convergence(
     for k, (name, values) in enumerate(curves.items()):
         v = np.asarray(values, dtype=np.float64)
         x = np.arange(v.shape[1])
-        mean, sd = v.mean(axis=0), v.std(axis=0)
+        mean, sd = v.mean(axis=0), v.std(axis=0, ddof=1)  # 不偏(ddof=1)
         color = PALETTE[k % len(PALETTE)]
         ax.plot(
             x,
@@ -39,12 +39,12 @@ def plot_convergence(
             ms=3,
             label=name,
         )
-        ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.15)
-    ax.set(
-        xlabel="ラウンド(集中学習はエポック)[回]", ylabel="検証の RMSE [mg/dL]"
+        _band(ax, x, mean, sd, color=color, alpha=0.15)
+    xlabel = "ラウンド(集中学習はエポック)[回]"
+    legend = {"loc": "upper right", "fontsize": "small"}
+    return _finish(
+        fig, ax, legend, xlabel=xlabel, ylabel="検証の RMSE [mg/dL]"
     )
-    ax.legend(loc="upper right", fontsize="small")
-    return fig
 
 
 def plot_hospital_errors(
@@ -75,9 +75,8 @@ def plot_hospital_errors(
             alpha=0.8,
         )
     ax.set_xticks(np.arange(len(names)), names, fontsize="small")
-    ax.set(ylabel="30 分先のテスト RMSE [mg/dL]")
-    ax.legend(loc="lower right", fontsize="small")
-    return fig
+    legend = {"loc": "lower right", "fontsize": "small"}
+    return _finish(fig, ax, legend, ylabel="30 分先のテスト RMSE [mg/dL]")
 
 
 def plot_privacy_tradeoff(
@@ -102,12 +101,10 @@ def plot_privacy_tradeoff(
         reference, color=COLORS["black"], ls="--", label="差分プライバシーなし"
     )
     ax.set_xscale("log")
-    ax.set(
-        xlabel="プライバシーの予算 ε(窓単位、対数軸)[なし]",
-        ylabel="30 分先のテスト RMSE [mg/dL]",
-    )
-    ax.legend(loc="upper right", fontsize="small")
-    return fig
+    xlabel = "プライバシーの予算 ε(窓単位、対数軸)[なし]"
+    ylabel = "30 分先のテスト RMSE [mg/dL]"
+    legend = {"loc": "upper right", "fontsize": "small"}
+    return _finish(fig, ax, legend, xlabel=xlabel, ylabel=ylabel)
 
 
 def plot_uniqueness(
@@ -116,10 +113,8 @@ def plot_uniqueness(
     """続けて測った値の並びの長さ [分] と、1 人だけの並びの割合 [%]。"""
     fig, ax = _new_axes(ax, (6, 3.4))
     ax.plot(minutes, percent, color=COLORS["red"], marker="o")
-    ax.set(
-        xlabel="続けて測った値の並びの長さ [分]",
-        ylabel="1 人にしか現れない並び [%]",
-        ylim=(0, 102),
-    )
     ax.grid(alpha=0.3)
-    return fig
+    ax.set_ylim(0, 102)
+    xlabel = "続けて測った値の並びの長さ [分]"
+    ylabel = "1 人にしか現れない並び [%]"
+    return _finish(fig, ax, xlabel=xlabel, ylabel=ylabel)

@@ -363,8 +363,7 @@ def bptt_table(trace: BPTTTrace) -> str:
 
     Parameters
     ----------
-    trace : BPTTTrace
-        :func:`hidden_state_grads` の記録。
+    trace : :func:`hidden_state_grads` の記録(BPTTTrace)
 
     Returns
     -------

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from ..data import (
@@ -25,7 +25,6 @@ from ..evaluation import (
     LinearAR,
     mse,
     persistence_forecast,
-    predict,
     window_mean_forecast,
 )
 from ..models.nets import (
@@ -34,8 +33,12 @@ from ..models.nets import (
     ModelConfig,
     RecurrentRegressor,
 )
-from ..repro import configure_torch, set_seed, shifted
-from ..training import History, TrainConfig, fit, fit_early_stopping
+from ..repro import shifted
+from ..training import (
+    History,
+    TrainConfig,
+    train_and_predict,
+)
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,11 @@ def noisy_sine(sine: SineConfig) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    sine : SineConfig
-        サイン波の設定。
+    sine : サイン波の設定(ノイズのシード sine.seed を含む)
 
     Returns
     -------
-    t, series : np.ndarray
-        形状 (n_points,) の時刻と観測値
+    t, series : 時刻と観測値。どちらも形状 (n_points,) の np.ndarray
     """
     return make_noisy_sine(replace(sine, seed=shifted(sine.seed)))
 
@@ -96,8 +97,7 @@ def prepare_data(recipe: Recipe) -> SineData:
 
     Parameters
     ----------
-    recipe : Recipe
-        データと窓の設定。
+    recipe : データ・窓の長さ・訓練の割合の設定
 
     Returns
     -------
@@ -115,7 +115,7 @@ def prepare_data(recipe: Recipe) -> SineData:
 class RunResult:
     """学習 1 回分の結果。"""
 
-    model: RecurrentRegressor  # 学習済みモデル
+    model: nn.Module  # 学習済みモデル(RecurrentRegressor、CPU・評価モード)
     history: History  # 損失の記録
     test_pred: np.ndarray  # テスト窓の予測。形状 (N_test,)
     test_mse: float  # テスト MSE
@@ -123,22 +123,25 @@ class RunResult:
 
 
 def train_recipe(recipe: Recipe, data: SineData, seed: int) -> RunResult:
-    """シードを固定してモデルを作り、学習し、テストデータで評価する。"""
-    device = configure_torch()
-    set_seed(seed)
-    model = RecurrentRegressor(recipe.model).to(device)
-    start = time.perf_counter()
-    history = fit(
-        model, data.X_train.to(device), data.y_train.to(device), recipe.train
+    """シードを固定してモデルを作り、学習し、テストデータで評価する。
+
+    学習と予測は本書で共通の train_and_predict(早期終了なしで
+    recipe.train.epochs エポック学習する)。
+    """
+    run = train_and_predict(
+        partial(RecurrentRegressor, recipe.model),
+        {"train": data.X_train, "test": data.X_test},
+        {"train": data.y_train},
+        seed,
+        recipe.train,
     )
-    seconds = time.perf_counter() - start
-    pred = predict(model, data.X_test.to(device))
+    pred = run.pred["test"]  # (N_test,)
     return RunResult(
-        model.cpu(),
-        history,
+        run.model,
+        run.history,
         pred,
         mse(pred, data.y_test[:, 0].numpy()),
-        seconds,
+        run.seconds,
     )
 
 
@@ -147,8 +150,7 @@ def baseline_predictions(data: SineData) -> dict[str, np.ndarray]:
 
     Parameters
     ----------
-    data : SineData
-        訓練とテストの窓。
+    data : 訓練とテストの窓(:func:`prepare_data` の結果)
 
     Returns
     -------
@@ -164,12 +166,11 @@ def baseline_predictions(data: SineData) -> dict[str, np.ndarray]:
 
 
 def baseline_mses(data: SineData) -> dict[str, float]:
-    """単純な予測法のテスト MSE(線形 AR は訓練窓だけで当てはめる)。
+    """:func:`baseline_predictions` の予測のテスト MSE。
 
     Parameters
     ----------
-    data : SineData
-        訓練とテストの窓。
+    data : :func:`baseline_predictions` と同じ
 
     Returns
     -------
@@ -281,27 +282,32 @@ class ValidationStudy:
     )
 
 
-def windows_on(
-    series: np.ndarray, seq_len: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """系列を窓に切り(:func:`make_windows`)、入力と正解を device に置く。
+Windows = tuple[torch.Tensor, torch.Tensor]  # (入力 (N, T, 1), 正解 (N, 1))
+
+
+def validation_windows(
+    recipe: Recipe, val_ratio: float
+) -> tuple[Windows, Windows, Windows]:
+    """訓練部分を学習用と検証用(末尾 val_ratio)に分け、テストも窓に切る。
 
     Parameters
     ----------
-    series : np.ndarray
-        1 次元の系列。形状 (n,)
-    seq_len : int
-        窓の長さ。
-    device : torch.device
-        置き先のデバイス。
+    recipe : データと窓の設定(:func:`prepare_data` と同じデータを作る)
+    val_ratio : 訓練部分の末尾から検証用に取る割合
 
     Returns
     -------
-    X, y : torch.Tensor
-        形状 (N, seq_len, 1) と (N, 1)
+    fit, val, test : (X, y)
+        学習用・検証用・テストの窓 (N, seq_len, 1) と正解 (N, 1)
     """
-    X, y = make_windows(series, seq_len)
-    return X.to(device), y.to(device)
+    _, series = noisy_sine(recipe.sine)
+    train, test = split_ordered(series, recipe.train_ratio)
+    fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストは見ない
+    return (
+        make_windows(fit_part, recipe.seq_len),
+        make_windows(val_part, recipe.seq_len),
+        make_windows(test, recipe.seq_len),
+    )
 
 
 def validation_study(
@@ -314,21 +320,19 @@ def validation_study(
     """訓練部分の末尾 val_ratio を検証用にし、全エポック学習と
     早期終了を比べる。
     """
-    _, series = noisy_sine(recipe.sine)
-    train, test = split_ordered(series, recipe.train_ratio)
-    fit_part, val_part = split_ordered(train, 1 - val_ratio)  # テストは見ない
-    device = configure_torch()
-    X_fit, y_fit = windows_on(fit_part, recipe.seq_len, device)
-    val = windows_on(val_part, recipe.seq_len, device)
-    X_test, y_test = make_windows(test, recipe.seq_len)
-    runs = []
-    # 全エポック学習と早期終了(patience を固定した fit_early_stopping)
-    for trainer in (fit, partial(fit_early_stopping, patience=patience)):
-        set_seed(seed)
-        model = RecurrentRegressor(recipe.model).to(device)
-        history = trainer(model, X_fit, y_fit, recipe.train, val)
-        runs.append((history, predict(model, X_test.to(device))))
-    return study_result(runs, y_test[:, 0].numpy(), len(val[0]), tolerance)
+    groups = ("train", "val", "test")
+    windows = dict(zip(groups, validation_windows(recipe, val_ratio)))
+    X = {g: w[0] for g, w in windows.items()}
+    y = {g: w[1] for g, w in windows.items()}
+    make = partial(RecurrentRegressor, recipe.model)
+    # 全エポック学習(検証損失は記録だけ)と、早期終了
+    runs = [
+        train_and_predict(make, X, y, seed, recipe.train, patience=p)
+        for p in (None, patience)
+    ]
+    preds = [(r.history, r.pred["test"]) for r in runs]
+    target = y["test"][:, 0].numpy()  # (N_test,)
+    return study_result(preds, target, len(X["val"]), tolerance)
 
 
 def study_result(

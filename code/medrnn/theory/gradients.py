@@ -11,7 +11,8 @@ import torch
 from torch import nn
 from torch.nn.utils import clip_grad_norm_, parameters_to_vector
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from ..training import LossFn, train_step
+
 BCE = nn.functional.binary_cross_entropy_with_logits  # 2 値分類の損失
 
 
@@ -112,16 +113,16 @@ def sgd_update_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     limit = math.inf if max_norm is None else max_norm
     trace = UpdateTrace()
+
+    def clip(m: nn.Module) -> None:  # 逆伝播のあと、更新の前に呼ばれる
+        norm = clip_grad_norm_(m.parameters(), limit)  # 切る前のノルム
+        trace.grad_norm.append(float(norm))
     for _ in range(steps):
         before = parameters_to_vector(model.parameters()).detach().clone()
-        loss = loss_fn(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        norm = clip_grad_norm_(model.parameters(), limit)  # 切る前のノルム
-        optimizer.step()
+        loss = train_step(model, optimizer, x, y, loss_fn=loss_fn,
+                          before_step=clip)  # 学習の 1 歩(本書で共通)
         after = parameters_to_vector(model.parameters()).detach()
         trace.loss.append(loss.item())
-        trace.grad_norm.append(float(norm))
         trace.update_norm.append(float((after - before).norm()))
     return trace
 # fmt: on

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from ..models.nets import ModelConfig, RecurrentRegressor
 from ..repro import configure_torch, set_seed, shifted
+from ..training import train_step
 from .gradients import (
     BCE,
     UpdateTrace,
@@ -243,52 +245,20 @@ def train_long_lag(
 
     check_every 回の更新ごとに確かめ用の系列で正解率を測り、
     stop_accuracy に達したら(課題が解けたので)そこで学習を止める。
+    シード 1 つの :func:`train_long_lag_seeds` と同じ(モデル 1 つを
+    まとめたモデルは、そのモデル自身と同じ重みを持つ)。
 
     Parameters
     ----------
-    spec : LagModel
-        学習するモデル。
-    lag : int
-        印から答えるまでの時刻の数。
-    seed : int
-        初期値と系列の乱数のシード。
-    config : LagConfig
-        学習と評価の設定。
+    spec, lag, config : :func:`train_long_lag_seeds` と同じ
+    seed : 初期値と系列の乱数のシード
 
     Returns
     -------
     LagRun
         学習済みモデル・損失・テストの正解率・解けた更新回数・秒数。
     """
-    device = configure_torch()
-    start = time.perf_counter()
-    train_gen, check, test = _lag_streams(lag, seed, config, device)
-    set_seed(seed)
-    model = build_lag_model(spec, config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    losses, solved = [], None
-    for step in range(1, config.steps + 1):
-        x, y = make_long_lag_batch(
-            lag, config.batch_size, config.noise_std, train_gen
-        )
-        loss = BCE(model(x.to(device)), y.to(device))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if (
-            step % config.check_every == 0
-            and accuracy(model, *check) >= config.stop_accuracy
-        ):
-            solved = step
-            break
-    return LagRun(
-        model.cpu(),
-        losses,
-        accuracy(model, *test),
-        solved,
-        time.perf_counter() - start,
-    )
+    return train_long_lag_seeds(spec, lag, [seed], config)[0]
 
 
 Block = tuple[torch.Tensor, torch.Tensor | None]  # (行の番号, 列の番号)
@@ -407,8 +377,8 @@ def unstack_model(
     return model.to(stacked.head.weight.device)
 
 
-def block_masks(config: ModelConfig, n: int) -> dict[str, torch.Tensor]:
-    """まとめたモデルの各引数で、どれかのブロックに入る要素だけ 1 の配列。
+def seed_masks(config: ModelConfig, n: int) -> list[dict[str, torch.Tensor]]:
+    """まとめたモデルの各引数で、s 番目のモデルの要素だけ 1 の配列(s ごと)。
 
     Parameters
     ----------
@@ -419,17 +389,40 @@ def block_masks(config: ModelConfig, n: int) -> dict[str, torch.Tensor]:
 
     Returns
     -------
-    dict[str, torch.Tensor]
-        引数の名前 → その引数と同じ形状の 0/1 の配列。
+    list[dict[str, torch.Tensor]]
+        長さ n。s 番目は 引数の名前 → 0/1 の配列。
     """
     stacked = stack_models([RecurrentRegressor(config) for _ in range(n)])
-    masks = {
-        name: torch.zeros_like(p) for name, p in stacked.named_parameters()
+    blocks = _blocks(config, n)
+    out = []
+    for s in range(n):
+        masks = {
+            name: torch.zeros_like(p) for name, p in stacked.named_parameters()
+        }
+        for name, mask in masks.items():
+            mask[_index(blocks[name][s])] = 1.0
+        out.append(masks)
+    return out
+
+
+def block_masks(config: ModelConfig, n: int) -> dict[str, torch.Tensor]:
+    """まとめたモデルの各引数で、どれかのブロックに入る要素だけ 1 の配列。
+
+    Parameters
+    ----------
+    config, n : :func:`seed_masks` と同じ
+
+    Returns
+    -------
+    dict[str, torch.Tensor]
+        引数の名前 → その引数と同じ形状の 0/1 の配列(:func:`seed_masks`
+        の和。ブロックは重ならない)。
+    """
+    per_seed = seed_masks(config, n)
+    return {
+        name: torch.stack([m[name] for m in per_seed]).sum(dim=0)
+        for name in per_seed[0]
     }
-    for name, blocks in _blocks(config, n).items():
-        for block in blocks:
-            masks[name][_index(block)] = 1.0
-    return masks
 
 
 def _stacked_batch(batches: list[Batch], device: torch.device) -> Batch:
@@ -445,6 +438,28 @@ def _stacked_accuracy(
     """まとめたモデルの、シードごとの正解率。形状 (n,)"""
     with torch.inference_mode():
         return ((model(x) > 0).float() == y).float().mean(dim=0).cpu()
+
+
+def _per_seed_bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """まとめたモデルの、シードごとの 2 値交差エントロピー(バッチ平均)。
+
+    Parameters
+    ----------
+    logits, y : ロジットと正解(0 か 1)。形状 (batch, n)
+
+    Returns
+    -------
+    torch.Tensor
+        形状 (n,)。:func:`~medrnn.training.train_step` は和を逆伝播する
+    """
+    return BCE(logits, y, reduction="none").mean(dim=0)
+
+
+def _mask_grads(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+    """逆伝播のあと、各引数の勾配にマスクを掛ける(マスクが 0 の要素は 0)。"""
+    for name, p in model.named_parameters():
+        assert p.grad is not None  # backward のあとなので必ずある
+        p.grad.mul_(masks[name])
 
 
 def train_long_lag_seeds(
@@ -487,6 +502,7 @@ def train_long_lag_seeds(
     stacked = stack_models(models).to(device)
     masks = {k: m.to(device) for k, m in block_masks(single, n).items()}
     optimizer = torch.optim.Adam(stacked.parameters(), lr=config.lr)
+    keep_blocks = partial(_mask_grads, masks=masks)  # ブロックの外は 0 のまま
     losses: list[list[float]] = [[] for _ in seeds]
     solved: list[int | None] = [None] * n
     kept: list[RecurrentRegressor | None] = [None] * n
@@ -498,14 +514,10 @@ def train_long_lag_seeds(
             for st in streams
         ]
         x, y = _stacked_batch(batches, device)  # (B, T, n), (B, n)
-        per_seed = BCE(stacked(x), y, reduction="none").mean(dim=0)  # (n,)
-        optimizer.zero_grad()
-        per_seed.sum().backward()
-        for name, p in stacked.named_parameters():
-            assert p.grad is not None  # backward のあとなので必ずある
-            p.grad.mul_(masks[name])  # ブロックの外は 0 のまま
-        optimizer.step()
-        values = per_seed.tolist()
+        values = train_step(
+            stacked, optimizer, x, y,
+            loss_fn=_per_seed_bce, before_step=keep_blocks,
+        ).tolist()  # fmt: skip
         for s in range(n):
             if kept[s] is None:
                 losses[s].append(values[s])
@@ -632,12 +644,7 @@ def longest_reliable_lag(
 
     Parameters
     ----------
-    sweep : LagSweep
-        :func:`lag_sweep` の結果。
-    name : str
-        モデル名。
-    threshold : float
-        解けたとみなす正解率。
+    sweep, name, threshold : :func:`solved_counts` と同じ
 
     Returns
     -------
@@ -686,34 +693,6 @@ class ClippingResult:
     models: dict[str, list[RecurrentRegressor]]  # シードごとの学習後のモデル
     x: torch.Tensor  # 学習に使った系列。形状 (batch_size, lag + 1, 1)
     y: torch.Tensor  # 正解。形状 (batch_size, 1)
-
-
-def seed_masks(config: ModelConfig, n: int) -> list[dict[str, torch.Tensor]]:
-    """まとめたモデルの各引数で、s 番目のモデルの要素だけ 1 の配列(s ごと)。
-
-    Parameters
-    ----------
-    config : ModelConfig
-        1 つのモデルの設定。
-    n : int
-        まとめたモデルの数。
-
-    Returns
-    -------
-    list[dict[str, torch.Tensor]]
-        長さ n。s 番目は 引数の名前 → 0/1 の配列。
-    """
-    stacked = stack_models([RecurrentRegressor(config) for _ in range(n)])
-    blocks = _blocks(config, n)
-    out = []
-    for s in range(n):
-        masks = {
-            name: torch.zeros_like(p) for name, p in stacked.named_parameters()
-        }
-        for name, mask in masks.items():
-            mask[_index(blocks[name][s])] = 1.0
-        out.append(masks)
-    return out
 
 
 def _clip_scales(
@@ -771,21 +750,27 @@ def sgd_update_norms_stacked(
         モデルごとの更新の記録。長さ n
     """
     params = dict(stacked.named_parameters())
+    optimizer = torch.optim.SGD(stacked.parameters(), lr=lr)
     traces = [UpdateTrace() for _ in masks]
-    for _ in range(steps):
-        before = {k: p.detach().clone() for k, p in params.items()}
-        per_seed = BCE(stacked(x), y, reduction="none").mean(dim=0)  # (n,)
-        stacked.zero_grad()
-        per_seed.sum().backward()
+
+    def clip(model: nn.Module) -> None:
+        """逆伝播のあと、モデルごとの勾配ノルムを記録して勾配を縮める。"""
         with torch.no_grad():
             grads: dict[str, torch.Tensor] = {}
-            for k, p in params.items():
+            for k, p in model.named_parameters():
                 assert p.grad is not None  # backward のあとなので必ずある
                 grads[k] = p.grad
             scales, norms = _clip_scales(grads, masks, max_norm)
-            for k, p in params.items():
-                p.add_(grads[k] * scales[k], alpha=-lr)  # SGD の更新
-        losses = per_seed.detach().tolist()
+            for k, g in grads.items():
+                g.mul_(scales[k])  # ブロックの外は 0 のまま
+        for trace, norm in zip(traces, norms):
+            trace.grad_norm.append(norm)
+
+    for _ in range(steps):
+        before = {k: p.detach().clone() for k, p in params.items()}
+        losses = train_step(
+            stacked, optimizer, x, y, loss_fn=_per_seed_bce, before_step=clip
+        ).tolist()
         for s, mask in enumerate(masks):
             delta = sum(
                 ((params[k].detach() - before[k]) * mask[k]).square().sum()
@@ -793,7 +778,6 @@ def sgd_update_norms_stacked(
             )
             assert isinstance(delta, torch.Tensor)  # params は空でない
             traces[s].loss.append(losses[s])
-            traces[s].grad_norm.append(norms[s])
             traces[s].update_norm.append(float(torch.sqrt(delta)))
     return traces
 

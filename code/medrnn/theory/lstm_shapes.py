@@ -225,12 +225,8 @@ def relation_rows(
 
     Parameters
     ----------
-    cases : list[LSTMShapeCase]
-        調べる設定(1 つ以上)。
-    seed : int
-        重みと入力の乱数のシード。
-    atol : float
-        一致とみなす差の最大絶対値。
+    cases, seed : :func:`shape_rows` と同じ
+    atol : 一致とみなす差の最大絶対値
 
     Returns
     -------

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, _new_axes
+from ..plotting import COLORS, _axes_list, _finish, _new_axes
 
 METHOD_COLORS = {
     "統合勾配": COLORS["blue"],
@@ -46,12 +46,7 @@ def plot_attribution(
     shade: 横軸の範囲 (始まり, 終わり) を薄く塗る(ラベルを決める区間など)。
     """
     _check_panel_args(t, signal, attrs)
-    if axes is None:
-        fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-        top, bottom = fig.subplots(2, 1, sharex=True)
-    else:
-        top, bottom = axes
-        fig = top.figure  # type: ignore[assignment]
+    fig, (top, bottom) = _axes_list(axes, 2, (6.4, 4.4), sharex=True)
     top.plot(t, signal, color=COLORS["black"], marker=".", lw=1)
     width = 0.8 * float(np.min(np.diff(t))) / max(len(attrs), 1)
     for k, (name, a) in enumerate(attrs.items()):
@@ -64,9 +59,8 @@ def plot_attribution(
         if shade is not None:
             ax.axvspan(*shade, color=COLORS["yellow"], alpha=0.25)
     top.set_ylabel(labels[1])
-    bottom.set(xlabel=labels[0], ylabel=labels[2])
-    bottom.legend(fontsize="small", ncol=len(attrs))
-    return fig
+    legend = {"fontsize": "small", "ncol": len(attrs)}
+    return _finish(fig, bottom, legend, xlabel=labels[0], ylabel=labels[2])
 
 
 def plot_randomization(
@@ -90,9 +84,10 @@ def plot_randomization(
         ax.bar(x, values, width, color=shades[j % 3], label=stage)
     ax.axhline(line, color=COLORS["red"], ls="--", lw=1)
     ax.set_xticks(np.arange(len(methods)), methods)
-    ax.set(ylim=(-0.1, 1.0), ylabel="元の帰属との順位相関")
-    ax.legend(title="初期化し直した層", fontsize="small")
-    return fig
+    legend = {"title": "初期化し直した層", "fontsize": "small"}
+    return _finish(
+        fig, ax, legend, ylim=(-0.1, 1.0), ylabel="元の帰属との順位相関"
+    )
 
 
 def plot_intervals(
@@ -112,9 +107,10 @@ def plot_intervals(
     ax.plot(minutes, target, color=COLORS["black"], lw=1.2, label="実測")
     ax.plot(minutes, pred, color=COLORS["red"], ls="--", lw=1, label="予測")
     ax.axhline(70, color=COLORS["red"], lw=0.8, ls=":")
-    ax.set(xlabel="時間 [分]", ylabel="血糖値 [mg/dL]")
-    ax.legend(fontsize="small", ncol=2)
-    return fig
+    legend = {"fontsize": "small", "ncol": 2}
+    return _finish(
+        fig, ax, legend, xlabel="時間 [分]", ylabel="血糖値 [mg/dL]"
+    )
 
 
 def plot_reliability(
@@ -131,12 +127,9 @@ def plot_reliability(
     for k, (name, (p, f)) in enumerate(curves.items()):
         ok = np.isfinite(p)
         ax.plot(p[ok], f[ok], marker=markers[k % 3], label=name)
-    ax.set(
-        xlim=(0, 1),
-        ylim=(0, 1),
-        aspect="equal",
-        xlabel="予測した異常の確率(ビンの平均)",
-        ylabel="実際に異常だった割合",
+    ax.set(xlim=(0, 1), ylim=(0, 1), aspect="equal")
+    xlabel = "予測した異常の確率(ビンの平均)"
+    ylabel = "実際に異常だった割合"
+    return _finish(
+        fig, ax, {"fontsize": "small"}, xlabel=xlabel, ylabel=ylabel
     )
-    ax.legend(fontsize="small")
-    return fig

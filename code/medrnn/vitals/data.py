@@ -262,47 +262,28 @@ def interpolate_on_grid(
     return np.interp(grid_t_s, t, values)
 
 
-def lookahead_s(times_s: np.ndarray, grid_t_s: np.ndarray) -> np.ndarray:
-    """線形補間が各格子の時刻で使う「次の測定」が、何秒先の測定か [s]。
+def measurement_gap_s(
+    times_s: np.ndarray, grid_t_s: np.ndarray, ahead: bool = True
+) -> np.ndarray:
+    """各格子の時刻から、次の測定(ahead=True)か前の測定までの時間 [s]。
 
-    格子の時刻ちょうどに測定があれば 0。最後の測定より後は NaN。
+    次の測定は、線形補間がその時刻で使う測定(時刻ちょうどなら 0)。
+    前の測定は、その時刻より前の最後の測定。どちらも、なければ NaN。
 
     Parameters
     ----------
-    times_s : np.ndarray
-        測定時刻 [s](昇順)。形状 (n_obs,)
-    grid_t_s : np.ndarray
-        格子の時刻 [s]。形状 (n,)
+    times_s, grid_t_s : np.ndarray
+        測定時刻 [s](昇順)と格子の時刻 [s]。形状 (n_obs,) と (n,)
+    ahead : bool
+        True なら次の測定、False なら前の測定。
 
     Returns
     -------
     np.ndarray
-        何秒先か [s]。形状 (n,)
+        時間 [s]。形状 (n,)
     """
-    t = np.asarray(times_s, dtype=np.float64)
-    g = np.asarray(grid_t_s, dtype=np.float64)
-    nxt = np.searchsorted(t, g, side="left")
-    ahead = t[np.minimum(nxt, len(t) - 1)] - g
-    return np.where(nxt < len(t), ahead, np.nan)
-
-
-def time_since_last_s(times_s: np.ndarray, grid_t_s: np.ndarray) -> np.ndarray:
-    """各格子の時刻で、その時刻より前の最後の測定から何秒たったか
-    [s](なければ NaN)。
-
-    Parameters
-    ----------
-    times_s : np.ndarray
-        測定時刻 [s](昇順)。形状 (n_obs,)
-    grid_t_s : np.ndarray
-        格子の時刻 [s]。形状 (n,)
-
-    Returns
-    -------
-    np.ndarray
-        経過時間 [s]。形状 (n,)
-    """
-    t = np.asarray(times_s, dtype=np.float64)
-    g = np.asarray(grid_t_s, dtype=np.float64)
-    last = np.searchsorted(t, g, side="left") - 1
-    return np.where(last >= 0, g - t[np.maximum(last, 0)], np.nan)
+    t, g = (np.asarray(a, dtype=np.float64) for a in (times_s, grid_t_s))
+    k = np.searchsorted(t, g, side="left") - (0 if ahead else 1)  # 使う測定
+    gap = t[np.clip(k, 0, len(t) - 1)] - g
+    found = (k >= 0) & (k < len(t))
+    return np.where(found, gap if ahead else -gap, np.nan)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data import window_positions
+
 STRATEGIES = {  # 欠測の扱い方 → 表示名
     "mean": "平均で埋める",
     "locf": "直前の値(LOCF)",
@@ -95,13 +97,19 @@ def block_mask(
     return mask
 
 
-def previous_observed(mask: np.ndarray) -> np.ndarray:
-    """各時刻以前(その時刻を含む)で最後に観測があった時刻。なければ -1。
+def nearest_observed(mask: np.ndarray, after: bool = False) -> np.ndarray:
+    """各時刻にいちばん近い観測の時刻(その時刻の観測も含む)。
+
+    after=False なら、その時刻以前で最後に観測があった時刻(なければ -1)。
+    after=True なら、その時刻以後で最初に観測がある時刻(なければ n_steps)。
+    後者は、時間を逆向きにして前者を求めたもの。
 
     Parameters
     ----------
     mask : np.ndarray
         観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    after : bool
+        True なら以後の観測、False なら以前の観測。
 
     Returns
     -------
@@ -109,26 +117,10 @@ def previous_observed(mask: np.ndarray) -> np.ndarray:
         時刻の番号(int)。形状は mask と同じ
     """
     m = _check_mask(mask)
+    if after:
+        return len(m) - 1 - nearest_observed(m[::-1])[::-1]
     index = np.where(m, np.arange(len(m))[:, None], -1)
     return np.maximum.accumulate(index, axis=0)
-
-
-def next_observed(mask: np.ndarray) -> np.ndarray:
-    """各時刻以後(その時刻を含む)で最初に観測がある時刻。なければ n_steps。
-
-    Parameters
-    ----------
-    mask : np.ndarray
-        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
-
-    Returns
-    -------
-    np.ndarray
-        時刻の番号(int)。形状は mask と同じ
-    """
-    m = _check_mask(mask)
-    index = np.where(m, np.arange(len(m))[:, None], len(m))
-    return np.minimum.accumulate(index[::-1], axis=0)[::-1]
 
 
 def locf(values: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
@@ -151,7 +143,7 @@ def locf(values: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
         埋めた値。形状 (n_steps, n_channels)
     """
     v = _check_values(values, mask)
-    prev = previous_observed(mask)  # (n, C)
+    prev = nearest_observed(mask)  # (n, C)
     carried = np.take_along_axis(v, np.maximum(prev, 0), axis=0)
     return np.where(prev >= 0, carried, np.asarray(fill, dtype=np.float64))
 
@@ -163,10 +155,8 @@ def mean_fill(
 
     Parameters
     ----------
-    values : np.ndarray
-        値(欠測の位置は何でもよい)。形状 (n_steps, n_channels)
-    mask : np.ndarray
-        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    values, mask : np.ndarray
+        値と観測の印(locf と同じ)。形状 (n_steps, n_channels)
     fill : np.ndarray
         チャネルごとの埋める値(訓練区間の平均など)。形状 (n_channels,)
 
@@ -198,7 +188,7 @@ def time_since_observed(mask: np.ndarray, step_s: float) -> np.ndarray:
     """
     if not step_s > 0:
         raise ValueError(f"step_s は正にしてください(受け取った値: {step_s})")
-    prev = previous_observed(mask)
+    prev = nearest_observed(mask)
     return (np.arange(len(prev))[:, None] - prev) * step_s
 
 
@@ -210,10 +200,8 @@ def interpolate_leaky(
 
     Parameters
     ----------
-    values : np.ndarray
-        値(欠測の位置は何でもよい)。形状 (n_steps, n_channels)
-    mask : np.ndarray
-        観測の印(True = 観測あり、bool)。形状 (n_steps, n_channels)
+    values, mask : np.ndarray
+        値と観測の印(locf と同じ)。形状 (n_steps, n_channels)
     fill : np.ndarray
         観測が 1 つもないチャネルを埋める値。形状 (n_channels,)
 
@@ -235,30 +223,6 @@ def interpolate_leaky(
     return out
 
 
-def window_positions(ends: np.ndarray, seq_len: int) -> np.ndarray:
-    """窓の各時刻の番号。窓 i は ends[i] で終わる seq_len 点。
-
-    Parameters
-    ----------
-    ends : np.ndarray
-        各窓の最後の時刻の番号。形状 (N,)
-    seq_len : int
-        窓の長さ。
-
-    Returns
-    -------
-    np.ndarray
-        時刻の番号。形状 (N, seq_len)
-    """
-    e = np.asarray(ends, dtype=np.int64)
-    if seq_len < 1 or e.ndim != 1 or (len(e) and e.min() < seq_len - 1):
-        raise ValueError(
-            f"ends は 1 次元で seq_len - 1 = {seq_len - 1} 以上、"
-            f"seq_len は 1 以上にしてください"
-        )
-    return e[:, None] - seq_len + 1 + np.arange(seq_len)
-
-
 def interpolate_causal(
     values: np.ndarray,
     mask: np.ndarray,
@@ -272,7 +236,7 @@ def interpolate_causal(
     直前の値を延ばす(LOCF)。形状 (N, seq_len, n_channels)
     """
     v = _check_values(values, mask)
-    prev, nxt = previous_observed(mask), next_observed(mask)
+    prev, nxt = nearest_observed(mask), nearest_observed(mask, True)
     pos = window_positions(ends, seq_len)  # (N, T)
     end = np.asarray(ends)[:, None, None]  # (N, 1, 1)
     p, q = prev[pos], nxt[pos]  # (N, T, C)

@@ -2,15 +2,16 @@
 
 軸には単位を付ける: 時間 [s]、心拍数 [bpm]、電位 [mV]、EDA [μS]、
 呼吸 [任意単位]。
+どの関数も新しい Figure を作って返す(パネルの用意は
+:mod:`medrnn.plotting` の ``_axes_list``)。
 """
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, shade_segments
+from ..plotting import COLORS, _axes_list, _dots, shade_segments
 
 LINE_COLORS = (
     COLORS["blue"],
@@ -20,19 +21,6 @@ LINE_COLORS = (
     COLORS["red"],
     COLORS["sky"],
 )
-
-
-def _stacked(
-    n: int,
-    figsize: tuple[float, float],
-    height_ratios: list[float] | None = None,
-) -> tuple[Figure, list[Axes]]:
-    """横軸を共有して縦に n 枚並べたパネル。"""
-    fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(
-        n, 1, sharex=True, gridspec_kw={"height_ratios": height_ratios}
-    )
-    return fig, list(np.atleast_1d(axes))
 
 
 def plot_raw_channels(
@@ -55,10 +43,10 @@ def plot_raw_channels(
     Returns
     -------
     Figure
-        描いた図。
     """
     inside = (t_s >= start_s) & (t_s < stop_s)
-    fig, axes = _stacked(len(channels), (9, 1.9 * len(channels)))
+    n = len(channels)
+    fig, axes = _axes_list(None, n, (9, 1.9 * n), sharex=True)
     for ax, (label, x), color in zip(axes, channels.items(), LINE_COLORS):
         ax.plot(t_s[inside], np.asarray(x)[inside], color=color, lw=0.7)
         ax.set_ylabel(label)
@@ -88,9 +76,9 @@ def plot_derived_series(
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig, axes = _stacked(values.shape[1], (9, 1.9 * values.shape[1]))
+    n = values.shape[1]
+    fig, axes = _axes_list(None, n, (9, 1.9 * n), sharex=True)
     for c, (ax, label) in enumerate(zip(axes, labels)):
         ax.plot(t_s, values[:, c], color=COLORS["black"], lw=0.6)
         shade_segments(
@@ -134,24 +122,18 @@ def plot_grid_observations(
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig, axes = _stacked(3, (9, 6.2), height_ratios=[3, 1, 1.5])
+    fig, axes = _axes_list(
+        None, 3, (9, 6.2), sharex=True, height_ratios=[3, 1, 1.5]
+    )
     if truth is not None:
         axes[0].step(
             t_s, truth, where="post", color="0.75", lw=3, label="本当の値"
         )
     for (name, y), color in zip(lines.items(), LINE_COLORS):
         axes[0].step(t_s, y, where="post", color=color, lw=1.2, label=name)
-    axes[0].plot(
-        observed_t,
-        observed_v,
-        ls="",
-        marker="o",
-        ms=4,
-        color=COLORS["black"],
-        label="測定値",
-    )
+    style = {"marker": "o", "ms": 4, "color": COLORS["black"]}
+    _dots(axes[0], observed_t, observed_v, label="測定値", **style)
     axes[0].set_ylabel(ylabel)
     axes[0].legend(loc="upper left", fontsize="small", ncol=2)
     axes[1].step(
@@ -186,10 +168,9 @@ def plot_sweep(
     Returns
     -------
     Figure
-        描いた図。
     """
-    fig = Figure(figsize=(9, 4.6), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))
+    n = len(curves)
+    fig, axes = _axes_list(None, n, (9, 4.6), rows=False, sharey=True)
     x = 100 * np.asarray(rates)
     markers = ("o", "s", "^", "D", "v", "P")
     for ax, (title, by_strategy) in zip(axes, curves.items()):

@@ -9,9 +9,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -19,11 +18,11 @@ import numpy as np
 import torch
 
 from ..core.checks import check_at_least_one
-from ..data import SEGMENTS, TimeSplit
-from ..evaluation import LinearAR, mean_std, predict
+from ..data import SEGMENTS, TimeSplit, window_ends
+from ..evaluation import LinearAR, mean_std_text
 from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import set_seed, shifted
-from ..training import TrainConfig, fit_early_stopping
+from ..repro import shifted
+from ..training import TrainConfig, train_and_predict
 from .data import VitalSeries
 from .missing import (
     STRATEGIES,
@@ -111,40 +110,6 @@ class MissingConfig:
         if self.pattern == "mcar":
             return mcar_mask(shape, self.rate, rng)
         return block_mask(shape, self.rate, self.mean_block_s / step_s, rng)
-
-
-def window_ends(
-    start: int, stop: int, seq_len: int, horizon: int, stride: int = 1
-) -> np.ndarray:
-    """区間 [start, stop) の中に窓と正解がまるごと収まる、窓の最後の時刻。
-
-    Parameters
-    ----------
-    start, stop : int
-        区間の始まりと終わり(時刻の番号、stop は含まない)。
-    seq_len : int
-        窓の長さ(点の数)。
-    horizon : int
-        何点先を予測するか。
-    stride : int
-        窓をずらす幅。
-
-    Returns
-    -------
-    np.ndarray
-        窓の最後の時刻の番号。形状 (N,)
-
-    Raises
-    ------
-    ValueError
-        設定が 1 未満か、区間に窓が 1 つも作れないとき。
-    """
-    if seq_len < 1 or horizon < 1 or stride < 1:
-        raise ValueError("seq_len・horizon・stride は 1 以上にしてください")
-    ends = np.arange(start + seq_len - 1, stop - horizon, stride)
-    if len(ends) == 0:
-        raise ValueError(f"区間 [{start}, {stop}) では窓を作れません")
-    return ends
 
 
 @dataclass(frozen=True)
@@ -246,6 +211,8 @@ def known_window_ends(
     """
     stride = config.train_stride if name == "train" else 1
     e = window_ends(*bounds[name], config.seq_len, config.horizon, stride)
+    if len(e) == 0:
+        raise ValueError(f"区間 {name} {bounds[name]} では窓を作れません")
     return e[known[e + config.horizon]]  # 正解が分かる窓だけ
 
 
@@ -319,22 +286,6 @@ def persistence_pred(data: WindowData, segment: str = "test") -> np.ndarray:
     return data.X[segment][:, -1, 0].double().cpu().numpy()
 
 
-def persistence_rmse(data: WindowData) -> float:
-    """持続予測のテスト RMSE [bpm]。
-
-    Parameters
-    ----------
-    data : WindowData
-        区間ごとの窓と正解。
-
-    Returns
-    -------
-    float
-        RMSE [bpm]。
-    """
-    return rmse_bpm(data, persistence_pred(data))
-
-
 @dataclass
 class FitResult:
     """1 つのモデルを 1 つのシードで学習した結果。"""
@@ -359,7 +310,8 @@ def train_model(
     """線形モデル("linear")か再帰型モデルを学習し、検証・テスト区間で
     評価する。
 
-    再帰型モデルは data の窓と同じデバイスに置いて学習する。
+    再帰型モデルは training.train_and_predict で、data の窓と同じデバイスで
+    学習する(検証区間で早期終了)。
 
     Parameters
     ----------
@@ -371,10 +323,8 @@ def train_model(
         初期値と並べ替えの乱数のシード。
     train : TrainConfig
         学習の設定。
-    patience : int
-        検証損失が改善しないまま待つエポック数(早期終了)。
-    hidden_size : int
-        再帰層の隠れ状態の次元。
+    hidden_size, patience : int
+        再帰層の隠れ状態の次元と、早期終了で待つエポック数。
     ridge : float
         線形モデルのリッジ正則化の強さ。
 
@@ -383,135 +333,151 @@ def train_model(
     FitResult
         テスト・検証の RMSE [bpm]、予測、エポック数、秒数。
     """
-    start = time.perf_counter()
-    forecast: Callable[[torch.Tensor], np.ndarray]
+    groups = ("test", "val")
     if kind == "linear":
+        start = time.perf_counter()
         linear = LinearAR.fit(data.X["train"], data.y["train"], ridge=ridge)
-        forecast = linear.predict
+        pred = {g: linear.predict(data.X[g]) for g in groups}
         epochs = best = 0
+        seconds = time.perf_counter() - start
     else:
-        set_seed(seed)
-        model = RecurrentRegressor(
-            ModelConfig(
-                kind=kind,
-                input_size=data.X["train"].shape[-1],
-                hidden_size=hidden_size,
-            )
-        ).to(data.X["train"].device)
-        history = fit_early_stopping(
-            model,
-            data.X["train"],
-            data.y["train"],
-            train,
-            val=(data.X["val"], data.y["val"]),
-            patience=patience,
+        config = ModelConfig(
+            kind=kind,
+            input_size=data.X["train"].shape[-1],
+            hidden_size=hidden_size,
         )
-        epochs, best = len(history.val_loss), history.best_epoch
-        forecast = partial(predict, model)
-    pred, val_pred = forecast(data.X["test"]), forecast(data.X["val"])
+        run = train_and_predict(
+            lambda: RecurrentRegressor(config),
+            data.X,
+            data.y,
+            seed,
+            train,
+            patience=patience,
+            predict_on=groups,
+            device=data.X["train"].device,
+        )
+        pred, seconds = run.pred, run.seconds
+        epochs, best = len(run.history.val_loss), run.history.best_epoch
     return FitResult(
-        rmse_bpm(data, pred),
-        data.to_bpm(pred),
+        rmse_bpm(data, pred["test"]),
+        data.to_bpm(pred["test"]),
         epochs,
-        time.perf_counter() - start,
-        rmse_bpm(data, val_pred, "val"),
+        seconds,
+        rmse_bpm(data, pred["val"], "val"),
         best,
     )
 
 
+@dataclass(frozen=True)
+class Study:
+    """モデルを学習して比べる実験の設定(比べる関数に共通)。"""
+
+    forecast: VitalsForecastConfig  # 窓・予測先・区間・隠れ状態
+    kinds: tuple[str, ...]  # モデル("linear"・"rnn"・"lstm"・"gru")
+    seeds: tuple[int, ...]  # シードの並び
+    train: TrainConfig  # 学習の設定
+    patience: int  # 検証損失が改善しないまま待つエポック数(早期終了)
+    device: torch.device | str = "cpu"  # 窓とモデルを置くデバイス
+
+    def fit(self, kind: str, data: WindowData, seed: int) -> FitResult:
+        """モデル kind を、この設定とシード seed で学習する(train_model)。
+
+        Parameters
+        ----------
+        kind, data, seed : モデルの種類・区間ごとの窓・シード
+
+        Returns
+        -------
+        FitResult
+            テスト・検証の RMSE [bpm]、予測、エポック数、秒数。
+        """
+        return train_model(
+            kind,
+            data,
+            seed,
+            self.train,
+            self.forecast.hidden_size,
+            self.patience,
+        )
+
+    def windows(
+        self,
+        series: VitalSeries,
+        channels: tuple[int, ...] = (0, 1, 2),
+        **missing: Any,
+    ) -> WindowData:
+        """この設定の窓(prepare_windows。device に置く)。
+
+        Parameters
+        ----------
+        series, channels : 系列と使うチャネル
+        **missing : prepare_windows の mask・strategy・target_known
+
+        Returns
+        -------
+        WindowData
+            区間ごとの窓と正解。
+        """
+        return prepare_windows(
+            series, self.forecast, channels, device=self.device, **missing
+        )
+
+
 def compare_vital_inputs(
     series: VitalSeries,
-    config: VitalsForecastConfig,
-    kinds: tuple[str, ...],
-    seeds: tuple[int, ...],
-    train: TrainConfig,
-    patience: int,
-    device: torch.device | str = "cpu",
+    study: Study,
     input_sets: Mapping[str, tuple[int, ...]] = INPUT_SETS,
 ) -> dict[tuple[str, str], list[FitResult]]:
     """欠測なしで、入力の組(心拍数だけ / 3 チャネル)× モデルを比べる。
 
     Parameters
     ----------
-    series : VitalSeries
-        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
-    config : VitalsForecastConfig
-        窓・予測先・区間・隠れ状態の設定。
-    kinds : tuple[str, ...]
-        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
-    seeds : tuple[int, ...]
-        シードの並び。
-    train : TrainConfig
-        学習の設定。
-    patience : int
-        検証損失が改善しないまま待つエポック数(早期終了)。
-    device : torch.device or str
-        窓とモデルを置くデバイス。
+    series, study : VitalSeries, Study
+        格子に並べた 3 チャネルの系列と、窓・モデル・シードなどの設定。
     input_sets : Mapping[str, tuple[int, ...]]
         入力の組の名前 → 使うチャネルの番号。
 
     Returns
     -------
     dict[tuple[str, str], list[FitResult]]
-        (入力の組, モデル) → シードごとの結果。
+        (入力の組, モデル) → シードごとの結果(線形は乱数なしで 1 つ)。
     """
     results = {}
     for inputs, channels in input_sets.items():
-        data = prepare_windows(series, config, channels, device=device)
-        for kind in kinds:
-            runs = seeds[:1] if kind == "linear" else seeds  # 線形は乱数なし
-            results[inputs, kind] = [
-                train_model(kind, data, s, train, config.hidden_size, patience)
-                for s in runs
-            ]
+        data = study.windows(series, channels)
+        for kind in study.kinds:
+            runs = study.seeds[:1] if kind == "linear" else study.seeds
+            results[inputs, kind] = [study.fit(kind, data, s) for s in runs]
     return results
-
-
-def _model_fitter(
-    config: VitalsForecastConfig, train: TrainConfig, patience: int
-) -> Callable[[str, WindowData, int], FitResult]:
-    """train_model に学習の設定を入れた関数 fit(モデル, 窓, シード)。"""
-    return partial(
-        train_model,
-        train=train,
-        hidden_size=config.hidden_size,
-        patience=patience,
-    )
 
 
 def _score_strategy(
     results: dict[Any, list[float]],
     key: tuple[Any, ...],
     data: WindowData,
-    kinds: tuple[str, ...],
+    study: Study,
     seed: int,
-    fit: Callable[[str, WindowData, int], FitResult],
 ) -> None:
-    """1 つの埋め方の窓で各モデルを fit(モデル, 窓, シード) で学習し、
+    """1 つの埋め方の窓で study の各モデルをシード seed で学習し、
     テスト RMSE [bpm] を results の (*key, モデル) に足す。
 
     key の最後は埋め方の名前。LOCF の窓では持続予測も "persist" として測る。
     """
     if key[-1] == "locf":
         results.setdefault((*key, "persist"), []).append(
-            persistence_rmse(data)
+            rmse_bpm(data, persistence_pred(data))
         )
-    for kind in kinds:
+    for kind in study.kinds:
         results.setdefault((*key, kind), []).append(
-            fit(kind, data, seed).test_rmse_bpm
+            study.fit(kind, data, seed).test_rmse_bpm
         )
 
 
 def missing_sweep(
     series: VitalSeries,
-    config: VitalsForecastConfig,
+    study: Study,
     settings: tuple[MissingConfig, ...],
     strategies: tuple[str, ...],
-    kinds: tuple[str, ...],
-    seeds: tuple[int, ...],
-    train: TrainConfig,
-    patience: int,
-    device: torch.device | str = "cpu",
 ) -> dict[tuple[MissingConfig, str, str], list[float]]:
     """欠測の設定 × 埋め方 × モデルの、シードごとのテスト RMSE [bpm]。
 
@@ -520,55 +486,35 @@ def missing_sweep(
 
     Parameters
     ----------
-    series : VitalSeries
-        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
-    config : VitalsForecastConfig
-        窓・予測先・区間・隠れ状態の設定。
+    series, study : VitalSeries, Study
+        格子に並べた 3 チャネルの系列と、窓・モデル・シードなどの設定。
     settings : tuple[MissingConfig, ...]
         欠測の設定の並び。
     strategies : tuple[str, ...]
         埋め方(STRATEGIES のキー)。
-    kinds : tuple[str, ...]
-        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
-    seeds : tuple[int, ...]
-        シードの並び。
-    train : TrainConfig
-        学習の設定。
-    patience : int
-        検証損失が改善しないまま待つエポック数(早期終了)。
-    device : torch.device or str
-        窓とモデルを置くデバイス。
 
     Returns
     -------
     dict[tuple[MissingConfig, str, str], list[float]]
         (欠測の設定, 埋め方, モデル) → シードごとのテスト RMSE [bpm]。
     """
-    fit = _model_fitter(config, train, patience)
     results: dict[tuple[MissingConfig, str, str], list[float]] = {}
     for setting in settings:
-        for seed in seeds:
+        for seed in study.seeds:
             mask = setting.make_mask(series.values.shape, series.step_s, seed)
             for strategy in strategies:
-                data = prepare_windows(
-                    series, config, (0, 1, 2), mask, strategy, device=device
-                )
+                data = study.windows(series, mask=mask, strategy=strategy)
                 _score_strategy(
-                    results, (setting, strategy), data, kinds, seed, fit
+                    results, (setting, strategy), data, study, seed
                 )
     return results
 
 
 def spot_check_sweep(
     series: VitalSeries,
-    config: VitalsForecastConfig,
+    study: Study,
     mean_gap_s: float,
     strategies: tuple[str, ...],
-    kinds: tuple[str, ...],
-    seeds: tuple[int, ...],
-    train: TrainConfig,
-    patience: int,
-    device: torch.device | str = "cpu",
 ) -> dict[tuple[str, str], list[float]]:
     """心拍数だけをランダムな時刻のスポット測定にしたときの、
     埋め方 × モデルの RMSE。
@@ -578,60 +524,35 @@ def spot_check_sweep(
 
     Parameters
     ----------
-    series : VitalSeries
-        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
-    config : VitalsForecastConfig
-        窓・予測先・区間・隠れ状態の設定。
+    series, study, strategies : :func:`missing_sweep` と同じ
     mean_gap_s : float
-        スポット測定の平均の間隔 [s]。
-    strategies : tuple[str, ...]
-        埋め方(STRATEGIES のキー)。
-    kinds : tuple[str, ...]
-        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
-    seeds : tuple[int, ...]
-        シードの並び。
-    train : TrainConfig
-        学習の設定。
-    patience : int
-        検証損失が改善しないまま待つエポック数(早期終了)。
-    device : torch.device or str
-        窓とモデルを置くデバイス。
+        スポット測定の平均の間隔 [s](欠測の設定の代わり)。
 
     Returns
     -------
     dict[tuple[str, str], list[float]]
         (埋め方, モデル) → シードごとのテスト RMSE [bpm]。
     """
-    fit = _model_fitter(config, train, patience)
     results: dict[tuple[str, str], list[float]] = {}
-    for seed in seeds:
+    known = np.ones(len(series), dtype=bool)  # 正解はいつも分かる
+    for seed in study.seeds:
         rng = np.random.default_rng(shifted(seed))  # 学習のシードと同じずらし
         mask = np.ones(series.values.shape, dtype=bool)
         mask[:, 0] = spot_check_mask(
             len(series), series.step_s, mean_gap_s, rng
         )
-        known = np.ones(len(series), dtype=bool)
         for strategy in strategies:
-            data = prepare_windows(
-                series,
-                config,
-                (0, 1, 2),
-                mask,
-                strategy,
-                target_known=known,
-                device=device,
+            data = study.windows(
+                series, mask=mask, strategy=strategy, target_known=known
             )
-            _score_strategy(results, (strategy,), data, kinds, seed, fit)
+            _score_strategy(results, (strategy,), data, study, seed)
     return results
 
 
 def validation_grid(
     series: VitalSeries,
-    config: VitalsForecastConfig,
+    study: Study,
     candidates: Iterable[tuple[TrainConfig, int]],
-    kinds: tuple[str, ...],
-    seeds: tuple[int, ...],
-    device: torch.device | str = "cpu",
 ) -> list[dict[str, str]]:
     """学習の設定の候補(TrainConfig, 我慢の回数)ごとの、検証区間の RMSE [bpm]。
 
@@ -640,18 +561,10 @@ def validation_grid(
 
     Parameters
     ----------
-    series : VitalSeries
-        0.5 秒刻みなどの格子に並べた 3 チャネルの系列。
-    config : VitalsForecastConfig
-        窓・予測先・区間・隠れ状態の設定。
+    series, study : VitalSeries, Study
+        系列と実験の設定(train と patience は候補で置き換える)。
     candidates : Iterable[tuple[TrainConfig, int]]
         (学習の設定, patience) の候補。
-    kinds : tuple[str, ...]
-        モデルの種類("linear"・"rnn"・"lstm"・"gru")。
-    seeds : tuple[int, ...]
-        シードの並び。
-    device : torch.device or str
-        窓とモデルを置くデバイス。
 
     Returns
     -------
@@ -662,10 +575,10 @@ def validation_grid(
     for train, patience in candidates:
         start = time.perf_counter()
         runs = compare_vital_inputs(
-            series, config, kinds, seeds, train, patience, device
+            series, replace(study, train=train, patience=patience)
         )
         cells = {
-            key: mean_sd([r.val_rmse_bpm for r in group])[0]
+            key: float(np.mean([r.val_rmse_bpm for r in group]))
             for key, group in runs.items()
         }
         row = {
@@ -684,24 +597,6 @@ def validation_grid(
         row["学習 [s]"] = f"{time.perf_counter() - start:.1f}"
         rows.append(row)
     return rows
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """平均と標準偏差(evaluation.mean_std。値が 1 つなら標準偏差は 0)。
-
-    Parameters
-    ----------
-    values : list[float]
-        値の並び(1 つ以上)。
-
-    Returns
-    -------
-    mean, sd : float
-        平均と不偏標準偏差。
-    """
-    if len(values) == 1:
-        return float(values[0]), 0.0
-    return mean_std(values)
 
 
 def input_rows(
@@ -730,13 +625,13 @@ def input_rows(
         }
     ]
     for (inputs, kind), runs in results.items():
-        mean, sd = mean_sd([r.test_rmse_bpm for r in runs])
-        text = f"{mean:.2f}" if len(runs) == 1 else f"{mean:.2f} ± {sd:.2f}"
         rows.append(
             {
                 "入力": INPUT_NAMES[inputs],
                 "モデル": MODEL_NAMES[kind],
-                "RMSE [bpm]": text,
+                "RMSE [bpm]": mean_std_text(
+                    [r.test_rmse_bpm for r in runs], 2
+                ),
                 "学習 [s]": f"{sum(r.seconds for r in runs):.1f}",
             }
         )
@@ -769,8 +664,8 @@ def sweep_rows(
         label = {"mcar": "ランダム", "block": "塊"}[setting.pattern]
         row = {"欠測": f"{label} {setting.rate:.0%}"}
         for strategy in strategies:
-            mean, sd = mean_sd(results[setting, strategy, kind])
-            row[STRATEGIES[strategy]] = f"{mean:.2f} ± {sd:.2f}"
+            values = results[setting, strategy, kind]
+            row[STRATEGIES[strategy]] = mean_std_text(values, 2)
         rows.append(row)
     return rows
 
@@ -791,18 +686,16 @@ def spot_rows(
         表の行。
     """
     kinds = list(dict.fromkeys(k for _, k in results if k != "persist"))
-    mean, sd = mean_sd(results["locf", "persist"])
     rows = [
         {
             "埋め方": "持続予測(最後の測定値)",
             **{MODEL_NAMES[k]: "—" for k in kinds},
-            "持続予測": f"{mean:.2f} ± {sd:.2f}",
+            "持続予測": mean_std_text(results["locf", "persist"], 2),
         }
     ]
     for strategy in dict.fromkeys(s for s, _ in results):
         row = {"埋め方": STRATEGIES[strategy]}
         for kind in kinds:
-            mean, sd = mean_sd(results[strategy, kind])
-            row[MODEL_NAMES[kind]] = f"{mean:.2f} ± {sd:.2f}"
+            row[MODEL_NAMES[kind]] = mean_std_text(results[strategy, kind], 2)
         rows.append({**row, "持続予測": "—"})
     return rows
