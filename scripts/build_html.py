@@ -6,7 +6,7 @@
    実行する。
 2. ``jupyter-book build``(差分ビルド、警告・壊れた参照はエラー): 変わった章
    だけを読み直す(変わっていないページの壊れた参照も Sphinx が見つける。
-   tests/test_build_html.py)。
+   tests/book/test_build_html.py)。
 3. ビルドが失敗したら Sphinx の環境(``_build/.doctrees``)を捨てる。次のビルドは
    全ページを読み直すので、直していない警告は、ページが変わっていなくても毎回出る。
 """

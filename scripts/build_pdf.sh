@@ -19,7 +19,7 @@ LATEX_DIR=_build/latex
 PDF=$LATEX_DIR/book.pdf
 LOG=_build/pdf-build.log
 # 最小の構成(--no-install-recommends)。poppler-data は pdftotext が和文
-# (Adobe-Japan1 の CID フォント)を文字に戻すのに要る(tests/test_pdf.py が使う)。
+# (Adobe-Japan1 の CID フォント)を文字に戻すのに要る(tests/book/test_pdf.py が使う)。
 APT_PACKAGES=(texlive-lang-japanese texlive-latex-extra texlive-fonts-recommended
               tex-gyre latexmk poppler-utils poppler-data make)
 # これらがそろっていれば TeX は入っているとみなす

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ウェブ版のブラウザ検査(tests/test_site.py)に使う Chromium と日本語フォントを入れる。
+# ウェブ版のブラウザ検査(tests/book/test_site.py)に使う Chromium と日本語フォントを入れる。
 #
 #   bash scripts/install_browser.sh
 #

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/listing_sizes.py [--top N]
 
 桁数は表示幅で数える(全角文字は 2 桁)。印刷した 1 ページに収まる目安は
-25 行・79 桁(tests/test_listings.py が確かめる)。
+25 行・79 桁(tests/book/test_listings.py が確かめる)。
 """
 
 from __future__ import annotations

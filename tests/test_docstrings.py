@@ -52,7 +52,7 @@ PARAMS, RETURNS = "Parameters", "Returns"
 
 # 免除のリスト: (モジュール, オブジェクト) → 免除する節。
 # どれも本文が literalinclude で見せるオブジェクトで、すでに 22〜25 行
-# あり、節を足すと tests/test_listings.py の 25 行を超える。形状は
+# あり、節を足すと tests/book/test_listings.py の 25 行を超える。形状は
 # 1 行の説明や引数の説明の中に書いてある。行に余裕ができたら外すこと
 # (外せるのに残っていると test_compact_entries_are_still_needed が失敗する)。
 COMPACT: dict[tuple[str, str], frozenset[str]] = {

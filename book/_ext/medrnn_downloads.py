@@ -46,7 +46,7 @@ _FENCE_RE = re.compile(
 
 
 # --- ノートブックの組み立て
-# (Sphinx に依らない部分。tests/test_site.py でも使う) ---
+# (Sphinx に依らない部分。tests/book/test_site.py でも使う) ---
 
 
 def notebook_docs(jupyter_execute: Path, docnames) -> list[str]:

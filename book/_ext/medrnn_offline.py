@@ -9,7 +9,7 @@ MathJax を CDN から読む代わりに、PyPI のパッケージ django-static
 thebe の URL を書いたスクリプトを差し込む(起動ボタンを押したときにだけ
 読みに行く)。本書は thebe の起動ボタンを使わないので、その 2 つのスクリプトを
 ページから外し、外部の URL がページに一切残らないようにする
-(tests/test_site.py が確かめる)。
+(tests/book/test_site.py が確かめる)。
 
 日本語の検索:``html_search_language: ja`` では、索引を作るときだけ Sphinx の
 TinySegmenter(``sphinx.search.ja.DefaultSplitter``)が文を単語に分け、

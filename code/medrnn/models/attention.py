@@ -4,7 +4,7 @@
 エンコーディング・因果マスク・Transformer のエンコーダ層)。パラメータの
 名前と形状は ``nn.MultiheadAttention`` と ``nn.TransformerEncoderLayer`` と
 同じにしてあるので、``load_state_dict`` で重みをそのまま写せる
-(tests/test_attention.py で出力と勾配の一致を確かめている)。
+(tests/core/test_attention_layers.py で出力と勾配の一致を確かめている)。
 
 後半は ``nn`` の部品で作った 2 つの回帰モデル: 再帰層の隠れ状態を注意で
 まとめるモデル(注意プーリング)と、因果マスク付きの小さな Transformer。

@@ -2,7 +2,7 @@
 
 パラメータの名前・形状・並び順は PyTorch(``nn.RNNCell`` など)と同じにしてある。
 そのため ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` の重みをそのまま写せば、
-出力も勾配も一致する(tests/test_scratch.py で確かめている)。
+出力も勾配も一致する(tests/core/test_scratch.py で確かめている)。
 
 記号の対応(本文の数式 ↔ PyTorch の名前):
 ``W_x*`` ↔ ``weight_ih``、``W_h*`` ↔ ``weight_hh``、

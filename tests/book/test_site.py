@@ -50,7 +50,7 @@ import nbformat
 import pytest
 from helpers import load_extension, toc_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 medrnn_offline = load_extension("medrnn_offline")

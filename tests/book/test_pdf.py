@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from helpers import load_extension, toc_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LATEX_DIR = ROOT / "_build" / "latex"
 PDF = LATEX_DIR / "book.pdf"
 TEX = LATEX_DIR / "book.tex"

@@ -1,7 +1,7 @@
 """章のコードセルの検査: 1 行は 79 桁まで(全角は 2 桁)。
 
 1280 px の画面でも PDF でも、コードが欄からはみ出さずに読めるように
-(tests/test_site.py がブラウザで、tests/test_listings.py がパッケージからの
+(tests/book/test_site.py がブラウザで、tests/book/test_listings.py がパッケージからの
 引用で、同じことを確かめる)。整形は scripts/format_code_cells.py。
 """
 
@@ -12,7 +12,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from format_code_cells import CELL, split_options  # noqa: E402
 

@@ -89,7 +89,7 @@ def test_the_book_has_a_build_time_record(tmp_path):
 
     from medrnn.notebook import build_times_markdown
 
-    record = Path(__file__).resolve().parents[1] / "book" / "build_times.json"
+    record = Path(__file__).resolve().parents[2] / "book" / "build_times.json"
     assert record.is_file(), "bash scripts/measure_build.sh --json で作る"
     assert "クリーンビルド" in build_times_markdown(record).data
     assert "まだありません" in build_times_markdown(tmp_path / "x").data

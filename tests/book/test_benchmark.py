@@ -9,7 +9,7 @@ from helpers import load_module
 from medrnn.theory.experiments import LSTM_RECIPE, RNN_RECIPE, prepare_data
 from medrnn.training import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 bench = load_module(
     "bench_training", ROOT / "benchmarks" / "bench_training.py"
 )

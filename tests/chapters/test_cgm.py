@@ -12,7 +12,7 @@ from medrnn.chapters import cgm as chapter
 from medrnn.core.compare import Comparison
 from medrnn.training import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fake_runs(baselines, data, n_seeds=5):

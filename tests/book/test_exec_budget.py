@@ -2,7 +2,7 @@ from pathlib import Path
 
 from helpers import load_extension, load_module, toc_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 budget = load_module(

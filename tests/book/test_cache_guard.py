@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from helpers import load_extension
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 guard = load_extension("medrnn_cache_guard")
 
 
