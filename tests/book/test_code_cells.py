@@ -1,8 +1,8 @@
 """章のコードセルの検査: 1 行は 79 桁まで(全角は 2 桁)。
 
 1280 px の画面でも PDF でも、コードが欄からはみ出さずに読めるように
-(tests/book/test_site.py がブラウザで、tests/book/test_listings.py がパッケージからの
-引用で、同じことを確かめる)。整形は scripts/format_code_cells.py。
+(tests/book/test_site.py がブラウザで、tests/book/test_listings.py が
+パッケージからの引用で、同じことを確かめる)。整形は scripts/format_code_cells.py。
 """
 
 from __future__ import annotations
