@@ -2,7 +2,8 @@
 
 1280 px の画面でも PDF でも、コードが欄からはみ出さずに読めるように
 (tests/book/test_site.py がブラウザで、tests/book/test_listings.py が
-パッケージからの引用で、同じことを確かめる)。整形は scripts/format_code_cells.py。
+パッケージからの引用で、同じことを確かめる)。
+整形は scripts/format_code_cells.py。
 """
 
 from __future__ import annotations
