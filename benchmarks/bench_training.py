@@ -4,9 +4,9 @@
     [--repeats 5] [--device cpu|cuda]
 
 同じデータ・同じシード・同じ更新回数で、(a) 記事のコードを忠実に書き直した
-ループ(DataLoader、既定の設定)と (b) medrnn.training.fit を、1 つのプロセスの
-中で交互に実行する。時間の比(中央値)を表示し、最後の訓練損失が許容誤差内で
-一致することを確かめる。
+ループ(DataLoader、既定の設定)と (b) medrnn.core.training.fit を、
+1 つのプロセスの中で交互に実行する。時間の比(中央値)を表示し、
+最後の訓練損失が許容誤差内で一致することを確かめる。
 CPU では CPU 時間(1 スレッド)、GPU では経過時間(最後の損失の取得で同期する)
 を測る。
 GPU では、記事どおりデータを CPU に置いてミニバッチごとに GPU へ送るループと、
@@ -25,15 +25,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from medrnn.models.nets import RecurrentRegressor
-from medrnn.repro import configure_torch, set_seed
+from medrnn.core.models.nets import RecurrentRegressor
+from medrnn.core.repro import configure_torch, set_seed
+from medrnn.core.training import TrainConfig, fit
 from medrnn.theory.experiments import (
     LSTM_RECIPE,
     RNN_RECIPE,
     Recipe,
     prepare_data,
 )
-from medrnn.training import TrainConfig, fit
 
 # 最後の訓練損失の相対許容誤差(融合版 Adam の丸め誤差の分だけ)
 LOSS_RTOL = 1e-4

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from medrnn.notebook import ExecBudget
+from medrnn.core.notebook import ExecBudget
 
 
 def check(times: dict[str, float], budget: ExecBudget) -> list[str]:

@@ -32,7 +32,7 @@ from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
 
-from medrnn.notebook import ExecBudget
+from medrnn.core.notebook import ExecBudget
 
 ROOT = Path(__file__).resolve().parents[1]
 BLAS_THREAD_VARS = (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from medrnn.repro import configure_torch, set_seed
+from medrnn.core.repro import configure_torch, set_seed
 
 
 @pytest.fixture(autouse=True)

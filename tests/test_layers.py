@@ -14,17 +14,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "code" / "medrnn"
 
-# 核: データと窓・分割・モデル・学習・評価と比較・図の道具・再現性
-CORE = {
-    "core",
-    "data",
-    "models",
-    "training",
-    "evaluation",
-    "plotting",
-    "repro",
-    "notebook",
-}
+# 核(core/): データと窓・分割・モデル・学習・評価と比較・図の道具・再現性
+CORE = {"core"}
 # 領域: 信号ごとの下位パッケージと、第 1〜3 章の理論(theory)
 DOMAIN = {
     "ecg",
@@ -122,3 +113,14 @@ def test_the_checker_sees_an_upward_import():
     assert "vitals_tasks" in imported_modules(
         "from .vitals_tasks import x", Path("training.py")
     )
+
+
+def test_the_top_level_shows_the_architecture():
+    # パッケージの直下は 核・領域・章・入口だけ
+    # (新しいモジュールは層を決めて置く)
+    top = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if p.suffix == ".py" or (p.is_dir() and p.name != "__pycache__")
+    }
+    assert top == CORE | DOMAIN | {"chapters", "__main__", "__init__"}

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from .repro import configure_torch, environment_summary
+from .core.repro import configure_torch, environment_summary
 
 CHAPTERS = (
     "rnn",

@@ -10,10 +10,10 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from medrnn.attention import plots, tasks
-from medrnn.models.attention import RecurrentAttentionRegressor
-from medrnn.models.nets import ModelConfig
-from medrnn.plotting import setup_japanese_font
-from medrnn.training import TrainConfig
+from medrnn.core.models.attention import RecurrentAttentionRegressor
+from medrnn.core.models.nets import ModelConfig
+from medrnn.core.plotting import setup_japanese_font
+from medrnn.core.training import TrainConfig
 
 
 def test_scaling_keeps_scores_near_unit_spread() -> None:

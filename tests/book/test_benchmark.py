@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from helpers import load_module
 
+from medrnn.core.training import TrainConfig
 from medrnn.theory.experiments import LSTM_RECIPE, RNN_RECIPE, prepare_data
-from medrnn.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 bench = load_module(

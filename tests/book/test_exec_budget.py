@@ -21,7 +21,7 @@ def test_collect_runtimes_keeps_executed_documents_only():
 
 
 def test_budget_passes_within_factor_and_fails_beyond():
-    from medrnn.notebook import ExecBudget
+    from medrnn.core.notebook import ExecBudget
 
     plan = ExecBudget(3.0, {"book/rnn": 10.0})
     assert budget.check({"book/rnn": 29.0}, plan) == []
@@ -30,7 +30,7 @@ def test_budget_passes_within_factor_and_fails_beyond():
 
 
 def test_budget_and_toc_list_the_same_executed_chapters():
-    from medrnn.notebook import ExecBudget
+    from medrnn.core.notebook import ExecBudget
 
     plan = ExecBudget.read(ROOT / "book" / "exec_budget.json")
     executed = {

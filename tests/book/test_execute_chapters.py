@@ -29,7 +29,7 @@ kernelspec:
 ```{{code-cell}} ipython3
 from myst_nb import glue
 import torch
-from medrnn.repro import configure_torch, set_seed
+from medrnn.core.repro import configure_torch, set_seed
 configure_torch()
 set_seed({n})
 model = torch.nn.GRU(1, 4, batch_first=True)

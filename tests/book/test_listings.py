@@ -57,7 +57,7 @@ def test_no_listing_appears_twice():
 
 def test_repeated_listing_is_detected(tmp_path):
     listing = (
-        "```{literalinclude} ../code/medrnn/training.py\n"
+        "```{literalinclude} ../code/medrnn/core/training.py\n"
         ":language: python\n:pyobject: fit\n```\n"
     )
     book = tmp_path / "book"

@@ -634,7 +634,8 @@ def test_reader_notebook_shows_glued_values(tmp_path: Path) -> None:
         "MSE は {glue:text}`mse:.3f`、"
         "ない鍵は {glue:text}`missing` のまま。\n\n"
         "```{glue:figure} fig\n:name: fig-x\n:alt: 代替\n\n図の説明。\n```\n\n"
-        "```{literalinclude} ../code/medrnn/evaluation.py\n:pyobject: mse\n```"
+        "```{literalinclude} ../code/medrnn/core/evaluation.py\n"
+        ":pyobject: mse\n```"
     )
     nb = nbformat.v4.new_notebook(
         cells=[cell, markdown],
@@ -663,7 +664,7 @@ def test_reader_notebook_shows_glued_values(tmp_path: Path) -> None:
         and "{glue:text}`missing`" in text.source
     )
     assert "**図**(上のセルの出力)図の説明。" in text.source
-    assert "# code/medrnn/evaluation.py の mse\ndef mse(" in text.source
+    assert "# code/medrnn/core/evaluation.py の mse\ndef mse(" in text.source
     assert "source_map" not in out.metadata
     assert (
         nb.cells[0]

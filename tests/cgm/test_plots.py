@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from medrnn.cgm import plots as cgm_plots
 from medrnn.cgm import tasks as cgm_tasks
-from medrnn.plotting import setup_japanese_font
+from medrnn.core.plotting import setup_japanese_font
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from medrnn.chapters import attention as chapter
-from medrnn.models.attention import TransformerConfig
-from medrnn.training import TrainConfig
+from medrnn.core.models.attention import TransformerConfig
+from medrnn.core.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = TrainConfig(epochs=1, batch_size=512, lr=1e-2)  # 数秒で終わる学習

@@ -10,7 +10,7 @@ import pytest
 from medrnn.cgm import tasks as cgm_tasks
 from medrnn.chapters import cgm as chapter
 from medrnn.core.compare import Comparison
-from medrnn.training import TrainConfig
+from medrnn.core.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,10 +7,10 @@ import pytest
 from torch import nn
 
 from medrnn.chapters import ecg as ch
+from medrnn.core.training import History, TrainConfig
 from medrnn.ecg import record as ecg
 from medrnn.ecg import tasks as ecg_tasks
 from medrnn.ecg.tasks import BeatRun, BinaryMetrics
-from medrnn.training import History, TrainConfig
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import pytest
 
 from medrnn.chapters import glucose_sim as chapter
 from medrnn.core.claims import ClaimError, require
+from medrnn.core.training import TrainConfig
 from medrnn.glucose_sim import tasks
-from medrnn.training import TrainConfig
 
 N = 600  # テストの窓の数(3 人 × 200 窓)
 GROUPS = np.repeat([7, 8, 9], 200)  # 各窓の患者(Cohort の行)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from medrnn.chapters import gru
-from medrnn.models.nets import ModelConfig
+from medrnn.core.models.nets import ModelConfig
 from medrnn.theory.gradients import UpdateTrace
 from medrnn.theory.longlag import ClippingResult, LagConfig, LagSweep
 
@@ -203,7 +203,7 @@ def test_exercise_2_flipped_update_gate_matches_textbook_form():
 
 
 def test_textbook_step_without_flip_differs_from_pytorch():
-    from medrnn.models.scratch import GRUCellScratch
+    from medrnn.core.models.scratch import GRUCellScratch
 
     cell = GRUCellScratch(4, 16)
     x_t, h_prev = torch.randn(3, 4), torch.randn(3, 16)

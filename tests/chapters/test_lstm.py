@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from medrnn.chapters import lstm
+from medrnn.core.training import History, TrainConfig
 from medrnn.theory.experiments import (
     ValidationStudy,
     prepare_data,
     validation_windows,
 )
-from medrnn.training import History, TrainConfig
 
 NOISE_VAR = lstm.CHAPTER_RECIPE.sine.noise_variance
 SEEDS = [0, 1, 2, 3, 4]
@@ -147,7 +147,7 @@ def test_seed_results_reuses_known_runs(monkeypatch):
 def test_seed_recipe_shifts_the_noise_once(monkeypatch):
     from dataclasses import replace
 
-    from medrnn.data import make_noisy_sine
+    from medrnn.core.data import make_noisy_sine
 
     recipe = lstm.seed_recipe(3)
     assert recipe.sine.seed == 3

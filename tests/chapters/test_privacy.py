@@ -9,10 +9,10 @@ import torch
 
 from medrnn.chapters import privacy as prv
 from medrnn.core.compare import compare_seeds
+from medrnn.core.repro import seed_offset
+from medrnn.core.training import History
 from medrnn.privacy import dp
 from medrnn.privacy import federated as fed
-from medrnn.repro import seed_offset
-from medrnn.training import History
 
 N_SEEDS = 5
 

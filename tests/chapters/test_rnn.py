@@ -13,8 +13,8 @@ import pytest
 
 from medrnn.chapters import rnn as chapter
 from medrnn.core.claims import ClaimError, require
+from medrnn.core.training import History, TrainConfig
 from medrnn.theory.experiments import RNN_RECIPE, ValidationStudy
-from medrnn.training import History, TrainConfig
 
 EPOCHS = 200
 SIGMA2 = 0.04
@@ -149,7 +149,7 @@ def test_report_prints_the_key_lines(monkeypatch, capsys) -> None:
 
 
 def test_exercise_1_counts_like_count_parameters():
-    from medrnn.models.nets import (
+    from medrnn.core.models.nets import (
         RNN_MODEL,
         RecurrentRegressor,
         count_parameters,

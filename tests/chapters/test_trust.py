@@ -13,7 +13,7 @@ import torch
 from medrnn.cgm import tasks as cgm_tasks
 from medrnn.chapters import trust as chapter
 from medrnn.core.compare import Comparison
-from medrnn.training import TrainConfig
+from medrnn.core.training import TrainConfig
 from medrnn.trust import calibration as cal
 from medrnn.trust.subgroups import Subgroup
 

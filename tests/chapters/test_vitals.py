@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medrnn.chapters import vitals as ch
-from medrnn.training import TrainConfig
+from medrnn.core.training import TrainConfig
 from medrnn.vitals.data import VitalSeries
 from medrnn.vitals.tasks import FitResult, MissingConfig, prepare_windows
 

@@ -11,7 +11,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 from torch.testing import assert_close
 
-from medrnn.models.attention import (
+from medrnn.core.models.attention import (
     AttentionPooling,
     CausalTransformerRegressor,
     MultiHeadAttentionScratch,
@@ -23,8 +23,8 @@ from medrnn.models.attention import (
     scaled_dot_product_attention,
     sinusoidal_positional_encoding,
 )
-from medrnn.models.nets import ModelConfig
-from medrnn.training import TrainConfig, fit
+from medrnn.core.models.nets import ModelConfig
+from medrnn.core.training import TrainConfig, fit
 
 BATCH, SEQ_LEN, D_MODEL, HEADS = 3, 7, 8, 2
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.data import (
+from medrnn.core.data import (
     LSTM_SINE,
     RNN_SINE,
     SineConfig,
@@ -150,7 +150,7 @@ def test_standardizer_rejects_bad_input(bad, msg):
 def test_forecast_windows_match_plain_indexing(
     channels, seq_len, horizon, stride, start, stop
 ):
-    from medrnn.data import forecast_windows
+    from medrnn.core.data import forecast_windows
 
     rng = np.random.default_rng(0)
     shape = (30,) if channels is None else (30, channels)
@@ -167,7 +167,7 @@ def test_forecast_windows_match_plain_indexing(
 
 
 def test_window_ends_and_positions_agree_with_windows_at():
-    from medrnn.data import window_ends, window_positions, windows_at
+    from medrnn.core.data import window_ends, window_positions, windows_at
 
     x = np.arange(20.0)
     ends = window_ends(3, 18, seq_len=4, horizon=2, stride=3)
@@ -193,7 +193,7 @@ def test_window_ends_and_positions_agree_with_windows_at():
     ],
 )
 def test_window_family_rejects_bad_settings(call, msg):
-    import medrnn.data as f
+    import medrnn.core.data as f
 
     with pytest.raises(ValueError, match=msg):
         call(f)

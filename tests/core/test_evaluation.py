@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.evaluation import (
+from medrnn.core.evaluation import (
     LinearAR,
     mean_std,
     mse,
@@ -11,7 +11,7 @@ from medrnn.evaluation import (
     rmse,
     window_mean_forecast,
 )
-from medrnn.models.nets import RNN_MODEL, RecurrentRegressor
+from medrnn.core.models.nets import RNN_MODEL, RecurrentRegressor
 
 
 def test_metrics():
@@ -60,8 +60,8 @@ def test_mean_std():
 def test_predict_keeps_several_outputs_and_flattens_one():
     import torch
 
-    from medrnn.evaluation import predict
-    from medrnn.models.nets import ModelConfig, RecurrentRegressor
+    from medrnn.core.evaluation import predict
+    from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
 
     X = torch.randn(7, 5, 1)
     many = RecurrentRegressor(ModelConfig("gru", hidden_size=4, output_size=3))

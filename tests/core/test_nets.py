@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from medrnn.models.nets import (
+from medrnn.core.models.nets import (
     LSTM_MODEL,
     RNN_MODEL,
     ModelConfig,

@@ -2,7 +2,7 @@ import matplotlib
 import torch
 from helpers import load_extension
 
-from medrnn.notebook import environment_markdown, setup_chapter
+from medrnn.core.notebook import environment_markdown, setup_chapter
 
 
 def test_setup_chapter_seeds_and_configures_everything():
@@ -52,7 +52,7 @@ def test_japanese_line_breaks_are_joined_but_others_kept():
 def test_setup_chapter_prints_numpy_scalars_plainly():
     import numpy as np
 
-    from medrnn.notebook import setup_chapter
+    from medrnn.core.notebook import setup_chapter
 
     setup_chapter(seed=0)
     # glue は値の repr を保存する。
@@ -63,7 +63,7 @@ def test_setup_chapter_prints_numpy_scalars_plainly():
 def test_build_times_markdown_shows_the_ratio(tmp_path):
     import json
 
-    from medrnn.notebook import build_times_markdown
+    from medrnn.core.notebook import build_times_markdown
 
     path = tmp_path / "times.json"
     path.write_text(
@@ -87,7 +87,7 @@ def test_build_times_markdown_shows_the_ratio(tmp_path):
 def test_the_book_has_a_build_time_record(tmp_path):
     from pathlib import Path
 
-    from medrnn.notebook import build_times_markdown
+    from medrnn.core.notebook import build_times_markdown
 
     record = Path(__file__).resolve().parents[2] / "book" / "build_times.json"
     assert record.is_file(), "bash scripts/measure_build.sh --json で作る"
@@ -96,7 +96,7 @@ def test_the_book_has_a_build_time_record(tmp_path):
 
 
 def test_table_cells_use_a_real_minus_sign():
-    from medrnn.notebook import rows_to_markdown
+    from medrnn.core.notebook import rows_to_markdown
 
     table = rows_to_markdown(
         [

@@ -4,7 +4,7 @@ import pytest
 from helpers import render_strict
 from matplotlib.figure import Figure
 
-from medrnn import plotting
+from medrnn.core import plotting
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.repro import configure_torch, environment_summary, set_seed
+from medrnn.core.repro import configure_torch, environment_summary, set_seed
 
 
 def test_set_seed_fixes_random_numpy_and_torch():

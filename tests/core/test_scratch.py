@@ -11,7 +11,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.testing import assert_close
 
-from medrnn.models.scratch import (
+from medrnn.core.models.scratch import (
     GRUCellScratch,
     LSTMCellScratch,
     RNNCellScratch,
@@ -210,7 +210,7 @@ def test_plot_gate_traces_returns_figure() -> None:
     """ゲートの図は Figure を返し、パネルは入力 + traces の数。"""
     from matplotlib.figure import Figure
 
-    from medrnn.plotting import plot_gate_traces
+    from medrnn.core.plotting import plot_gate_traces
 
     t = np.arange(20.0)
     traces = {

@@ -4,11 +4,16 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from medrnn import training
-from medrnn.data import RNN_SINE, make_noisy_sine, make_windows, split_ordered
-from medrnn.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
-from medrnn.repro import set_seed
-from medrnn.training import (
+from medrnn.core import training
+from medrnn.core.data import (
+    RNN_SINE,
+    make_noisy_sine,
+    make_windows,
+    split_ordered,
+)
+from medrnn.core.models.nets import RNN_MODEL, ModelConfig, RecurrentRegressor
+from medrnn.core.repro import set_seed
+from medrnn.core.training import (
     History,
     TrainConfig,
     epoch_order,
@@ -182,7 +187,7 @@ def test_fit_uses_the_given_loss_function():
     """
     from torch import nn
 
-    from medrnn.training import TrainConfig, evaluate_loss, fit
+    from medrnn.core.training import TrainConfig, evaluate_loss, fit
 
     torch.manual_seed(0)
     X = torch.randn(64, 4, 1)
@@ -206,7 +211,7 @@ def test_fit_uses_the_given_loss_function():
 def test_early_stopping_with_non_finite_validation_loss_says_so():
     from torch import nn
 
-    from medrnn.training import TrainConfig, fit_early_stopping
+    from medrnn.core.training import TrainConfig, fit_early_stopping
 
     X, y = torch.randn(8, 3, 1), torch.randn(8, 1)
     val = (torch.full((4, 3, 1), float("nan")), torch.zeros(4, 1))
@@ -222,10 +227,10 @@ def test_early_stopping_with_non_finite_validation_loss_says_so():
 
 @pytest.mark.parametrize("patience", [None, 2])
 def test_train_and_predict_equals_seeding_and_fitting_by_hand(patience):
-    from medrnn.evaluation import predict
-    from medrnn.models.nets import ModelConfig, RecurrentRegressor
-    from medrnn.repro import set_seed
-    from medrnn.training import (
+    from medrnn.core.evaluation import predict
+    from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
+    from medrnn.core.repro import set_seed
+    from medrnn.core.training import (
         TrainConfig,
         fit,
         fit_early_stopping,
@@ -277,7 +282,7 @@ def test_train_and_predict_equals_seeding_and_fitting_by_hand(patience):
 
 
 def test_train_step_sums_a_loss_per_model_and_calls_before_step():
-    from medrnn.training import train_step
+    from medrnn.core.training import train_step
 
     model = torch.nn.Linear(3, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.0)
@@ -299,7 +304,7 @@ def test_train_step_sums_a_loss_per_model_and_calls_before_step():
 
 
 def test_mean_std_text():
-    from medrnn.evaluation import mean_std_text
+    from medrnn.core.evaluation import mean_std_text
 
     assert mean_std_text([1.0, 3.0]) == "2.0 ± 1.4"
     assert mean_std_text([2.0], digits=2) == "2.00"

@@ -8,8 +8,8 @@ import pytest
 from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 
+from medrnn.core.plotting import setup_japanese_font
 from medrnn.ecg import plots as ecg_plots
-from medrnn.plotting import setup_japanese_font
 
 
 @pytest.fixture(autouse=True)

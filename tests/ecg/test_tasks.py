@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from medrnn.core.models.nets import ModelConfig
+from medrnn.core.training import TrainConfig
 from medrnn.ecg import record as ecg
 from medrnn.ecg import tasks as ecg_tasks
-from medrnn.models.nets import ModelConfig
-from medrnn.training import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_downsample_mean():
 
 def test_forecast_windows_stay_inside_their_segment():
     """課題 A の窓は共通の data.forecast_windows で、区間の中だけで作る。"""
-    from medrnn.data import forecast_windows
+    from medrnn.core.data import forecast_windows
 
     series = np.arange(100.0)
     X, target = forecast_windows(

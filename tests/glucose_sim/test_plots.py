@@ -10,8 +10,8 @@ import pytest
 from helpers import render_strict
 from matplotlib.figure import Figure
 
+from medrnn.core.plotting import setup_japanese_font
 from medrnn.glucose_sim import plots
-from medrnn.plotting import setup_japanese_font
 
 _render = (
     render_strict  # PNG と PDF に描き、警告(字形の欠けなど)をエラーにする

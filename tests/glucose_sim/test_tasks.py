@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.evaluation import LinearAR
+from medrnn.core.evaluation import LinearAR
+from medrnn.core.training import TrainConfig
 from medrnn.glucose_sim import tasks
-from medrnn.training import TrainConfig
 
 SPLIT = tasks.PatientSplit(
     train=("adult#001", "adult#002"), val=("adult#003",), test=("adult#004",)
@@ -44,7 +44,7 @@ def test_cohort_is_deterministic() -> None:
 
 
 def test_patient_windows_come_from_forecast_windows() -> None:
-    from medrnn.data import forecast_windows
+    from medrnn.core.data import forecast_windows
 
     z = np.arange(60, dtype=np.float64).reshape(2, 10, 3)  # (P, n, 3)
     config = tasks.SimForecastConfig(seq_len=4, horizon=2, inputs="multi")
@@ -169,8 +169,8 @@ def test_training_smoke_and_baselines(cohort: tasks.Cohort) -> None:
 
 
 def test_forecaster_is_train_and_predict_in_mg(cohort: tasks.Cohort) -> None:
-    from medrnn.models.nets import ModelConfig, RecurrentRegressor
-    from medrnn.training import train_and_predict
+    from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
+    from medrnn.core.training import train_and_predict
 
     data = tasks.prepare_sim_forecast(
         cohort, SPLIT, tasks.SimForecastConfig(seq_len=12, train_stride=4)

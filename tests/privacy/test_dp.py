@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.models.nets import ModelConfig
+from medrnn.core.models.nets import ModelConfig
 from medrnn.privacy import dp
 
 TINY = ModelConfig(kind="gru", hidden_size=4, output_size=2)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.models.nets import ModelConfig, RecurrentRegressor
+from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
+from medrnn.core.repro import set_seed
+from medrnn.core.training import TrainConfig
 from medrnn.privacy import federated as fed
-from medrnn.repro import set_seed
-from medrnn.training import TrainConfig
 
 TINY = ModelConfig(kind="gru", hidden_size=4, output_size=2)
 ONE_EPOCH = TrainConfig(epochs=1, batch_size=16, lr=1e-2)

@@ -13,7 +13,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from medrnn.plotting import (
+from medrnn.core.plotting import (
     plot_norms_by_lag,
     plot_unrolled_rnn,
     setup_japanese_font,

@@ -3,7 +3,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from medrnn.models.nets import ModelConfig
+from medrnn.core.models.nets import ModelConfig
+from medrnn.core.training import TrainConfig
 from medrnn.theory.experiments import (
     LSTM_RECIPE,
     RNN_RECIPE,
@@ -12,7 +13,6 @@ from medrnn.theory.experiments import (
     prepare_data,
     train_recipe,
 )
-from medrnn.training import TrainConfig
 
 TINY = replace(RNN_RECIPE, train=TrainConfig(epochs=3, batch_size=16))
 
@@ -90,7 +90,7 @@ def test_validation_study_runs_full_and_early_stopped_training():
 
 
 def test_baseline_predictions_match_the_mses():
-    from medrnn.evaluation import mse
+    from medrnn.core.evaluation import mse
     from medrnn.theory.experiments import baseline_predictions
 
     data = prepare_data(RNN_RECIPE)
@@ -114,7 +114,7 @@ def test_seed_offset_shifts_the_data_noise(monkeypatch):
 
 
 def test_validation_study_keeps_the_test_predictions():
-    from medrnn.evaluation import mse
+    from medrnn.core.evaluation import mse
     from medrnn.theory.experiments import validation_study
 
     recipe = replace(RNN_RECIPE, train=TrainConfig(epochs=4, batch_size=16))
@@ -130,8 +130,8 @@ def test_train_recipe_is_train_and_predict_for_all_epochs():
     """train_recipe は共通の train_and_predict(早期終了なし)と同じ結果。"""
     from functools import partial
 
-    from medrnn.models.nets import RecurrentRegressor
-    from medrnn.training import train_and_predict
+    from medrnn.core.models.nets import RecurrentRegressor
+    from medrnn.core.training import train_and_predict
 
     data = prepare_data(TINY)
     run = train_recipe(TINY, data, seed=2)

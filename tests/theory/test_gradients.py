@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from medrnn.models.nets import ModelConfig, RecurrentRegressor
-from medrnn.models.scratch import ScratchRecurrent
+from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
+from medrnn.core.models.scratch import ScratchRecurrent
 from medrnn.theory.gradients import (
     input_gradient_norms,
     saturated_fraction,
@@ -139,7 +139,7 @@ def test_gradient_and_step_plots_return_figures() -> None:
     """勾配の図と更新量の図は Figure を返し、縦軸は対数。"""
     from matplotlib.figure import Figure
 
-    from medrnn.plotting import (
+    from medrnn.core.plotting import (
         figure_row,
         plot_gradient_by_distance,
         plot_step_curves,

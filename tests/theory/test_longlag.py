@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.models.nets import ModelConfig, RecurrentRegressor
+from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
 from medrnn.theory.longlag import (
     LagConfig,
     LagModel,
@@ -205,7 +205,7 @@ def test_stacked_clipping_equals_one_by_one() -> None:
     ここでは W_hh を大きくしない(scale=1)設定で、クリッピングが効く
     小さな上限を使って比べる。
     """
-    from medrnn.repro import set_seed
+    from medrnn.core.repro import set_seed
     from medrnn.theory.gradients import sgd_update_norms
 
     result = clipping_experiment(
@@ -264,7 +264,7 @@ def test_plot_lag_accuracy_returns_figure() -> None:
     """遅れと正解率の図は Figure を返し、形の合わない表は ValueError。"""
     from matplotlib.figure import Figure
 
-    from medrnn.plotting import plot_lag_accuracy
+    from medrnn.core.plotting import plot_lag_accuracy
 
     table = {"RNN": np.array([[1.0, 0.9], [0.5, 0.6]])}
     assert isinstance(plot_lag_accuracy([5, 10], table), Figure)

@@ -8,7 +8,7 @@ import torch
 from helpers import render_strict
 from torch import nn
 
-from medrnn.notebook import rows_to_markdown
+from medrnn.core.notebook import rows_to_markdown
 from medrnn.theory.lstm_shapes import (
     LSTMShapeCase,
     expected_parameter_count,
@@ -188,7 +188,7 @@ _render_strict = render_strict
 
 @pytest.fixture
 def japanese_font():
-    from medrnn.plotting import setup_japanese_font
+    from medrnn.core.plotting import setup_japanese_font
 
     setup_japanese_font()
 
@@ -196,7 +196,7 @@ def japanese_font():
 def test_plot_lstm_cell_renders(japanese_font):
     from matplotlib.figure import Figure
 
-    from medrnn.plotting import plot_lstm_cell
+    from medrnn.core.plotting import plot_lstm_cell
 
     fig = plot_lstm_cell()
     assert isinstance(fig, Figure)
@@ -209,7 +209,7 @@ def test_plot_lstm_cell_renders(japanese_font):
 def test_plot_gradient_descent_renders_and_checks_shapes(japanese_font):
     import numpy as np
 
-    from medrnn.plotting import plot_gradient_descent
+    from medrnn.core.plotting import plot_gradient_descent
 
     w = np.linspace(-2, 4, 50)
     w_k = 1 + 0.5 ** np.arange(5) * -3
@@ -226,8 +226,8 @@ def test_plot_gradient_descent_renders_and_checks_shapes(japanese_font):
 def test_plot_standardization_renders_and_checks_shapes(japanese_font):
     import numpy as np
 
-    from medrnn.data import Standardizer, make_vitals_example
-    from medrnn.plotting import plot_standardization
+    from medrnn.core.data import Standardizer, make_vitals_example
+    from medrnn.core.plotting import plot_standardization
 
     values, names = make_vitals_example(24, seed=0)
     scaled = Standardizer.fit(values[:18]).transform(values)

@@ -8,8 +8,12 @@ import math
 import pytest
 import torch
 
+from medrnn.core.training import (
+    TrainConfig,
+    evaluate_loss,
+    fit_with_dataloader,
+)
 from medrnn.theory import primer
-from medrnn.training import TrainConfig, evaluate_loss, fit_with_dataloader
 
 SMALL = primer.VitalWindowsConfig(n_windows=32, seq_len=6, input_size=3)
 

@@ -7,8 +7,8 @@ from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 from torch import nn
 
-from medrnn.models.nets import ModelConfig, RecurrentRegressor
-from medrnn.plotting import setup_japanese_font
+from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
+from medrnn.core.plotting import setup_japanese_font
 from medrnn.trust import calibration as cal
 from medrnn.trust import conformal as conf
 from medrnn.trust import explain as ex

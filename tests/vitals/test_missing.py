@@ -5,7 +5,7 @@
 import numpy as np
 import pytest
 
-from medrnn.data import window_positions
+from medrnn.core.data import window_positions
 from medrnn.vitals import missing
 
 NAN = np.nan

@@ -7,7 +7,7 @@ import pytest
 from helpers import axis_labels, render_strict
 from matplotlib.figure import Figure
 
-from medrnn.plotting import setup_japanese_font
+from medrnn.core.plotting import setup_japanese_font
 from medrnn.vitals import plots as vitals_plots
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.evaluation import LinearAR
-from medrnn.training import TrainConfig
+from medrnn.core.evaluation import LinearAR
+from medrnn.core.training import TrainConfig
 from medrnn.vitals import tasks as vt
 from medrnn.vitals.data import VitalSeries
 
@@ -26,7 +26,7 @@ FAST = TrainConfig(epochs=3, batch_size=64, lr=1e-2)
 
 
 def test_window_ends_come_from_the_core_and_stay_inside_segment():
-    from medrnn.data import window_ends
+    from medrnn.core.data import window_ends
 
     bounds = {"train": (10, 50), "val": (50, 54)}
     known = np.ones(60, dtype=bool)
@@ -127,8 +127,8 @@ def test_smoke_training_and_sweep():
 
 
 def test_train_model_is_train_and_predict_in_bpm():
-    from medrnn.models.nets import ModelConfig, RecurrentRegressor
-    from medrnn.training import train_and_predict
+    from medrnn.core.models.nets import ModelConfig, RecurrentRegressor
+    from medrnn.core.training import train_and_predict
 
     data = vt.prepare_windows(toy_series(), CONFIG, (0, 1))
     run = vt.train_model("gru", data, 3, FAST, hidden_size=4, patience=2)

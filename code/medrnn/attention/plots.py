@@ -9,7 +9,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, _axes_list, _finish, _new_axes, _series_style
+from ..core.plotting import (
+    COLORS,
+    _axes_list,
+    _finish,
+    _new_axes,
+    _series_style,
+)
 
 
 def _check_windows(minutes: np.ndarray, *arrays: np.ndarray) -> None:

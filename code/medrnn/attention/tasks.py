@@ -16,15 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models.attention import (
+from ..core.models.attention import (
     RecurrentAttentionRegressor,
     causal_mask,
     from_torch_layer,
     pool,
     scaled_dot_product_attention,
 )
-from ..models.nets import count_parameters
-from ..training import History, TrainConfig, train_and_predict
+from ..core.models.nets import count_parameters
+from ..core.training import History, TrainConfig, train_and_predict
 
 ModelFactory = Callable[[], nn.Module]  # 引数なしで新しいモデルを作る関数
 

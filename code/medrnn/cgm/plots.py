@@ -1,7 +1,7 @@
 """CGM の章の図。どれも Figure を返し、show() も savefig() もしない。
 
 軸には単位を付ける: 時間 [時間]、予測する先 [分]、血糖値 [mg/dL]。
-引数 ax・axes と戻り値の決まりは :mod:`medrnn.plotting` と同じ
+引数 ax・axes と戻り値の決まりは :mod:`medrnn.core.plotting` と同じ
 (None なら新しい Figure を作り、描いた Figure を返す)。
 """
 
@@ -12,7 +12,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..core.checks import as_paired_1d
-from ..plotting import COLORS, _axes_list, _band, _dots, _finish, _new_axes
+from ..core.plotting import (
+    COLORS,
+    _axes_list,
+    _band,
+    _dots,
+    _finish,
+    _new_axes,
+)
 from .data import TARGET_RANGE
 
 STYLES = {

@@ -15,10 +15,10 @@ from torch import nn
 from tqdm import tqdm
 
 from ..core.checks import as_paired_1d, check_at_least_one
-from ..data import window_ends, windows_at
-from ..evaluation import errors, mean_std_text, predict
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..training import History, TrainConfig, train_and_predict
+from ..core.data import window_ends, windows_at
+from ..core.evaluation import errors, mean_std_text, predict
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.training import History, TrainConfig, train_and_predict
 from .data import HYPO_MGDL, PERIOD_MIN, SubjectCGM, split_segments
 
 GROUPS = ("train", "val", "test")  # 被験者の 3 つの組
@@ -109,8 +109,8 @@ def segment_windows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """途切れのない 1 区間から、入力窓と続く n_ahead 回の正解を作る。
 
-    本書の窓の関数(:func:`medrnn.data.window_ends` と
-    :func:`medrnn.data.windows_at`)で作る。正解は、入力の最後の点の
+    本書の窓の関数(:func:`medrnn.core.data.window_ends` と
+    :func:`medrnn.core.data.windows_at`)で作る。正解は、入力の最後の点の
     n_ahead 点先で終わる長さ n_ahead の窓。
 
     Parameters

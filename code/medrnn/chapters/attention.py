@@ -38,16 +38,16 @@ from ..cgm.data import PERIOD_MIN, load_hall
 from ..cgm.tasks import CGMData, baseline_forecasts, prepare_cgm
 from ..core.claims import claims_summary, failed
 from ..core.compare import time_blocks
-from ..evaluation import mean_std_text
-from ..models.attention import (
+from ..core.evaluation import mean_std_text
+from ..core.models.attention import (
     CausalTransformerRegressor,
     RecurrentAttentionRegressor,
     TransformerConfig,
     future_change,
     sinusoidal_positional_encoding,
 )
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..training import TrainConfig
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.training import TrainConfig
 from ..vitals.data import derive_series, load_recording
 from ..vitals.tasks import WindowData, persistence_pred, prepare_windows
 from ..vitals.tasks import train_model as train_vitals_model
@@ -586,7 +586,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
 
     シード seed, seed + 1, ..., seed + n_seeds − 1 で各モデルを学習する。
     """
-    from ..notebook import rows_to_markdown
+    from ..core.notebook import rows_to_markdown
 
     if n_seeds < 2:
         raise ValueError(f"n_seeds は 2 以上にしてください({n_seeds})")

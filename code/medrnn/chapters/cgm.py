@@ -39,7 +39,7 @@ from ..core.compare import (
     compare_predictions,
     compare_seeds,
 )
-from ..training import TrainConfig
+from ..core.training import TrainConfig
 
 # 章の設定(本文とコマンドラインで共通)
 # 訓練 11・検証 3・テスト 5 人(診断の割合をそろえる)
@@ -534,7 +534,7 @@ def check_claims(results: CGMResults, subject_ids: Sequence[str]) -> list[str]:
 
 
 def _print_table(rows: list[dict[str, str]]) -> None:
-    from ..notebook import rows_to_markdown
+    from ..core.notebook import rows_to_markdown
 
     print(rows_to_markdown(rows))
 

@@ -31,6 +31,9 @@ from ..core.compare import (
     describe,
     time_blocks,
 )
+from ..core.evaluation import rmse
+from ..core.models.nets import ModelConfig
+from ..core.training import TrainConfig
 from ..ecg.record import BeatTable, LabelConfig, label_beats
 from ..ecg.tasks import (
     BEAT_INPUTS,
@@ -49,9 +52,6 @@ from ..ecg.tasks import (
     prepare_waveform,
     train_waveform_forecaster,
 )
-from ..evaluation import rmse
-from ..models.nets import ModelConfig
-from ..training import TrainConfig
 
 CHAPTER_SPLIT = TimeSplit(train=0.7, val=0.1)  # 残りの 20% がテスト
 CHAPTER_FORECAST = WaveformConfig(
@@ -366,10 +366,10 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
         課題 B のシードの数(0 から n_seeds − 1)。2 未満なら seed で
         1 回ずつ学習し、比較を省く。
     """
+    from ..core.notebook import rows_to_markdown
+    from ..core.repro import configure_torch
     from ..ecg import record as ecg
     from ..ecg import tasks as ecg_tasks
-    from ..notebook import rows_to_markdown
-    from ..repro import configure_torch
 
     device = configure_torch()
     x = ecg.load_ecg()

@@ -31,7 +31,8 @@ from ..core.compare import (
     describe,
     phrase,
 )
-from ..evaluation import LinearAR, mean_std_text, rmse
+from ..core.evaluation import LinearAR, mean_std_text, rmse
+from ..core.training import TrainConfig
 from ..glucose_sim.tasks import (
     INPUT_NAMES,
     INPUT_SETS,
@@ -47,7 +48,6 @@ from ..glucose_sim.tasks import (
     rmse_by_bin,
 )
 from ..glucose_sim.tasks import Comparison as InputComparison
-from ..training import TrainConfig
 
 CHAPTER_COHORT = CohortConfig(group="adult", n_days=4, sample_min=5, seed=0)
 CHAPTER_SPLIT = PatientSplit(
@@ -654,14 +654,14 @@ def compare_chapter_inputs(
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果を表示する(``python -m medrnn glucose_sim``)。"""
+    from ..core.notebook import rows_to_markdown
+    from ..core.repro import configure_torch
     from ..glucose_sim.tasks import (
         baseline_errors,
         comparison_rows,
         horizon_rmse_table,
         simulate_cohort,
     )
-    from ..notebook import rows_to_markdown
-    from ..repro import configure_torch
 
     device = configure_torch()
     cohort = simulate_cohort(CHAPTER_COHORT)

@@ -17,9 +17,9 @@ from torch import nn
 
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
-from ..evaluation import mean_std_text
-from ..models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
-from ..models.scratch import GRUCellScratch
+from ..core.evaluation import mean_std_text
+from ..core.models.nets import GRU_MODEL, LSTM_MODEL, RNN_MODEL, ModelConfig
+from ..core.models.scratch import GRUCellScratch
 from ..theory.experiments import (
     LSTM_RECIPE,
     Recipe,
@@ -437,7 +437,7 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
 
     seed は最初のシード番号、n_seeds はシードの数(2 以上)。
     """
-    from ..notebook import rows_to_markdown
+    from ..core.notebook import rows_to_markdown
 
     if n_seeds < 2:
         raise ValueError(

@@ -18,9 +18,16 @@ import torch
 
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_seeds, comparison_row
-from ..evaluation import mean_std_text, mse, predict
-from ..models.nets import RecurrentRegressor
-from ..repro import configure_torch, set_seed
+from ..core.evaluation import mean_std_text, mse, predict
+from ..core.models.nets import RecurrentRegressor
+from ..core.repro import configure_torch, set_seed
+from ..core.training import (
+    EarlyStopping,
+    History,
+    evaluate_loss,
+    make_optimizer,
+    run_epoch,
+)
 from ..theory.experiments import (
     CHAPTER_MODELS,
     LSTM_RECIPE,
@@ -38,13 +45,6 @@ from ..theory.lstm_shapes import (
     LSTMShapeCase,
     expected_parameter_count,
     run_lstm,
-)
-from ..training import (
-    EarlyStopping,
-    History,
-    evaluate_loss,
-    make_optimizer,
-    run_epoch,
 )
 
 CHAPTER_RECIPE = LSTM_RECIPE  # 本章の実験の設定一式

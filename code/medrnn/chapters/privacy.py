@@ -26,11 +26,11 @@ from ..core.compare import (
     compare_predictions,
     compare_seeds,
 )
-from ..models.nets import ModelConfig, RecurrentRegressor
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.repro import set_seed
+from ..core.training import TrainConfig, train_and_predict
 from ..privacy import anonymity, dp
 from ..privacy import federated as fed
-from ..repro import set_seed
-from ..training import TrainConfig, train_and_predict
 from .cgm import (
     CHAPTER_FORECAST,
     CHAPTER_HIDDEN,
@@ -696,7 +696,7 @@ def exercise_3(subjects: Sequence[SubjectCGM]) -> dict[str, float]:
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果(連合学習・DP-SGD・匿名化)を表示する。"""
     from ..core.claims import claims_summary
-    from ..notebook import rows_to_markdown
+    from ..core.notebook import rows_to_markdown
 
     if n_seeds < 2:
         raise ValueError(f"n_seeds は 2 以上にしてください({n_seeds})")

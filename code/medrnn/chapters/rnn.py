@@ -23,8 +23,8 @@ from ..core.compare import (
     describe,
     time_blocks,
 )
-from ..evaluation import mean_std_text, mse
-from ..models.nets import RNN_MODEL, ModelConfig
+from ..core.evaluation import mean_std_text, mse
+from ..core.models.nets import RNN_MODEL, ModelConfig
 from ..theory.bptt import jacobian_norms_over_time
 from ..theory.experiments import (
     RNN_RECIPE,

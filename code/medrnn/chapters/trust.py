@@ -27,10 +27,10 @@ from ..cgm.tasks import (
 )
 from ..core.claims import failed
 from ..core.compare import Comparison, compare_predictions, time_blocks
+from ..core.evaluation import predict
+from ..core.training import TrainConfig
 from ..ecg.record import ECG_FS, LabelConfig
 from ..ecg.tasks import BeatData, BeatTaskConfig, train_beat_classifier
-from ..evaluation import predict
-from ..training import TrainConfig
 from ..trust import calibration as cal
 from ..trust import conformal as conf
 from ..trust import explain as ex
@@ -724,7 +724,7 @@ def check_claims(
 
 
 def _print_rows(rows: list[dict[str, str]]) -> None:
-    from ..notebook import rows_to_markdown
+    from ..core.notebook import rows_to_markdown
 
     print(rows_to_markdown(rows))
 

@@ -21,7 +21,7 @@ from ..core.compare import (
     comparison_row,
     time_blocks,
 )
-from ..training import TrainConfig
+from ..core.training import TrainConfig
 from ..vitals.data import derive_series, load_recording
 from ..vitals.tasks import (
     INPUT_NAMES,
@@ -308,8 +308,8 @@ def chapter_study(
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果を表示する(``python -m medrnn vitals``)。"""
-    from ..notebook import rows_to_markdown
-    from ..repro import configure_torch
+    from ..core.notebook import rows_to_markdown
+    from ..core.repro import configure_torch
 
     device = configure_torch()
     seeds = tuple(range(seed, seed + n_seeds))

@@ -1,7 +1,7 @@
 """心電図の章の図。どれも Figure を返し、show() も savefig() もしない。
 
 軸には単位を付ける: 時間 [s]、R 波からの時間 [ms]、電位 [mV]、RR 間隔 [ms]。
-引数 ax・axes と戻り値の決まりは :mod:`medrnn.plotting` と同じ
+引数 ax・axes と戻り値の決まりは :mod:`medrnn.core.plotting` と同じ
 (None なら新しい Figure を作り、描いた Figure を返す)。
 """
 
@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from ..plotting import (
+from ..core.plotting import (
     COLORS,
     _axes_list,
     _dots,

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from ..data import windows_at
+from ..core.data import windows_at
 
 ECG_FS = 360  # サンプリング周波数 [Hz]
 ECG_FILE = Path(__file__).parents[1] / "datasets" / "ecg.dat"  # 同梱ファイル

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..core.checks import check_at_least_one
-from ..data import (
+from ..core.data import (
     SEGMENTS,
     Standardizer,
     TimeSplit,
@@ -21,9 +21,14 @@ from ..data import (
     forecast_windows,
     windows_at,
 )
-from ..evaluation import LinearAR, mean_std_text, persistence_forecast, rmse
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..training import History, TrainConfig, train_and_predict
+from ..core.evaluation import (
+    LinearAR,
+    mean_std_text,
+    persistence_forecast,
+    rmse,
+)
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.training import History, TrainConfig, train_and_predict
 from .record import ECG_FS, BeatTable, extract_beats
 
 

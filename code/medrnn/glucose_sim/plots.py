@@ -1,7 +1,7 @@
 """シミュレータの章の図。どれも Figure を返し、show() も savefig() もしない。
 
 軸には単位を付ける: 時刻 [時]、血糖 [mg/dL]、炭水化物 [g]、インスリン [U]。
-引数 ax・axes と戻り値の決まりは :mod:`medrnn.plotting` と同じ
+引数 ax・axes と戻り値の決まりは :mod:`medrnn.core.plotting` と同じ
 (None なら新しい Figure を作り、描いた Figure を返す)。
 """
 
@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..cgm.data import TARGET_RANGE  # 目標範囲 [mg/dL](CGM の章と同じ)
-from ..plotting import COLORS, _axes_list, _dots, _finish, _new_axes
+from ..core.plotting import COLORS, _axes_list, _dots, _finish, _new_axes
 
 LINE_COLORS = [
     COLORS["blue"],

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import SEGMENTS, Standardizer, forecast_windows
-from ..evaluation import LinearAR, mae, mean_std_text, rmse
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..training import History, TrainConfig, train_and_predict
+from ..core.data import SEGMENTS, Standardizer, forecast_windows
+from ..core.evaluation import LinearAR, mae, mean_std_text, rmse
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.training import History, TrainConfig, train_and_predict
 from . import model as gs
 
 CHANNELS = ("glucose", "carbs", "insulin")  # 入力のチャネル(この順に並ぶ)

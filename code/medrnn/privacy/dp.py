@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import set_seed
-from ..training import History, epoch_mean
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.repro import set_seed
+from ..core.training import History, epoch_mean
 
 DELTA = 1e-5  # 本書の δ(訓練の窓の数の逆数より十分小さく)
 

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from ..cgm.tasks import CGMData
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import seed_offset, set_seed
-from ..training import TrainConfig, make_optimizer, run_epoch
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.repro import seed_offset, set_seed
+from ..core.training import TrainConfig, make_optimizer, run_epoch
 
 if TYPE_CHECKING:
     from flwr.app import ArrayRecord, Message, MetricRecord

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, _band, _finish, _new_axes
+from ..core.plotting import COLORS, _band, _finish, _new_axes
 
 PALETTE = [COLORS[c] for c in ("black", "blue", "red", "green", "orange")]
 LINES = ["-", "--", "-.", ":", (0, (5, 2, 1, 2))]

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..data import (
+from ..core.data import (
     LSTM_SINE,
     RNN_SINE,
     SineConfig,
@@ -21,20 +21,20 @@ from ..data import (
     make_windows,
     split_ordered,
 )
-from ..evaluation import (
+from ..core.evaluation import (
     LinearAR,
     mse,
     persistence_forecast,
     window_mean_forecast,
 )
-from ..models.nets import (
+from ..core.models.nets import (
     LSTM_MODEL,
     RNN_MODEL,
     ModelConfig,
     RecurrentRegressor,
 )
-from ..repro import shifted
-from ..training import (
+from ..core.repro import shifted
+from ..core.training import (
     History,
     TrainConfig,
     train_and_predict,

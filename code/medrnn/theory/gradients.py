@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn.utils import clip_grad_norm_, parameters_to_vector
 
-from ..training import LossFn, train_step
+from ..core.training import LossFn, train_step
 
 BCE = nn.functional.binary_cross_entropy_with_logits  # 2 値分類の損失
 

@@ -16,9 +16,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import configure_torch, set_seed, shifted
-from ..training import train_step
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.repro import configure_torch, set_seed, shifted
+from ..core.training import train_step
 from .gradients import (
     BCE,
     UpdateTrace,
@@ -450,7 +450,7 @@ def _per_seed_bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     torch.Tensor
-        形状 (n,)。:func:`~medrnn.training.train_step` は和を逆伝播する
+        形状 (n,)。:func:`~medrnn.core.training.train_step` は和を逆伝播する
     """
     return BCE(logits, y, reduction="none").mean(dim=0)
 

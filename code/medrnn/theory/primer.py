@@ -2,7 +2,7 @@
 
 テンソルの形、``nn.Module`` の書き方、autograd、素朴な学習ループを、
 本文の章に入る前に 1 つずつ確かめるための、いちばん小さな例だけを置く。
-本文の章の学習は :mod:`medrnn.training` の速いループを使う。
+本文の章の学習は :mod:`medrnn.core.training` の速いループを使う。
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..repro import set_seed
-from ..training import TrainConfig
+from ..core.repro import set_seed
+from ..core.training import TrainConfig
 
 
 def _check_window_sizes(n_windows: int, seq_len: int, input_size: int) -> None:

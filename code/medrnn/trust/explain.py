@@ -18,7 +18,7 @@ from captum.attr import GradientShap, IntegratedGradients, Occlusion
 from scipy import stats as _st
 from torch import nn
 
-from ..repro import set_seed
+from ..core.repro import set_seed
 
 METHODS = ("統合勾配", "遮蔽", "GradientSHAP")  # 本文で使う帰属の方法
 # 統合勾配の積分の分点の数。拍の分類器のように出力が急に変わるモデルでは、

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, _axes_list, _finish, _new_axes
+from ..core.plotting import COLORS, _axes_list, _finish, _new_axes
 
 METHOD_COLORS = {
     "統合勾配": COLORS["blue"],

@@ -20,7 +20,7 @@ import numpy as np
 from ..core.checks import as_paired_1d
 
 # factor 点ずつのブロック平均(心電図の章と共通)
-from ..data import downsample_mean
+from ..core.data import downsample_mean
 from ..ecg.record import detect_r_peaks
 
 RAW_FS = 1000  # 記録のサンプリング周波数 [Hz]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import window_positions
+from ..core.data import window_positions
 
 STRATEGIES = {  # 欠測の扱い方 → 表示名
     "mean": "平均で埋める",

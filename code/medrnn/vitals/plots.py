@@ -3,7 +3,7 @@
 軸には単位を付ける: 時間 [s]、心拍数 [bpm]、電位 [mV]、EDA [μS]、
 呼吸 [任意単位]。
 どの関数も新しい Figure を作って返す(パネルの用意は
-:mod:`medrnn.plotting` の ``_axes_list``)。
+:mod:`medrnn.core.plotting` の ``_axes_list``)。
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..plotting import COLORS, _axes_list, _dots, shade_segments
+from ..core.plotting import COLORS, _axes_list, _dots, shade_segments
 
 LINE_COLORS = (
     COLORS["blue"],

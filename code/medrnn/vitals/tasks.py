@@ -2,7 +2,7 @@
 欠測の扱い方の比較。
 
 1 人の参加者の 1 本の記録なので、時間順に「訓練 → 検証 → テスト」に分ける
-(medrnn.data.TimeSplit)。窓は各区間の中だけで作り、標準化の平均と標準偏差は
+(medrnn.core.data.TimeSplit)。窓は各区間の中だけで作り、標準化の平均と標準偏差は
 訓練区間の観測値だけから求める。
 """
 
@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from ..core.checks import check_at_least_one
-from ..data import SEGMENTS, TimeSplit, window_ends
-from ..evaluation import LinearAR, mean_std_text
-from ..models.nets import ModelConfig, RecurrentRegressor
-from ..repro import shifted
-from ..training import TrainConfig, train_and_predict
+from ..core.data import SEGMENTS, TimeSplit, window_ends
+from ..core.evaluation import LinearAR, mean_std_text
+from ..core.models.nets import ModelConfig, RecurrentRegressor
+from ..core.repro import shifted
+from ..core.training import TrainConfig, train_and_predict
 from .data import VitalSeries
 from .missing import (
     STRATEGIES,

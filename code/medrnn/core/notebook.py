@@ -17,7 +17,7 @@ from .repro import configure_torch, environment_summary, set_seed
 if TYPE_CHECKING:
     from IPython.display import Markdown
 
-    from .core.compare import Comparison
+    from .compare import Comparison
 
 
 def setup_chapter(seed: int = 0) -> torch.device:
@@ -25,6 +25,10 @@ def setup_chapter(seed: int = 0) -> torch.device:
 
     NumPy のスカラーは ``0.66`` のように表示させる(NumPy 2 の既定の
     ``np.float64(0.66)`` のままだと、glue した値を本文で書式化できない)。
+
+    Parameters
+    ----------
+    seed : 乱数のシード(環境変数 MEDRNN_SEED_OFFSET の分はずらす)
 
     Returns
     -------
@@ -42,6 +46,11 @@ def setup_chapter(seed: int = 0) -> torch.device:
 def environment_markdown() -> Markdown:
     """ビルド環境(Python・主要パッケージの版など)を Markdown の表にして
     返す。
+
+    Returns
+    -------
+    IPython.display.Markdown
+        「項目 | 値」の 2 列の表。
     """
     from IPython.display import Markdown
 
@@ -53,7 +62,18 @@ def environment_markdown() -> Markdown:
 
 
 def rows_to_markdown(rows: list[dict[str, str]]) -> str:
-    """辞書の並びを Markdown の表にする(列は最初の行のキーの順)。"""
+    """辞書の並びを Markdown の表にする(列は最初の行のキーの順)。
+
+    Parameters
+    ----------
+    rows : list[dict[str, str]]
+        表の行。どの行も同じキーを同じ順に持つ。
+
+    Returns
+    -------
+    str
+        Markdown の表(負の数の符号はマイナス記号)。
+    """
     if not rows:
         raise ValueError("rows が空なので表を作れません")
     keys = list(rows[0])
@@ -84,10 +104,21 @@ def glue_comparison(
     ``{key}_diff``・``{key}_low``・``{key}_high``(数値)、``{key}_wins``
     (「4/5」)、``{key}_verdict``(「良い」「悪い」「判断できない」)、
     ``{key}_text``(差・区間・勝ち数・判定の 1 行)を作る。
+
+    Parameters
+    ----------
+    key : str
+        glue する名前の頭。
+    result : Comparison
+        :mod:`medrnn.core.compare` の比較の結果。
+    unit : str
+        ``_text`` に付ける単位(例: "mg/dL")。
+    digits : int
+        ``_text`` の小数点以下の桁数。
     """
     from myst_nb import glue
 
-    from .core.compare import describe
+    from .compare import describe
 
     values: dict[str, object] = {
         "diff": result.mean_diff,
@@ -108,6 +139,11 @@ def build_times_markdown(path: str | Path) -> Markdown:
     ----------
     path : str or Path
         記録の JSON(ビルド時間の秒数と、章ごとの実行秒数)。
+
+    Returns
+    -------
+    IPython.display.Markdown
+        ビルドと章ごとの秒数の表(記録がなければその旨の 1 文)。
     """
     import json
 

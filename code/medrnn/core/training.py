@@ -111,6 +111,16 @@ def epoch_order(n: int, shuffle: bool) -> torch.Tensor:
     """1 エポック分の窓の順番。
 
     DataLoader(shuffle=True) と同じ乱数の使い方をする。
+
+    Parameters
+    ----------
+    n : 窓の数
+    shuffle : False なら 0, 1, ..., n - 1 のまま
+
+    Returns
+    -------
+    torch.Tensor
+        窓の番号の並べ替え。形状 (n,)
     """
     if not shuffle:
         return torch.arange(n)
@@ -126,6 +136,10 @@ def clear_grads(optimizer: torch.optim.Optimizer) -> None:
     """前回の勾配を消す。
 
     optimizer.zero_grad() と同じ結果(勾配を None にする)で、より軽い。
+
+    Parameters
+    ----------
+    optimizer : 勾配を消すパラメータを持つ最適化手法
     """
     for group in optimizer.param_groups:
         for p in group["params"]:
@@ -156,7 +170,22 @@ def train_step(
 
 
 def batch_sizes(n: int, batch_size: int, drop_last: bool) -> torch.Tensor:
-    """1 エポックの各ミニバッチの大きさ(DataLoader と同じ切り方)。"""
+    """1 エポックの各ミニバッチの大きさ(DataLoader と同じ切り方)。
+
+    Parameters
+    ----------
+    n : int
+        窓の数。
+    batch_size : int
+        ミニバッチの大きさ。
+    drop_last : bool
+        True なら、batch_size に満たない最後のミニバッチを捨てる。
+
+    Returns
+    -------
+    torch.Tensor
+        各ミニバッチの窓の数(float64)。形状 (n_batches,)
+    """
     n_used = n - n % batch_size if drop_last else n
     return torch.tensor(
         [
@@ -198,6 +227,18 @@ def epoch_mean(losses: list[torch.Tensor], sizes: torch.Tensor) -> float:
     """ミニバッチごとの損失を、バッチの大きさで重み付けして平均する。
 
     数に直すのは 1 回だけ。
+
+    Parameters
+    ----------
+    losses : list[torch.Tensor]
+        ミニバッチごとの損失(0 次元)。
+    sizes : torch.Tensor
+        ミニバッチごとの窓の数(:func:`batch_sizes`)。形状 (n_batches,)
+
+    Returns
+    -------
+    float
+        窓 1 つあたりの平均の損失。
     """
     return (torch.stack(losses).double() @ sizes).item() / float(sizes.sum())
 
@@ -209,7 +250,19 @@ def evaluate_loss(
     *,
     loss_fn: LossFn = nn.functional.mse_loss,
 ) -> float:
-    """全データを 1 回の順伝播で評価し、損失(既定は MSE)を返す。"""
+    """全データを 1 回の順伝播で評価し、損失(既定は MSE)を返す。
+
+    Parameters
+    ----------
+    model : 評価するモデル(X と同じデバイス)
+    X, y : 入力窓 (N, seq_len, input_size) と正解 (N, output_size)
+    loss_fn : 損失 loss_fn(予測, 正解)
+
+    Returns
+    -------
+    float
+        損失の値。
+    """
     model.eval()
     with torch.inference_mode():
         return loss_fn(model(X), y).item()
@@ -219,6 +272,18 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Adam:
     """Adam を作る。
 
     fused_adam なら全パラメータの更新を 1 回の計算にまとめる。
+
+    Parameters
+    ----------
+    model : nn.Module
+        学習するモデル。
+    config : TrainConfig
+        学習率 lr と fused_adam を使う。
+
+    Returns
+    -------
+    torch.optim.Adam
+        model のパラメータを更新する最適化手法。
     """
     return torch.optim.Adam(
         model.parameters(), lr=config.lr, fused=config.fused_adam or None
