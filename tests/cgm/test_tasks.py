@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from medrnn.core import training
 from medrnn.cgm import tasks as cgm_tasks
 from medrnn.cgm.data import SubjectCGM
 from medrnn.chapters import cgm as cgm_chapter
+from medrnn.core import training
 from medrnn.core.data import forecast_windows
 from medrnn.core.evaluation import LinearAR
 from medrnn.core.training import TrainConfig
