@@ -34,7 +34,13 @@ def _non_negative(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """引数の定義(全章で共通)。"""
+    """引数の定義(全章で共通)。
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        章の名前と ``--seed``・``--seeds`` を受け取る解析器。
+    """
     parser = argparse.ArgumentParser(
         prog="python -m medrnn", description="本書の各章の実験を再現する"
     )
@@ -55,7 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """コマンドラインの入口: 章のモジュールの report() を呼ぶ。"""
+    """コマンドラインの入口: 章のモジュールの report() を呼ぶ。
+
+    Parameters
+    ----------
+    argv : list[str] or None
+        引数(None ならコマンドラインの引数)。
+
+    Returns
+    -------
+    int
+        終了コード(0)。
+    """
     args = build_parser().parse_args(argv)
     configure_torch()
     print(" / ".join(f"{k}: {v}" for k, v in environment_summary().items()))

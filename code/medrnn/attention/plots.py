@@ -38,7 +38,23 @@ def plot_attention_windows(
 ) -> Figure:
     """いくつかの窓の血糖値 [mg/dL](上)と、注意の重み(下)を並べる。
 
-    minutes: 各時刻 [分]。形状 (T,)。glucose・alpha: 形状 (k, T)。
+    Parameters
+    ----------
+    minutes : np.ndarray
+        予測の時点からの各時刻 [分]。形状 (T,)
+    glucose : np.ndarray
+        k 個の窓の血糖値 [mg/dL]。形状 (k, T)
+    alpha : np.ndarray
+        同じ窓の注意の重み(各行の和が 1)。形状 (k, T)
+    labels : list[str]
+        凡例に書く窓の名前(k 個)。
+    axes : list[Axes] or None
+        描く上下 2 つの Axes。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        2 段の図(下の点線は一様な重み 1/T)。
     """
     _check_windows(minutes, glucose, alpha)
     fig, axes = _axes_list(axes, 2, (8, 5), sharex=True)
@@ -60,7 +76,23 @@ def plot_attention_windows(
 def plot_weight_matrix(
     weights: np.ndarray, minutes: np.ndarray, ax: Axes | None = None
 ) -> Figure:
-    """自己注意の重み(行 = 見る位置、列 = 見られる位置)を色で表す。"""
+    """自己注意の重み(行 = 見る位置、列 = 見られる位置)を色で表す。
+    色は 0(最も薄い)から、重みの最大値(最も濃い)まで。
+
+    Parameters
+    ----------
+    weights : np.ndarray
+        注意の重み。形状 (T, T)
+    minutes : np.ndarray
+        各位置の時刻 [分](等間隔)。形状 (T,)
+    ax : Axes or None
+        描く Axes。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        色の帯(カラーバー)付きの図。
+    """
     w = np.asarray(weights)
     if w.shape != (len(minutes), len(minutes)):
         raise ValueError(
@@ -86,7 +118,24 @@ def plot_weight_pair(
     names: tuple[str, str] = ("モデルの重み", "別の重み"),
     ax: Axes | None = None,
 ) -> Figure:
-    """1 つの窓の 2 通りの注意の重みを、時刻ごとの棒で並べる。"""
+    """1 つの窓の 2 通りの注意の重みを、時刻ごとの棒で並べる。
+
+    Parameters
+    ----------
+    minutes : np.ndarray
+        棒を置く時刻 [分]。形状 (T,)
+    alpha, beta : np.ndarray
+        比べる 2 つの重み(青とオレンジの棒)。形状 (T,)
+    names : tuple[str, str]
+        凡例に書く 2 つの重みの名前。
+    ax : Axes or None
+        描く Axes。None なら新しい Figure を作る。
+
+    Returns
+    -------
+    Figure
+        棒グラフの図。
+    """
     _check_windows(minutes, np.atleast_2d(alpha), np.atleast_2d(beta))
     fig, ax = _new_axes(ax, (7, 3))
     width = 0.4 * (minutes[1] - minutes[0]) if len(minutes) > 1 else 0.4

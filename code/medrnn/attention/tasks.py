@@ -34,6 +34,17 @@ def score_spread(
 ) -> tuple[float, float]:
     """成分が標準正規分布の q と k の内積 q·k の広がりと、softmax の偏り。
 
+    Parameters
+    ----------
+    d_k : int
+        q と k の次元。
+    scaled : bool
+        True なら内積を √d_k で割る。
+    n, seq_len : int
+        試す query の数と、1 つの query が見る key の数。
+    seed : int
+        乱数のシード。
+
     Returns
     -------
     sd : float
@@ -63,8 +74,22 @@ def layer_gaps(
 ) -> dict[str, float]:
     """nn.TransformerEncoderLayer と、重みを写したスクラッチ版との差の最大値。
 
-    因果マスク付きで同じ入力を流し、出力 "output"、入力の勾配
-    "input_grad"、全パラメータの勾配の相対的な差 "grad_relative" を返す。
+    因果マスク付きで同じ入力を流し、出力・入力の勾配・パラメータの勾配を比べる。
+
+    Parameters
+    ----------
+    d_model, nhead : int
+        比べる層の次元とヘッドの数(中間の次元は 2 * d_model)。
+    seq_len : int
+        入力の長さ(バッチは 8 窓)。
+    seed : int
+        重みと入力を作る乱数のシード。
+
+    Returns
+    -------
+    dict[str, float]
+        出力の差 "output"、入力の勾配の差 "input_grad"、全パラメータの
+        勾配の相対的な差 "grad_relative"(最大の勾配の大きさで割る)。
     """
     torch.manual_seed(seed)
     layer = nn.TransformerEncoderLayer(
@@ -91,7 +116,20 @@ def layer_gaps(
 
 
 def masked_weight(seq_len: int = 12, seed: int = 0) -> float:
-    """因果マスク付きの注意で、未来(対角より上)に付いた重みの最大値。"""
+    """因果マスク付きの注意で、未来(対角より上)に付いた重みの最大値。
+
+    Parameters
+    ----------
+    seq_len : int
+        系列の長さ(ランダムな q・k・v は形状 (4, seq_len, 8))。
+    seed : int
+        q・k・v を作る乱数のシード。
+
+    Returns
+    -------
+    float
+        未来への重みの最大値(マスクが効いていれば 0)。
+    """
     g = torch.Generator().manual_seed(seed)
     q, k, v = (torch.randn(4, seq_len, 8, generator=g) for _ in range(3))
     mask = causal_mask(seq_len)
@@ -121,7 +159,25 @@ def train_regressor(
     """シード seed でモデルを作って学習し(検証で早期終了)、テストを予測する。
 
     学習と予測は本書の共通の関数 train_and_predict が行う。
-    X, y: 組("train"・"val"・"test")→ 入力 (N, T, input_size) と正解。
+
+    Parameters
+    ----------
+    make_model : ModelFactory
+        引数なしで新しいモデルを作る関数(シードを決めてから呼ぶ)。
+    X, y : dict[str, torch.Tensor]
+        組("train"・"val"・"test")→ 入力 (N, T, input_size) と、
+        標準化した正解 (N, out)。y には "test" がなくてよい。
+    seed : int
+        重みの初期値とミニバッチの順を決めるシード。
+    train : TrainConfig
+        エポック数・バッチの大きさ・学習率。
+    patience : int
+        検証の損失が何エポック続けて改善しなければ止めるか。
+
+    Returns
+    -------
+    TrainedModel
+        学習したモデル・履歴・テストの予測 (N, out)・秒数・パラメータ数。
     """
     run = train_and_predict(make_model, X, y, seed, train, patience=patience)
     z = run.pred["test"]  # predict は出力 1 個なら (N,) にするので (N, out) に
@@ -142,7 +198,24 @@ def train_models(
     train: TrainConfig,
     patience: int,
 ) -> dict[str, list[TrainedModel]]:
-    """各モデルを、同じシードの並びで学習する(名前 → シードの順の結果)。"""
+    """各モデルを、同じシードの並びで学習する。
+
+    Parameters
+    ----------
+    factories : dict[str, ModelFactory]
+        モデルの名前 → 作る関数。
+    X, y : dict[str, torch.Tensor]
+        学習・検証・テストのデータ(:func:`train_regressor` に渡す)。
+    seeds : Sequence[int]
+        どのモデルにも使うシードの並び(空ではいけない)。
+    train, patience : TrainConfig, int
+        全モデルに共通の学習の設定と、早期終了の我慢。
+
+    Returns
+    -------
+    dict[str, list[TrainedModel]]
+        名前 → seeds の順の結果。
+    """
     if not seeds:
         raise ValueError("seeds が空です")
     return {
@@ -160,7 +233,22 @@ def train_models(
 def hidden_and_weights(
     model: RecurrentAttentionRegressor, X: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """隠れ状態 h(形状 (N, T, H))と注意の重み α(形状 (N, T))。"""
+    """評価モードで、勾配を計算せずに隠れ状態と注意の重みを求める。
+
+    Parameters
+    ----------
+    model : RecurrentAttentionRegressor
+        学習したモデル(eval() に切り替える)。
+    X : torch.Tensor
+        入力の窓。形状 (N, T, input_size)
+
+    Returns
+    -------
+    h : torch.Tensor
+        隠れ状態。形状 (N, T, H)
+    alpha : torch.Tensor
+        注意の重み。形状 (N, T)
+    """
     model.eval()
     with torch.no_grad():
         return model.attend(X)
@@ -172,6 +260,20 @@ def predict_with_weights(
     """重みを α に差し替えた予測(標準化した単位)。形状 (N, output_size)
 
     ŷ = head(Σ_t α_t h_t)。モデルの α を渡せば、元の予測と同じ。
+
+    Parameters
+    ----------
+    model : RecurrentAttentionRegressor
+        線形層 head を使うモデル。
+    h : torch.Tensor
+        :func:`hidden_and_weights` の隠れ状態。形状 (N, T, H)
+    alpha : torch.Tensor
+        差し替える重み(各窓で和が 1)。形状 (N, T)
+
+    Returns
+    -------
+    np.ndarray
+        予測(標準化した単位)。形状 (N, output_size)
     """
     with torch.no_grad():
         return model.head(pool(h, alpha)).numpy()
@@ -180,7 +282,22 @@ def predict_with_weights(
 def permuted_weights(
     alpha: torch.Tensor, n_perm: int, seed: int = 0
 ) -> torch.Tensor:
-    """各窓の重みを、時刻の方向にランダムに並べ替える。形状 (n_perm, N, T)"""
+    """各窓の重みを、時刻の方向にランダムに並べ替える。
+
+    Parameters
+    ----------
+    alpha : torch.Tensor
+        モデルの重み。形状 (N, T)
+    n_perm : int
+        並べ替えの回数(どの窓にも同じ並べ替えを使う)。
+    seed : int
+        並べ替えを作る乱数のシード。
+
+    Returns
+    -------
+    torch.Tensor
+        並べ替えた重み。形状 (n_perm, N, T)
+    """
     g = torch.Generator().manual_seed(seed)
     order = torch.stack(
         [torch.randperm(alpha.shape[1], generator=g) for _ in range(n_perm)]
@@ -193,7 +310,21 @@ def output_scores(
 ) -> np.ndarray:
     """s_t = w_step · h_t + b_step: 重みを 1 点に集めたときの step 回先の予測。
 
-    予測は ŷ_step = Σ_t α_t s_t(α の一次式)。形状 (N, T)
+    予測は ŷ_step = Σ_t α_t s_t(α の一次式)。
+
+    Parameters
+    ----------
+    model : RecurrentAttentionRegressor
+        線形層 head の重み w と切片 b を使うモデル。
+    h : torch.Tensor
+        隠れ状態。形状 (N, T, H)
+    step : int
+        何回先の予測か(1 から数える。head の出力の番号 step − 1)。
+
+    Returns
+    -------
+    np.ndarray
+        s_t(標準化した単位、float64)。形状 (N, T)
     """
     w = model.head.weight[step - 1].detach()  # (H,)
     b = model.head.bias[step - 1].detach()
@@ -253,9 +384,12 @@ def _farthest_chunk(
 def farthest_weights(
     alpha: np.ndarray, s: np.ndarray, eps: float, chunk: int = 256
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_farthest_chunk` を chunk 個の窓ずつ行う(メモリを抑える)。
+    """:func:`_farthest_chunk` を chunk 窓ずつ: 重み β (N, T) と TV (N,)。
 
-    alpha, s: 形状 (N, T)。Returns: 重み β (N, T) と TV (N,)
+    Parameters
+    ----------
+    alpha, s : 重みと :func:`output_scores` のスコア。形状 (N, T)
+    eps, chunk : 予測を保つ幅(標準化した単位)と、一度に解く窓の数
     """
     a, sc = np.asarray(alpha, np.float64), np.asarray(s, np.float64)
     if a.shape != sc.shape or a.ndim != 2 or not np.all(np.isfinite(sc)):
@@ -279,7 +413,21 @@ def occlusion_importance(
 ) -> np.ndarray:
     """時刻 t の入力を窓の平均に置き換えたときの、step 回先の予測の変化。
 
-    介入で測る各時刻の重要度(標準化した単位の絶対値)。形状 (N, T)
+    介入で測る各時刻の重要度(標準化した単位の絶対値)。
+
+    Parameters
+    ----------
+    model : nn.Module
+        出力が形状 (N, 先の数) の回帰モデル(eval() に切り替える)。
+    X : torch.Tensor
+        入力の窓。形状 (N, T, input_size)
+    step : int
+        どの先の予測の変化を測るか(1 から数える)。
+
+    Returns
+    -------
+    np.ndarray
+        時刻ごとの予測の変化の絶対値。形状 (N, T)
     """
     model.eval()
     mean = X.mean(dim=1, keepdim=True)  # (N, 1, input_size)
@@ -294,7 +442,18 @@ def occlusion_importance(
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """行ごとのスピアマンの順位相関(同順位のない連続値を想定)。形状 (N,)"""
+    """行ごとのスピアマンの順位相関(同順位のない連続値を想定)。
+
+    Parameters
+    ----------
+    a, b : np.ndarray
+        順位を付けて比べる 2 つの値(重みと重要度など)。形状 (N, T)
+
+    Returns
+    -------
+    np.ndarray
+        窓ごとの順位相関(−1〜1)。形状 (N,)
+    """
     ra = np.argsort(np.argsort(a, axis=1), axis=1).astype(np.float64)
     rb = np.argsort(np.argsort(b, axis=1), axis=1).astype(np.float64)
     ra -= ra.mean(axis=1, keepdims=True)
@@ -303,7 +462,20 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def cost_row(name: str, group: Sequence[TrainedModel]) -> dict[str, str]:
-    """表の行: パラメータ数と、学習の秒数・エポック数のシードの平均。"""
+    """表の行: パラメータ数と、学習の秒数・エポック数のシードの平均。
+
+    Parameters
+    ----------
+    name : str
+        表の「モデル」の列に書く名前。
+    group : Sequence[TrainedModel]
+        同じモデルのシードごとの学習の結果。
+
+    Returns
+    -------
+    dict[str, str]
+        列の名前 → 文字列(学習の秒数 [s] は小数 2 桁、エポックは 1 桁)。
+    """
     epochs = np.mean([len(r.history.val_loss) for r in group])
     return {
         "モデル": name,

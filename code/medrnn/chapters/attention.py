@@ -124,7 +124,20 @@ def cgm_factories(
     hidden_size: int = CHAPTER_HIDDEN,
     transformer: TransformerConfig = CGM_TRANSFORMER,
 ) -> dict[str, ModelFactory]:
-    """CGM の章と同じ 12 個の出力の 3 つのモデル(名前 → 作る関数)。"""
+    """CGM の章と同じ 12 個の出力の 3 つのモデル(名前 → 作る関数)。
+
+    Parameters
+    ----------
+    hidden_size : int
+        GRU と GRU + 注意の隠れ状態の次元(CGM の章と同じ)。
+    transformer : TransformerConfig
+        Transformer の設定(出力は 12 個 = 5〜60 分先)。
+
+    Returns
+    -------
+    dict[str, ModelFactory]
+        "GRU"・"GRU + 注意"・"Transformer" → 引数なしでモデルを作る関数。
+    """
     gru = ModelConfig(kind="gru", hidden_size=hidden_size, output_size=12)
     return {
         "GRU": lambda: RecurrentRegressor(gru),
@@ -137,7 +150,20 @@ def vitals_factories(
     hidden_size: int = VITALS_FORECAST.hidden_size,
     transformer: TransformerConfig = VITALS_TRANSFORMER,
 ) -> dict[str, ModelFactory]:
-    """バイタルの章の LSTM(3 チャネル)と、注意を使う 2 つのモデル。"""
+    """バイタルの章の LSTM(3 チャネル)と、注意を使う 2 つのモデル。
+
+    Parameters
+    ----------
+    hidden_size : int
+        LSTM と GRU + 注意の隠れ状態の次元(バイタルの章と同じ)。
+    transformer : TransformerConfig
+        入力 3 チャネル・出力 1 個の Transformer の設定。
+
+    Returns
+    -------
+    dict[str, ModelFactory]
+        "LSTM"・"GRU + 注意"・"Transformer" → モデルを作る関数。
+    """
     n_in = len(VITALS_CHANNELS)
     config = {
         kind: ModelConfig(kind=kind, input_size=n_in, hidden_size=hidden_size)
@@ -178,7 +204,18 @@ class TaskResults:
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
 
     def preds(self, name: str) -> np.ndarray:
-        """予測。形状 (n_runs, N, n_out)(シードによらない方法は n_runs=1)"""
+        """方法 name のテストの予測(元の単位)。
+
+        Parameters
+        ----------
+        name : str
+            基準法か学習したモデルの名前。
+
+        Returns
+        -------
+        np.ndarray
+            形状 (n_runs, N, n_out)(シードによらない方法は n_runs=1)
+        """
         if name in self.baselines:
             return self.baselines[name][None]
         return self.predictions[name]
@@ -190,7 +227,17 @@ def in_units(
 ) -> dict[str, np.ndarray]:
     """各モデルのシードごとのテストの予測を元の単位に戻して積む。
 
-    形状: モデル → (n_seeds, N, n_out)
+    Parameters
+    ----------
+    runs : dict[str, list[TrainedModel]]
+        モデル → シードの順の学習(予測は標準化した単位 (N, n_out))。
+    to_unit : Callable[[np.ndarray], np.ndarray]
+        標準化した値を元の単位(mg/dL・bpm)に戻す関数。
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        モデル → 予測。形状 (n_seeds, N, n_out)
     """
     return {
         name: np.stack([to_unit(r.test_pred_z) for r in group])
@@ -203,7 +250,22 @@ def run_cgm(
     seeds: Sequence[int] = CHAPTER_SEEDS,
     setup: TaskSetup = CGM_SETUP,
 ) -> TaskResults:
-    """CGM の章の窓で、3 つのモデルをシードごとに学習し、基準法と並べる。"""
+    """CGM の章の窓で、3 つのモデルをシードごとに学習し、基準法と並べる。
+
+    Parameters
+    ----------
+    data : CGMData
+        CGM の章と同じ分け方・同じ窓のデータ。
+    seeds : Sequence[int]
+        各モデルを学習するシード。
+    setup : TaskSetup
+        学習の設定・早期終了の我慢・作るモデル。
+
+    Returns
+    -------
+    TaskResults
+        単位 mg/dL、まとまりは患者。予測は形状 (n_seeds, N, 12)。
+    """
     X = {g: data.inputs(g) for g in ("train", "val", "test")}
     y = {g: data.targets(g) for g in ("train", "val")}
     runs = train_models(
@@ -222,7 +284,13 @@ def run_cgm(
 
 
 def load_vitals() -> WindowData:
-    """バイタルの章と同じ 3 チャネルの窓(欠測なし)。"""
+    """バイタルの章と同じ 3 チャネルの窓(欠測なし)。
+
+    Returns
+    -------
+    WindowData
+        心拍数・呼吸・EDA の窓と、学習・検証・テストへの時間順の分割。
+    """
     series = derive_series(load_recording(), CHAPTER_STEP_S)
     return prepare_windows(series, VITALS_FORECAST, channels=VITALS_CHANNELS)
 
@@ -232,7 +300,23 @@ def run_vitals(
     seeds: Sequence[int] = CHAPTER_SEEDS,
     setup: TaskSetup = VITALS_SETUP,
 ) -> TaskResults:
-    """バイタルの章の窓で、3 つのモデルを学習し、線形・持続予測と並べる。"""
+    """バイタルの章の窓で、3 つのモデルを学習し、線形・持続予測と並べる。
+    線形モデルはシードによらないので、シード 0 で 1 回だけ学習する。
+
+    Parameters
+    ----------
+    data : WindowData
+        :func:`load_vitals` の窓。
+    seeds : Sequence[int]
+        3 つのモデルのシード。
+    setup : TaskSetup
+        学習の設定・早期終了の我慢(線形モデルにも渡す)・作るモデル。
+
+    Returns
+    -------
+    TaskResults
+        単位 bpm、まとまりは時間のブロック。予測は形状 (n_runs, N, 1)。
+    """
     linear = train_vitals_model(
         "linear",
         data,
@@ -263,7 +347,22 @@ def compare_all(
     pairs: Sequence[tuple[str, str]],
     steps: Sequence[int] = (1,),
 ) -> dict[tuple[str, str, int], PairComparison]:
-    """pairs のすべてを、各先 steps で比べる(CGM の章の compare_methods)。"""
+    """pairs のすべてを、各先 steps で比べる(CGM の章の compare_methods)。
+
+    Parameters
+    ----------
+    res : TaskResults
+        :func:`run_cgm` か :func:`run_vitals` の結果。
+    pairs : Sequence[tuple[str, str]]
+        比べる方法の組 (A, B)。差は A − B。
+    steps : Sequence[int]
+        比べる先(何回先か)。
+
+    Returns
+    -------
+    dict[tuple[str, str, int], PairComparison]
+        (A, B, 先) → シードとまとまりのブートストラップの比較。
+    """
     return compare_methods(res, steps, pairs)
 
 
@@ -272,14 +371,42 @@ def comparison_rows(
     minutes_per_step: float | None = None,
 ) -> list[dict[str, str]]:
     """表の行: CGM の章の :func:`medrnn.chapters.cgm.comparison_rows` と同じ列
-    (勝った数の列は「A が良かった数」、シードの比較がなければ "—")。"""
+    (勝った数の列は「A が良かった数」、シードの比較がなければ "—")。
+
+    Parameters
+    ----------
+    comparisons : dict[tuple[str, str, int], PairComparison]
+        :func:`compare_all` の結果。
+    minutes_per_step : float or None
+        1 回先の時間 [分](None なら列の名前に分を書かない)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        比較ごとの表の行(列の名前 → 文字列)。
+    """
     return cgm_comparison_rows(
         comparisons, minutes_per_step, wins="A が良かった数", no_seed="—"
     )
 
 
 def glue_key(task: str, a: str, b: str, step: int) -> str:
-    """比較の glue の名前の元(例: ``att_cgm_gruatt_gru_6``)。"""
+    """比較の glue の名前の元(例: ``att_cgm_gruatt_gru_6``)。
+
+    Parameters
+    ----------
+    task : str
+        課題の短い名前("cgm"・"vitals")。
+    a, b : str
+        比べる方法の名前(:data:`KEYS` にあるもの)。差は a − b。
+    step : int
+        何回先の比較か。
+
+    Returns
+    -------
+    str
+        ``att_{task}_{a の短い名前}_{b の短い名前}_{step}``
+    """
     return f"att_{task}_{KEYS[a]}_{KEYS[b]}_{step}"
 
 
@@ -287,7 +414,20 @@ def direction_words(
     task: str, comparisons: dict[tuple[str, str, int], PairComparison]
 ) -> dict[str, str]:
     """本文に glue する向きの言葉: ``{key}_dir``(両方の判定がそろったとき
-    だけ向きを言う)。key は :func:`glue_key`。"""
+    だけ向きを言う)。key は :func:`glue_key`。
+
+    Parameters
+    ----------
+    task : str
+        glue の名前に入れる課題の名前。
+    comparisons : dict[tuple[str, str, int], PairComparison]
+        (A, B, 先) → 比較(:func:`compare_all`)。
+
+    Returns
+    -------
+    dict[str, str]
+        glue の名前 → 向きの言葉。
+    """
     return {
         f"{glue_key(task, a, b, s)}_dir": verdict_words(overall_verdict(pc), b)
         for (a, b, s), pc in comparisons.items()
@@ -297,7 +437,22 @@ def direction_words(
 def result_rows(
     res: TaskResults, steps: Sequence[int], minutes_per_step: float | None
 ) -> list[dict[str, str]]:
-    """表の行: 方法ごとのテスト RMSE(シードの平均 ± 標準偏差)と学習の手間。"""
+    """表の行: 方法ごとのテスト RMSE(シードの平均 ± 標準偏差)と学習の手間。
+
+    Parameters
+    ----------
+    res : TaskResults
+        基準法と学習したモデルの予測。
+    steps : Sequence[int]
+        RMSE の列を作る先(何回先か)。
+    minutes_per_step : float or None
+        1 回先の時間 [分]。None なら列の名前は "RMSE" だけ。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        方法ごとの行(RMSE は res.unit の単位、学習の秒は [s])。
+    """
     rows = []
     for name in (*res.baselines, *res.runs):
         row = {"方法": name}
@@ -340,7 +495,22 @@ class WeightChecks:
 def uniform_predictions(
     res: TaskResults, data: CGMData, name: str = "GRU + 注意"
 ) -> np.ndarray:
-    """重みを一様(1/T)にしたときの予測 [mg/dL]。形状 (n_runs, N, n_out)"""
+    """重みを一様(1/T)にしたときの予測 [mg/dL]。
+
+    Parameters
+    ----------
+    res : TaskResults
+        CGM の学習の結果(name のモデルは再帰層 + 注意プーリング)。
+    data : CGMData
+        テストの窓と、mg/dL に戻す変換。
+    name : str
+        重みを一様にするモデルの名前。
+
+    Returns
+    -------
+    np.ndarray
+        シードごとの予測。形状 (n_runs, N, n_out)
+    """
     X = data.inputs("test")
     out = []
     for run in res.runs[name]:
@@ -355,7 +525,22 @@ def uniform_predictions(
 def check_weights(
     res: TaskResults, data: CGMData, step: int = CHECK_STEP
 ) -> WeightChecks:
-    """注意の重みの 4 つの検査(並べ替え・一様・最も遠い重み・介入)。"""
+    """注意の重みの 4 つの検査(並べ替え・一様・最も遠い重み・介入)。
+
+    Parameters
+    ----------
+    res : TaskResults
+        :func:`run_cgm` の結果("GRU + 注意" の最初のシードを調べる)。
+    data : CGMData
+        テストの窓(N 個)と単位の変換。
+    step : int
+        調べる先(何回先か。既定は 6 回 = 30 分先)。
+
+    Returns
+    -------
+    WeightChecks
+        重み (N, T)、窓ごとの値 (N,) と、一様な重みとの比較。
+    """
     model = cast(RecurrentAttentionRegressor, res.runs["GRU + 注意"][0].model)
     X = data.inputs("test")
     h, alpha = hidden_and_weights(model, X)
@@ -403,8 +588,20 @@ def check_weights(
 
 
 def permutation_words(change: np.ndarray, eps: float = EPS_MGDL) -> str:
-    """並べ替えの結果の言葉: 予測の変化(窓ごとの中央値 [mg/dL]、形状
-    (N,))が eps 以上の窓が半分を超えるか。"""
+    """並べ替えの結果の言葉: 予測の変化が eps 以上の窓が半分を超えるか。
+
+    Parameters
+    ----------
+    change : np.ndarray
+        窓ごとの予測の変化の中央値 [mg/dL]。形状 (N,)
+    eps : float
+        「予測が動いた」とみなす幅 [mg/dL]。
+
+    Returns
+    -------
+    str
+        本文に入れる 1 文。
+    """
     if np.mean(np.asarray(change) >= eps) > 0.5:
         return "このモデルでは、重みをどこに置くかは多くの窓で予測を動かします"
     return "このモデルでは、重みの置き場所を変えても予測はあまり動きません"
@@ -413,7 +610,17 @@ def permutation_words(change: np.ndarray, eps: float = EPS_MGDL) -> str:
 def example_windows(data: CGMData, step: int = CHECK_STEP) -> np.ndarray:
     """図に使うテストの窓: 最後の 30 分で最も上がった・下がった・平らな窓。
 
-    Returns: 窓の番号。形状 (3,)
+    Parameters
+    ----------
+    data : CGMData
+        テストの窓(血糖値 [mg/dL] の X)を使う。
+    step : int
+        変化を測る時間(回。既定の 6 回 = 30 分)。
+
+    Returns
+    -------
+    np.ndarray
+        上がった・下がった・平らな窓の番号。形状 (3,)
     """
     X = data.windows["test"].X
     change = X[:, -1] - X[:, -1 - step]  # 最後の 30 分の変化 [mg/dL]
@@ -423,7 +630,20 @@ def example_windows(data: CGMData, step: int = CHECK_STEP) -> np.ndarray:
 
 def transformer_weights(res: TaskResults, data: CGMData) -> np.ndarray:
     """CGM の Transformer(最初のシード)の、テストの窓とヘッドで平均した
-    注意の重み。形状 (T, T)(行 = 見る位置、列 = 見られる位置)"""
+    最初の層の注意の重み。
+
+    Parameters
+    ----------
+    res : TaskResults
+        :func:`run_cgm` の結果。
+    data : CGMData
+        重みを求めるテストの窓。
+
+    Returns
+    -------
+    np.ndarray
+        形状 (T, T)(行 = 見る位置、列 = 見られる位置)
+    """
     model = cast(CausalTransformerRegressor, res.runs["Transformer"][0].model)
     model.eval()
     with torch.no_grad():
@@ -433,7 +653,20 @@ def transformer_weights(res: TaskResults, data: CGMData) -> np.ndarray:
 
 def causality_gaps(res: TaskResults, data: CGMData) -> dict[str, float]:
     """学習した Transformer で時刻 CAUSAL_T の入力を変えたとき、それより前の
-    位置の出力が動いた最大の幅(マスクあり・なし)。"""
+    位置の出力が動いた最大の幅(マスクあり・なし)。
+
+    Parameters
+    ----------
+    res : TaskResults
+        :func:`run_cgm` の結果(最初のシードの Transformer を使う)。
+    data : CGMData
+        テストの窓(最初の 512 窓を使う)。
+
+    Returns
+    -------
+    dict[str, float]
+        "causal"(マスクあり)と "no_mask"(なし)の、エンコーダの出力の幅。
+    """
     model = cast(CausalTransformerRegressor, res.runs["Transformer"][0].model)
     model.eval()
     X = data.inputs("test")[:512]
@@ -446,7 +679,18 @@ def causality_gaps(res: TaskResults, data: CGMData) -> dict[str, float]:
 
 
 def scaling_table(d_values: Sequence[int] = D_K) -> list[dict[str, str]]:
-    """√d で割る前と後の、スコアの標準偏差と softmax の最大の重みの平均。"""
+    """√d で割る前と後の、スコアの標準偏差と softmax の最大の重みの平均。
+
+    Parameters
+    ----------
+    d_values : Sequence[int]
+        調べる次元 d_k の並び。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        d_k ごとの表の行(値は小数 2 桁の文字列)。
+    """
     rows = []
     for d in d_values:
         (sd_raw, top_raw), (sd, top) = (
@@ -468,15 +712,35 @@ def scaling_table(d_values: Sequence[int] = D_K) -> list[dict[str, str]]:
 
 
 def exercise_1(d_k: int = 64) -> dict[str, float]:
-    """d_k 次元で、√d_k で割らないと softmax の重みはどこまで偏るか。"""
+    """d_k 次元で、√d_k で割らないと softmax の重みはどこまで偏るか。
+
+    Parameters
+    ----------
+    d_k : int
+        q と k の次元。
+
+    Returns
+    -------
+    dict[str, float]
+        割らない・割るときのスコアの標準偏差 "sd_raw"・"sd" と、
+        最大の重みの平均 "top_raw"・"top"。
+    """
     sd_raw, top_raw = score_spread(d_k, scaled=False)
     sd, top = score_spread(d_k, scaled=True)
     return {"sd_raw": sd_raw, "top_raw": top_raw, "sd": sd, "top": top}
 
 
 def exercise_2(seq_len: int = 12, d_model: int = 16) -> dict[str, float]:
-    """位置エンコーディングなし・マスクなしでは、最後の位置の出力は前の
-    時刻の並べ替えで変わらない(順番が分からない)。あると変わる。"""
+    """マスクのない層で、前の時刻の並べ替えが最後の位置の出力を変えるか。
+
+    Parameters
+    ----------
+    seq_len, d_model : 窓の長さと、各位置のベクトルの次元
+
+    Returns
+    -------
+    "without_pe"(位置エンコーディングなし: ≈ 0)と "with_pe"(あり: > 0)
+    """
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(
         d_model, 2, 32, dropout=0.0, batch_first=True
@@ -494,7 +758,19 @@ def exercise_2(seq_len: int = 12, d_model: int = 16) -> dict[str, float]:
 
 
 def exercise_3(alpha: np.ndarray) -> dict[str, float]:
-    """GRU + 注意の重みは最後の時刻にどれだけ集まるか(α: 形状 (N, T))。"""
+    """GRU + 注意の重みは最後の時刻にどれだけ集まるか。
+
+    Parameters
+    ----------
+    alpha : np.ndarray
+        窓ごとの注意の重み α。形状 (N, T)
+
+    Returns
+    -------
+    dict[str, float]
+        最後の時刻の重みの平均 "last_mean"、最後の時刻で重みが最大の
+        窓の割合 "last_top"、一様な重み 1/T "uniform"。
+    """
     a = np.asarray(alpha)
     return {
         "last_mean": float(a[:, -1].mean()),
@@ -518,7 +794,20 @@ class StructuralFacts:
 
 
 def structural_facts(res: TaskResults, data: CGMData) -> StructuralFacts:
-    """主張の検査に使う値をまとめて計算する。"""
+    """主張の検査に使う値をまとめて計算する。
+
+    Parameters
+    ----------
+    res : TaskResults
+        :func:`run_cgm` の結果(学習した Transformer を調べる)。
+    data : CGMData
+        テストの窓。
+
+    Returns
+    -------
+    StructuralFacts
+        式と nn の差・マスクの重み・未来を見ないか・並べ替えの変化。
+    """
     w = transformer_weights(res, data)
     return StructuralFacts(
         layer_gaps(),
@@ -535,7 +824,24 @@ def check_claims(
     cgm: TaskResults,
     cgm_data: CGMData,
 ) -> list[str]:
-    """本文の頑健な主張のうち、成り立たないものの文を返す。"""
+    """本文の頑健な主張のうち、成り立たないものの文を返す。
+
+    Parameters
+    ----------
+    facts : StructuralFacts
+        :func:`structural_facts` の値。
+    checks : WeightChecks
+        :func:`check_weights` の結果。
+    cgm : TaskResults
+        :func:`run_cgm` の結果(RMSE の大小とテストの患者を確かめる)。
+    cgm_data : CGMData
+        CGM の章の分け方(テストの患者の ID)。
+
+    Returns
+    -------
+    list[str]
+        成り立たなかった主張の文(すべて成り立てば空)。
+    """
     alpha = checks.alpha
     test_ids = set(cgm_data.groups["test"])
     claims = {
@@ -585,6 +891,13 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果(式と nn の一致、2 つの課題の比較、重みの検査)を表示する。
 
     シード seed, seed + 1, ..., seed + n_seeds − 1 で各モデルを学習する。
+
+    Parameters
+    ----------
+    seed : int
+        最初のシード。
+    n_seeds : int
+        シードの数(2 以上。シードの比較に要る)。
     """
     from ..core.notebook import rows_to_markdown
 

@@ -105,7 +105,18 @@ class MethodResults(Protocol):
         ...
 
     def preds(self, name: str) -> np.ndarray:
-        """方法 name の予測。形状 (n_runs, N, n_out)(基準法は n_runs = 1)"""
+        """方法 name の予測。形状 (n_runs, N, n_out)(基準法は n_runs = 1)
+
+        Parameters
+        ----------
+        name : str
+            基準法か、シードごとに学習した方法の名前。
+
+        Returns
+        -------
+        np.ndarray
+            学習ごと(基準法は 1 つ)のテストの予測。形状 (n_runs, N, n_out)
+        """
         ...
 
 
@@ -153,7 +164,28 @@ def run_experiment(
     hidden_size: int = CHAPTER_HIDDEN,
     progress: bool = False,
 ) -> CGMResults:
-    """基準法の予測と、RNN・LSTM・GRU のシードごとの学習をまとめて行う。"""
+    """基準法の予測と、RNN・LSTM・GRU のシードごとの学習をまとめて行う。
+
+    学習は 3 つのネットワークのそれぞれで len(seeds) 回。
+
+    Parameters
+    ----------
+    data : CGMData
+        患者で分けた組ごとの窓(:func:`medrnn.cgm.tasks.prepare_cgm`)。
+    seeds : Sequence[int]
+        3 つのネットワークのそれぞれを学習するシード。
+    train : TrainConfig
+        エポック数の上限・バッチサイズ・学習率。
+    hidden_size : int
+        3 つのネットワークに共通の隠れ状態の次元。
+    progress : bool
+        学習の進み具合を 1 回ごとに表示するか。
+
+    Returns
+    -------
+    CGMResults
+        data と、基準法の予測 [mg/dL]、モデル → シード順の学習結果。
+    """
     return CGMResults(
         data,
         baseline_forecasts(data),
@@ -162,7 +194,22 @@ def run_experiment(
 
 
 def run_rmse(results: MethodResults, name: str, step: int = 1) -> np.ndarray:
-    """step 回先のテスト RMSE を学習ごとに。形状 (n_runs,)"""
+    """step 回先のテスト RMSE を学習ごとに。形状 (n_runs,)
+
+    Parameters
+    ----------
+    results : MethodResults
+        予測と正解を持つ結果(この章か注意機構の章)。
+    name : str
+        方法の名前。
+    step : int
+        何回先か(1 始まり。6 回 = 30 分先)。
+
+    Returns
+    -------
+    np.ndarray
+        RMSE [mg/dL]。形状 (n_runs,)(基準法は長さ 1)
+    """
     preds = results.preds(name)[:, :, step - 1]  # (n_runs, N)
     return np.sqrt(np.mean((preds - results.target[:, step - 1]) ** 2, axis=1))
 
@@ -173,6 +220,18 @@ def rmse_by_seed(
     """step 回先のテスト RMSE をシードの順に。形状 (n_seeds,)
 
     基準法はシードによらないので、同じ値を n_seeds 個並べる。
+
+    Parameters
+    ----------
+    results, name, step : :func:`run_rmse` と同じ
+        結果・方法の名前・何回先か。
+    n_seeds : int
+        シードの数(基準法の値を並べる長さ)。
+
+    Returns
+    -------
+    np.ndarray
+        RMSE [mg/dL]。形状 (n_seeds,)
     """
     rmse = run_rmse(results, name, step)
     return np.broadcast_to(rmse, (n_seeds,)) if len(rmse) == 1 else rmse
@@ -191,7 +250,23 @@ def compare_pair(
     results: MethodResults, a: str, b: str, step: int = 1
 ) -> PairComparison:
     """方法 a と b を、シードで対応させて・まとまり(患者など)単位で、の
-    2 通りで比べる(注意機構の章もこの関数で比べる)。"""
+    2 通りで比べる(注意機構の章もこの関数で比べる)。
+
+    Parameters
+    ----------
+    results : MethodResults
+        比べる方法の予測・正解・まとまりを持つ結果。
+    a, b : str
+        比べる方法の名前(差は a − b)。
+    step : int
+        何回先の予測で比べるか(1 始まり)。
+
+    Returns
+    -------
+    PairComparison
+        シードで対応する比較(両方が基準法なら None)と、まとまり単位の
+        ブートストラップの比較(RMSE の差 [mg/dL])。
+    """
     n_seeds = max(len(g) for g in results.runs.values())
     by_seed = None
     if a in results.runs or b in results.runs:
@@ -221,7 +296,22 @@ def compare_methods(
     steps: Sequence[int] = STEPS,
     pairs: Sequence[tuple[str, str]] = PAIRS,
 ) -> dict[tuple[str, str, int], PairComparison]:
-    """本文で比べる組のすべてを、各先で比べる。"""
+    """本文で比べる組のすべてを、各先で比べる。
+
+    Parameters
+    ----------
+    results : MethodResults
+        章の実験の結果。
+    steps : Sequence[int]
+        比べる先(測定の回数)。
+    pairs : Sequence[tuple[str, str]]
+        比べる組 (A, B)。
+
+    Returns
+    -------
+    dict[tuple[str, str, int], PairComparison]
+        (A, B, 先) → :func:`compare_pair` の結果。先ごとに pairs の順。
+    """
     return {
         (a, b, step): compare_pair(results, a, b, step)
         for step in steps
@@ -233,7 +323,20 @@ NO_SEED = "—(どちらもシードによらない)"  # シードの比較が�
 
 
 def interval_text(c: Comparison | None, none: str = NO_SEED) -> str:
-    """比較の 95% 区間と判定の文字列(比較がなければ none)。"""
+    """比較の 95% 区間と判定の文字列(比較がなければ none)。
+
+    Parameters
+    ----------
+    c : Comparison or None
+        比較。None はシードの比較がない組。
+    none : str
+        c が None のときに返す文字列。
+
+    Returns
+    -------
+    str
+        「−1.23 〜 +0.45(判定)」の形(小数 2 桁)か none。
+    """
     if c is None:
         return none
     return f"{c.low:+.2f} 〜 {c.high:+.2f}({c.verdict_ja})"
@@ -247,8 +350,21 @@ def comparison_rows(
 ) -> list[dict[str, str]]:
     """表の行: 差 A − B と、シード・まとまり(患者など)の 95% 区間と判定。
 
-    minutes_per_step が None なら「先」の列を出さない。wins は勝った数の
-    列の名前、no_seed はシードの比較がない組の区間の欄(注意機構の章と共通)。
+    Parameters
+    ----------
+    comparisons : dict[tuple[str, str, int], PairComparison]
+        :func:`compare_methods` の結果。
+    minutes_per_step : float or None
+        1 回の測定の間隔 [分]。None なら「先」の列を出さない。
+    wins : str
+        まとまり単位で A が勝った数の列の名前。
+    no_seed : str
+        シードの比較がない組の区間の欄(注意機構の章と共通)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        比較ごとに 1 行(RMSE の差 [mg/dL] は小数 2 桁)。
     """
     rows = []
     for (a, b, step), pc in comparisons.items():
@@ -271,7 +387,20 @@ def comparison_rows(
 
 
 def glue_key(a: str, b: str, step: int) -> str:
-    """比較の glue の名前の元(例: ``cgm_lstm_ar_6``)。"""
+    """比較の glue の名前の元(例: ``cgm_lstm_ar_6``)。
+
+    Parameters
+    ----------
+    a, b : str
+        比べる方法の名前(KEYS のキー)。
+    step : int
+        先(測定の回数)。
+
+    Returns
+    -------
+    str
+        ``cgm_{A}_{B}_{step}``(A・B は KEYS の短い名前)。
+    """
     return f"cgm_{KEYS[a]}_{KEYS[b]}_{step}"
 
 
@@ -279,6 +408,16 @@ def overall_verdict(pc: PairComparison) -> Verdict:
     """本文で向きを書くときの判定(シードと患者の判定がそろったときだけ)。
 
     片方がシードによらない方法どうしの比較(by_seed が None)なら患者の判定。
+
+    Parameters
+    ----------
+    pc : PairComparison
+        2 通りの比較(:func:`compare_pair` の結果)。
+
+    Returns
+    -------
+    Verdict
+        "better"・"worse"・"cannot tell" のどれか。
     """
     v = pc.by_patient.verdict
     if pc.by_seed is None or pc.by_seed.verdict == v:
@@ -294,7 +433,20 @@ WORDS = {
 
 
 def verdict_words(verdict: Verdict, b: str) -> str:
-    """判定を、B の名前を入れた本文の言葉にする(英字の名前の後には空白)。"""
+    """判定を、B の名前を入れた本文の言葉にする(英字の名前の後には空白)。
+
+    Parameters
+    ----------
+    verdict : Verdict
+        A の B に対する判定。
+    b : str
+        比べる相手 B の名前(空でない)。
+
+    Returns
+    -------
+    str
+        「線形 AR より誤差が小さい」のような言葉。
+    """
     return WORDS[verdict].format(b=b + (" " if b[-1].isascii() else ""))
 
 
@@ -305,6 +457,16 @@ def direction_words(
 
     ``{key}_seed_dir``・``{key}_pat_dir``(各判定)と ``{key}_dir``
     (:func:`overall_verdict`)。key は :func:`glue_key`。
+
+    Parameters
+    ----------
+    comparisons : dict[tuple[str, str, int], PairComparison]
+        (A, B, 先) → 比較(:func:`compare_methods`)。
+
+    Returns
+    -------
+    dict[str, str]
+        glue の名前 → :func:`verdict_words` の言葉。
     """
     words = {}
     for (a, b, step), pc in comparisons.items():
@@ -324,7 +486,22 @@ def verdict_counts(
     step: int,
 ) -> dict[Verdict, int]:
     """3 つのネットワークと baseline の比較で、各判定(:func:`overall_verdict`)
-    になったネットワークの数。"""
+    になったネットワークの数。
+
+    Parameters
+    ----------
+    comparisons : dict[tuple[str, str, int], PairComparison]
+        (モデル, baseline, step) の比較を含む結果。
+    baseline : str
+        ネットワークと比べた方法の名前。
+    step : int
+        先(測定の回数)。
+
+    Returns
+    -------
+    dict[Verdict, int]
+        判定 → ネットワークの数(合計 3)。
+    """
     counts: dict[Verdict, int] = {"better": 0, "worse": 0, "cannot tell": 0}
     for model in MODELS:
         counts[overall_verdict(comparisons[(model, baseline, step)])] += 1
@@ -332,7 +509,18 @@ def verdict_counts(
 
 
 def change_words(before: float, after: float) -> str:
-    """「a から b に」に続く言葉(増えた・減った・変わらない)。"""
+    """「a から b に」に続く言葉(増えた・減った・変わらない)。
+
+    Parameters
+    ----------
+    before, after : float
+        変わる前と後の値(同じ単位)。
+
+    Returns
+    -------
+    str
+        「増えました」・「減りました」・「なり、変わりませんでした」。
+    """
     if after > before:
         return "増えました"
     return "減りました" if after < before else "なり、変わりませんでした"
@@ -346,6 +534,13 @@ def compare_input_lengths(
     長い入力の窓は短い入力の窓の一部なので、両方にある窓(同じ被験者・
     同じ入力の最後の時刻、つまり同じ予測の対象)だけで、患者単位の
     ブートストラップで比べる。
+
+    Parameters
+    ----------
+    short, long : CGMData
+        短い入力と長い入力で作った窓(ほかの設定は同じ)。
+    step : int
+        何回先の予測で比べるか(既定は 30 分先)。
 
     Returns
     -------
@@ -379,13 +574,39 @@ def compare_input_lengths(
 def predicted_lows(
     results: CGMResults, name: str, step: int = STEP_30
 ) -> np.ndarray:
-    """予測が 70 mg/dL 未満になった時点の数(シードごと)。形状 (n_runs,)"""
+    """予測が 70 mg/dL 未満になった時点の数(シードごと)。形状 (n_runs,)
+
+    Parameters
+    ----------
+    results : CGMResults
+        章の実験の結果。
+    name : str
+        方法の名前。
+    step : int
+        何回先の予測を見るか。
+
+    Returns
+    -------
+    np.ndarray
+        学習ごとの時点の数。形状 (n_runs,)
+    """
     preds = results.preds(name)[:, :, step - 1]
     return np.sum(preds < HYPO_MGDL, axis=1)
 
 
 def group_overlaps(groups: dict[str, list[str]]) -> dict[str, int]:
-    """2 つの組に同時に入っている被験者の数(組の対ごと)。"""
+    """2 つの組に同時に入っている被験者の数(組の対ごと)。
+
+    Parameters
+    ----------
+    groups : dict[str, list[str]]
+        組の名前(GROUPS)→ 被験者の識別子。
+
+    Returns
+    -------
+    dict[str, int]
+        「train と val」などの組の対 → 重なる人数(正しく分ければ 0)。
+    """
     sets = {name: set(ids) for name, ids in groups.items()}
     return {
         f"{a} と {b}": len(sets[a] & sets[b])
@@ -395,7 +616,20 @@ def group_overlaps(groups: dict[str, list[str]]) -> dict[str, int]:
 
 
 def rmse_30(pred: np.ndarray, data: CGMData) -> float:
-    """テストの組の 30 分先の RMSE [mg/dL]。pred: 形状 (N_test, horizon)。"""
+    """テストの組の 30 分先の RMSE [mg/dL]。
+
+    Parameters
+    ----------
+    pred : np.ndarray
+        テストの組の予測 [mg/dL]。形状 (N_test, horizon)
+    data : CGMData
+        pred を作った窓(テストの正解を使う)。
+
+    Returns
+    -------
+    float
+        STEP_30 回先の RMSE [mg/dL]。
+    """
     err = errors_by_horizon(pred, data.windows["test"].Y)
     return float(err["rmse"][STEP_30 - 1])
 
@@ -406,7 +640,14 @@ def exercise_1(
     """練習問題 1: 入力 1・2・4 時間(12・24・48 回)での線形 AR の 30 分先
     の RMSE [mg/dL] と、テストの窓の数("12"・"n_12" など)。
 
-    data は本文の窓(入力 12 回)。2 時間と 4 時間の窓は作り直して返す。
+    Parameters
+    ----------
+    subjects : 全被験者の記録(2 時間と 4 時間の窓を作り直す)
+    data : 本文の窓(入力 12 回)
+
+    Returns
+    -------
+    by_len, out : 入力の長さ → 窓と、RMSE と窓の数
     """
     by_len = {12: data}  # 入力の長さ → 窓
     for seq_len in (24, 48):
@@ -425,14 +666,26 @@ def exercise_2(
 ) -> AlertResult:
     """練習問題 2: 警報のしきい値を ALERT_HIGHER(80 mg/dL)に上げる。
 
-    実測の低血糖の定義(70 mg/dL 未満)はそのまま。pred・actual・segment は
-    30 分先の予測・実測 [mg/dL] と区間の番号。形状 (N,)、時刻順。
+    実測の低血糖の定義(70 mg/dL 未満)はそのまま。
+
+    Parameters
+    ----------
+    pred, actual : 30 分先の予測と実測 [mg/dL]。形状 (N,)、時刻順
+    segment : 各時点の区間の番号。形状 (N,)
+
+    Returns
+    -------
+    AlertResult : 感度・誤警報の数・警報が出たエピソードの数など
     """
     return hypo_alerts(pred, actual, segment, alert_below=ALERT_HIGHER)
 
 
 def exercise_3(subjects: list[SubjectCGM]) -> dict[str, float]:
     """練習問題 3: 分け方のシードを 1 にしたテストの組での 30 分先の RMSE。
+
+    Parameters
+    ----------
+    subjects : 全被験者の記録(組を分け直して窓を作る)
 
     Returns
     -------
@@ -448,7 +701,17 @@ def exercise_3(subjects: list[SubjectCGM]) -> dict[str, float]:
 def check_claims(results: CGMResults, subject_ids: Sequence[str]) -> list[str]:
     """本文の頑健な主張のうち、成り立たないものの文を返す。
 
-    subject_ids: データの全被験者の識別子(19 人)。
+    Parameters
+    ----------
+    results : CGMResults
+        章の実験の結果(:func:`run_experiment`)。
+    subject_ids : Sequence[str]
+        データの全被験者の識別子(19 人)。
+
+    Returns
+    -------
+    list[str]
+        成り立たない主張の文。どれも成り立てば空。
     """
     data, target = results.data, results.target
     step = STEP_30
@@ -542,7 +805,13 @@ def _print_table(rows: list[dict[str, str]]) -> None:
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """章の主な結果(誤差・比較の判定・低血糖の警報)を表示する。
 
-    シード seed, seed + 1, ..., seed + n_seeds − 1 で各モデルを学習する。
+    Parameters
+    ----------
+    seed : int
+        各モデルを学習する最初のシード(警報の表もこのシードのモデル)。
+    n_seeds : int
+        シード seed, seed + 1, ..., seed + n_seeds − 1 で学習する(1 以上)。
+        2 未満ならシードの比較が要る組を省く。
     """
     from ..cgm.tasks import alert_rows, summary_rows
 

@@ -81,7 +81,24 @@ def train_forecasters(
     train: TrainConfig,
     device: torch.device | None = None,
 ) -> dict[str, WaveformRun]:
-    """RNN・LSTM・GRU を同じシードで学習する(表示名 → 結果)。"""
+    """RNN・LSTM・GRU を同じシードで学習する(表示名 → 結果)。
+
+    Parameters
+    ----------
+    data : WaveformData
+        課題 A の窓(prepare_waveform の結果)。
+    seed : int
+        3 つのモデルに共通の乱数のシード。
+    train : TrainConfig
+        エポック数・バッチの大きさ・学習率。
+    device : torch.device or None
+        学習に使うデバイス(None なら configure_torch() のもの)。
+
+    Returns
+    -------
+    dict[str, WaveformRun]
+        "RNN"・"LSTM"・"GRU" → 学習とテスト区間での評価の結果。
+    """
     return {
         name: train_waveform_forecaster(
             ModelConfig(kind=kind, hidden_size=CHAPTER_HIDDEN),
@@ -111,6 +128,8 @@ def forecast_comparisons(
         テスト区間の正解 [mV](時間順)。
     fs : float
         窓の並びのサンプリング周波数 [Hz](隣の窓は 1/fs 秒ずれる)。
+    block_s : float
+        ブートストラップで一緒に引く時間のブロックの長さ [s]。
 
     Returns
     -------
@@ -139,7 +158,22 @@ def beat_scores(
     kind: str,
     attr: str = "balanced_accuracy",
 ) -> np.ndarray:
-    """シードごとのテスト区間の指標。形状 (n_seeds,)"""
+    """シードごとのテスト区間の指標。
+
+    Parameters
+    ----------
+    runs : dict[tuple[str, str], list[BeatRun]]
+        compare_beat_classifiers の結果((入力, モデル) → シードの順)。
+    inputs, kind : str
+        入力の種類("waveform"・"rr")とモデルの種類("linear" など)。
+    attr : str
+        BinaryMetrics の指標の名前(既定はバランス正解率)。
+
+    Returns
+    -------
+    np.ndarray
+        シードの順の指標の値。形状 (n_seeds,)
+    """
     return np.array([getattr(r.metrics, attr) for r in runs[inputs, kind]])
 
 
@@ -151,6 +185,13 @@ def beat_comparisons(
     runs: dict[tuple[str, str], list[BeatRun]],
 ) -> dict[str, Comparison]:
     """拍の分類の比較(バランス正解率、シードで対応、大きいほど良い)。
+
+    当て推量との比較は、0.5 をシードの数だけ並べて対応させる。
+
+    Parameters
+    ----------
+    runs : dict[tuple[str, str], list[BeatRun]]
+        入力 2 種類 × モデル 4 種類の、同じシードの並びでの結果。
 
     Returns
     -------
@@ -188,7 +229,22 @@ def beat_comparisons(
 def comparison_rows(
     comparisons: dict[str, Comparison], keys: list[str], digits: int = 3
 ) -> list[dict[str, str]]:
-    """表の行: 選んだ比較の差・95% 区間・勝ち数・判定。"""
+    """表の行: 選んだ比較の差・95% 区間・勝ち数・判定。
+
+    Parameters
+    ----------
+    comparisons : dict[str, Comparison]
+        forecast_comparisons か beat_comparisons の結果。
+    keys : list[str]
+        表に載せる比較の名前(この順に並べる)。
+    digits : int
+        差と区間の小数点以下の桁数。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        比較 1 つが 1 行(列名 → 表に出す文字列)。
+    """
     return [comparison_row(comparisons[k], digits) for k in keys]
 
 
@@ -262,6 +318,11 @@ def exercise_2(
     abnormal_s : 形が違う拍の R 波の時刻 [s]。形状 (n_abnormal,)
     t_test : テストの正解の時刻 [s]。形状 (N,)
     pred, target : 予測と正解 [mV]。形状 (N,)
+
+    Returns
+    -------
+    tuple[float, float]
+        RMSE [mV]。形が違う拍の近くの窓、それ以外の窓の順。
     """
     near = near_events(t_test, abnormal_s, within_s=0.15)  # (N,) の真偽
     return (
@@ -273,8 +334,17 @@ def exercise_2(
 def exercise_3(
     x: np.ndarray, peaks: np.ndarray, template_until: int
 ) -> dict[str, int]:
-    """練習問題 3: 形の規則のしきい値 0.7 と 0.9 での「形が違う拍」の数と、
-    2 つのしきい値でラベルが変わる拍の数("070"・"090"・"changed")。
+    """練習問題 3: 形の規則のしきい値 0.7 と 0.9 での「形が違う拍」の数。
+
+    Parameters
+    ----------
+    x : 心電図の電位 [mV]。形状 (n_samples,)
+    peaks : R 波のサンプル番号。形状 (n_beats,)
+    template_until : 鋳型に使う拍の上限のサンプル番号(訓練区間の終わり)
+
+    Returns
+    -------
+    "070"・"090"(しきい値ごとの数)と "changed"(ラベルが変わる拍の数)
     """
     abnormal = {}
     for threshold, key in ((0.7, "070"), (0.9, "090")):
@@ -318,6 +388,10 @@ def check_claims(
         予測先の点数(1, 4, 8)→ {"persist", "mean"} → テスト RMSE [mV]。
     near_far_rmse : (float, float)
         GRU の予測の RMSE [mV]。形が違う拍の近く、それ以外。
+    forecast : WaveformConfig
+        課題 A の窓の設定(窓が区間の中にあるかを確かめる)。
+    beats : BeatTaskConfig
+        課題 B の拍の入力の範囲と区間の分け方。
 
     Returns
     -------

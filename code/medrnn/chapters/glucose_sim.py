@@ -120,6 +120,11 @@ MEAL_PAIRS = {
 def test_errors(comp: InputComparison) -> dict[str, np.ndarray]:
     """方法ごとのテストの誤差(予測 − 正解)[mg/dL]。
 
+    Parameters
+    ----------
+    comp : InputComparison
+        2 つの入力の組での予測と学習結果(:func:`compare_chapter_inputs`)。
+
     Returns
     -------
     dict[str, np.ndarray]
@@ -141,7 +146,21 @@ def meal_offsets(
 ) -> np.ndarray:
     """テストの各窓の、予測の時点から見たいちばん近い食事までの時間 [min]。
 
-    予測の時点は窓の最後(正解の位置 − horizon)。形状 (N_test,)
+    予測の時点は窓の最後(正解の位置 − horizon)。
+
+    Parameters
+    ----------
+    cohort : Cohort
+        食事の記録を持つシミュレーションの結果。
+    comp : InputComparison
+        窓の患者と正解の位置を取り出す比較("glucose" の窓を使う)。
+    horizon : int
+        予測先(点の数)。
+
+    Returns
+    -------
+    np.ndarray
+        正なら食後、負なら食前の時間 [min]。形状 (N_test,)
     """
     data = comp.data["glucose"]
     return minutes_from_meal(
@@ -152,7 +171,20 @@ def meal_offsets(
 def window_masks(
     target: np.ndarray, offset: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """WINDOWS の窓の選び方ごとの、テストの窓の印。各形状 (N_test,)"""
+    """WINDOWS の窓の選び方ごとの、テストの窓の印。各形状 (N_test,)
+
+    Parameters
+    ----------
+    target : np.ndarray
+        テストの正解 [mg/dL]。形状 (N_test,)
+    offset : np.ndarray
+        :func:`meal_offsets` の食事からの時間 [min]。形状 (N_test,)
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        WINDOWS のキー → bool の印。形状 (N_test,)
+    """
     after = (offset >= AFTER_MEAL_MIN[0]) & (offset < AFTER_MEAL_MIN[1])
     before = (offset >= BEFORE_MEAL_MIN[0]) & (offset < BEFORE_MEAL_MIN[1])
     return {
@@ -206,7 +238,22 @@ def run_rmse(
     target: Mapping[str, np.ndarray],
     segment: str,
 ) -> list[float]:
-    """シードごとの、ある区間での RMSE [mg/dL]。"""
+    """シードごとの、ある区間での RMSE [mg/dL]。
+
+    Parameters
+    ----------
+    runs : Sequence[SimForecastRun]
+        シードごとの学習結果。
+    target : Mapping[str, np.ndarray]
+        区間 → 正解 [mg/dL]。形状 (N,)
+    segment : str
+        "train"・"val"・"test" のどれか。
+
+    Returns
+    -------
+    list[float]
+        runs の順の RMSE。長さ (n_seeds,)
+    """
     return [
         rmse(getattr(r, f"{segment}_pred_mg"), target[segment]) for r in runs
     ]
@@ -214,6 +261,11 @@ def run_rmse(
 
 def seed_comparisons(comp: InputComparison) -> dict[str, Comparison]:
     """同じシードで学習した 2 つの GRU(血糖のみ・3 チャネル)のテスト RMSE。
+
+    Parameters
+    ----------
+    comp : InputComparison
+        入力の組ごとに、同じシードの並びで学習した結果。
 
     Returns
     -------
@@ -248,6 +300,17 @@ def fit_rmse(
 ) -> dict[str, dict[str, list[float]]]:
     """訓練の窓と検証の患者での RMSE [mg/dL](当てはまりの確認)。
 
+    Parameters
+    ----------
+    data : SimForecastData
+        窓と正解(3 チャネルの入力)。
+    linear : LinearAR
+        data の訓練の窓で当てはめた線形モデル。
+    raw : Sequence[SimForecastRun]
+        標準化だけの入力で学習した GRU(シードごと)。
+    runs : Sequence[SimForecastRun]
+        並べ直した入力で学習した GRU(raw と同じシードの順)。
+
     Returns
     -------
     dict[str, dict[str, list[float]]]
@@ -270,7 +333,18 @@ def fit_rmse(
 def fit_rows(
     fit: Mapping[str, Mapping[str, Sequence[float]]],
 ) -> list[dict[str, str]]:
-    """当てはまりの表の行(区間ごとの RMSE の平均 ± 標準偏差)。"""
+    """当てはまりの表の行(区間ごとの RMSE の平均 ± 標準偏差)。
+
+    Parameters
+    ----------
+    fit : Mapping[str, Mapping[str, Sequence[float]]]
+        :func:`fit_rmse` の結果。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        区間ごとに 1 行。列は FIT_NAMES の名前(小数 2 桁)。
+    """
     names = {"train": "訓練の 6 人", "val": "検証の 1 人"}
     rows = []
     for seg, values in fit.items():
@@ -291,6 +365,11 @@ def fit_comparisons(
 
     線形モデルはどのシードとも同じ値と対にするので、その比較の区間は
     GRU のシードによる揺れだけを表す。
+
+    Parameters
+    ----------
+    fit : Mapping[str, Mapping[str, Sequence[float]]]
+        区間 → 方法 → シード順の RMSE(:func:`fit_rmse` の形)。
 
     Returns
     -------
@@ -320,6 +399,13 @@ def horizon_comparisons(
 ) -> dict[str, Comparison]:
     """予測先ごとに、線形モデルの 3 チャネル − 血糖のみ を比べる(患者単位)。
 
+    Parameters
+    ----------
+    by_horizon : Mapping[int, tuple[Mapping[str, np.ndarray], np.ndarray]]
+        予測先(点の数)→ (方法の名前 → テストの誤差 [mg/dL]、各窓の患者)。
+    sample_min : int
+        1 点の間隔 [min](キーを分に直す)。
+
     Returns
     -------
     dict[str, Comparison]
@@ -345,7 +431,18 @@ GRU_LINEAR_KEYS = (
 
 
 def gru_vs_linear_summary(comps: Mapping[str, Comparison]) -> str:
-    """GRU と線形モデルの優劣について、判定から言える 1 文。"""
+    """GRU と線形モデルの優劣について、判定から言える 1 文。
+
+    Parameters
+    ----------
+    comps : Mapping[str, Comparison]
+        GRU_LINEAR_KEYS の比較を含む、テスト窓での比較。
+
+    Returns
+    -------
+    str
+        4 つの判定がどれも "better" のときだけ GRU が小さいと言う文。
+    """
     if all(comps[k].verdict == "better" for k in GRU_LINEAR_KEYS):
         return (
             "すべての窓でも低血糖を除いた窓でも、どちらの入力でも "
@@ -363,7 +460,17 @@ def verdict_rows(
 ) -> list[dict[str, str]]:
     """比較を表の行にする(差 A − B [mg/dL]・95% 区間・A が良かった数・判定)。
 
-    notes は比較の名前 → 何で比べたか(「すべての窓・RMSE」など)。
+    Parameters
+    ----------
+    comps : Mapping[str, Comparison]
+        比較の名前 → 比較(シードでも患者単位でもよい)。
+    notes : Mapping[str, str]
+        比較の名前 → 何で比べたか(「すべての窓・RMSE」など)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        comps の順の行。勝ち数にはシードか人の単位をつける。
     """
     rows = []
     for key, c in comps.items():
@@ -383,7 +490,18 @@ def verdict_rows(
 
 
 def pair_notes(pairs: Mapping[str, PairSpec]) -> dict[str, str]:
-    """テスト窓での比較の「対象」の欄(窓の選び方・指標)。"""
+    """テスト窓での比較の「対象」の欄(窓の選び方・指標)。
+
+    Parameters
+    ----------
+    pairs : Mapping[str, PairSpec]
+        比較の名前 → 何を比べるか。
+
+    Returns
+    -------
+    dict[str, str]
+        比較の名前 → 「すべての窓・RMSE」のような説明。
+    """
     return {
         key: f"{WINDOWS[s.windows]}の窓・{s.metric.upper()}"
         for key, s in pairs.items()
@@ -460,7 +578,18 @@ DIRECTIONS = {
 
 
 def direction_words(comps: Mapping[str, Comparison]) -> dict[str, str]:
-    """比較の名前 → 判定に合った本文の言葉(DIRECTIONS にある比較だけ)。"""
+    """比較の名前 → 判定に合った本文の言葉(DIRECTIONS にある比較だけ)。
+
+    Parameters
+    ----------
+    comps : Mapping[str, Comparison]
+        テスト窓やシードでの比較(DIRECTIONS にないものは無視する)。
+
+    Returns
+    -------
+    dict[str, str]
+        比較の名前 → ``phrase`` が選んだ言葉。
+    """
     return {
         key: phrase(comps[key], *DIRECTIONS[key])
         for key in DIRECTIONS
@@ -469,7 +598,18 @@ def direction_words(comps: Mapping[str, Comparison]) -> dict[str, str]:
 
 
 def curve_name(key: str) -> str:
-    """LABELS のキー → 図の凡例の名前(例: 「GRU・血糖のみ」)。"""
+    """LABELS のキー → 図の凡例の名前(例: 「GRU・血糖のみ」)。
+
+    Parameters
+    ----------
+    key : str
+        "linear_glucose" のような「方法_入力の組」。
+
+    Returns
+    -------
+    str
+        凡例の名前。
+    """
     method, inputs = key.split("_")
     return f"{'線形' if method == 'linear' else 'GRU'}・{INPUT_NAMES[inputs]}"
 
@@ -480,6 +620,15 @@ def meal_curves(
     edges: np.ndarray = MEAL_BIN_EDGES,
 ) -> dict[str, np.ndarray]:
     """食事からの時間の区間ごとの RMSE [mg/dL](GRU はシードの平均)。
+
+    Parameters
+    ----------
+    errors : Mapping[str, np.ndarray]
+        :func:`test_errors` の結果。各形状 (n_runs, N_test)
+    offset : np.ndarray
+        各窓の食事からの時間 [min]。形状 (N_test,)
+    edges : np.ndarray
+        時間の区切り [min](昇順)。
 
     Returns
     -------
@@ -498,7 +647,23 @@ def bins_worse_per_seed(
     offset: np.ndarray,
     edges: np.ndarray = MEAL_BIN_EDGES,
 ) -> list[int]:
-    """シードごとに、3 チャネルの GRU が血糖のみより RMSE の大きい区間の数。"""
+    """シードごとに、3 チャネルの GRU が血糖のみより RMSE の大きい区間の数。
+
+    Parameters
+    ----------
+    errors : Mapping[str, np.ndarray]
+        LABELS のキー → テストの誤差("gru_multi"・"gru_glucose" を使う)。
+        各形状 (n_seeds, N_test)
+    offset : np.ndarray
+        予測の時点から食事までの時間 [min]。形状 (N_test,)
+    edges : np.ndarray
+        区間の境目 [min]。形状 (n_bins + 1,)
+
+    Returns
+    -------
+    list[int]
+        シードの順の区間の数。長さ (n_seeds,)
+    """
     multi, glucose = (
         rmse_by_bin(offset, errors[k], edges)
         for k in ("gru_multi", "gru_glucose")
@@ -529,7 +694,24 @@ def claim_inputs(
     offset: np.ndarray,
     horizon_rmse: Mapping[str, np.ndarray],
 ) -> ClaimInputs:
-    """章の実行結果から ClaimInputs を作る。"""
+    """章の実行結果から ClaimInputs を作る。
+
+    Parameters
+    ----------
+    cohort : Cohort
+        シミュレーションの結果(区間ごとの CGM の最低値に使う)。
+    comp : InputComparison
+        :func:`compare_chapter_inputs` の結果。
+    offset : np.ndarray
+        :func:`meal_offsets` の結果 [min]。形状 (N_test,)
+    horizon_rmse : Mapping[str, np.ndarray]
+        方法 → 予測先の順の RMSE [mg/dL]。
+
+    Returns
+    -------
+    ClaimInputs
+        :func:`check_claims` に渡す値。
+    """
     data = comp.data["multi"]
     rows = CHAPTER_SPLIT.rows(cohort.names)
     target = comp.target_mg()
@@ -550,6 +732,16 @@ def check_claims(r: ClaimInputs) -> list[str]:
     方法(持続予測・最小二乗の線形モデル)か、食事を知らないモデルの
     大きな外れについての事実で、GRU のシードや機械によって向きが
     変わるような近い比較は含めない。
+
+    Parameters
+    ----------
+    r : ClaimInputs
+        :func:`claim_inputs` でまとめた章の実行結果。
+
+    Returns
+    -------
+    list[str]
+        合わなかった事実の文(すべて合えば空)。
     """
     e, after = r.errors, np.asarray(r.after, dtype=bool)
     seen = [set(np.unique(v)) for v in r.split_rows.values()]
@@ -640,7 +832,22 @@ def chapter_training(device: torch.device | None = None) -> SimTraining:
 def compare_chapter_inputs(
     cohort: Cohort, seeds: Sequence[int], device: torch.device | None = None
 ) -> InputComparison:
-    """章の設定で、2 つの入力の組を持続予測・線形・GRU で比べる。"""
+    """章の設定で、2 つの入力の組を持続予測・線形・GRU で比べる。
+
+    Parameters
+    ----------
+    cohort : Cohort
+        仮想患者の記録(シミュレーションの結果)。
+    seeds : Sequence[int]
+        GRU を学習するシード(空でないこと)。
+    device : torch.device or None
+        学習に使うデバイス(None なら CPU)。
+
+    Returns
+    -------
+    InputComparison
+        入力の組ごとの窓・持続予測と線形の予測・GRU の学習結果。
+    """
     from ..glucose_sim.tasks import compare_sim_inputs
 
     return compare_sim_inputs(
@@ -653,7 +860,16 @@ def compare_chapter_inputs(
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
-    """章の主な結果を表示する(``python -m medrnn glucose_sim``)。"""
+    """章の主な結果を表示する(``python -m medrnn glucose_sim``)。
+
+    Parameters
+    ----------
+    seed : int
+        GRU を学習する最初のシード。
+    n_seeds : int
+        GRU のシードの数(seed から連番)。2 以上ならシードで対応する
+        比較も表示する。
+    """
     from ..core.notebook import rows_to_markdown
     from ..core.repro import configure_torch
     from ..glucose_sim.tasks import (

@@ -108,7 +108,17 @@ def run_lag_sweep(
 ) -> LagSweep:
     """5 つのモデル × 4 つの遅れ × シードで、長い遅れの課題を学習する。
 
-    config を省くと LAG_CONFIG を使う。
+    Parameters
+    ----------
+    seeds : Sequence[int]
+        各モデル・各遅れで学習するシード。
+    config : LagConfig or None
+        学習の設定。None なら LAG_CONFIG を使う。
+
+    Returns
+    -------
+    LagSweep
+        モデル → 遅れ × シードのテスト正解率と、解けるまでの更新回数。
     """
     config = LAG_CONFIG if config is None else config
     return lag_sweep(LAG_MODELS, list(LAGS), list(seeds), config)
@@ -117,7 +127,16 @@ def run_lag_sweep(
 def lag_comparisons(sweep: LagSweep) -> dict[str, Comparison]:
     """LAG_PAIRS の各組を、シードごとのテスト正解率で対応させて比べる。
 
-    キーは "30_LSTM(b_f=3)_LSTM" のような「遅れ_A_B」。
+    Parameters
+    ----------
+    sweep : LagSweep
+        :func:`run_lag_sweep` の結果(LAG_PAIRS の遅れとモデルを含む)。
+
+    Returns
+    -------
+    dict[str, Comparison]
+        "30_LSTM(b_f=3)_LSTM" のような「遅れ_A_B」→ 正解率の差 A − B の
+        比較(大きいほど A が良い)。
     """
     out = {}
     for lag, a, b in LAG_PAIRS:
@@ -134,7 +153,18 @@ def lag_comparisons(sweep: LagSweep) -> dict[str, Comparison]:
 def lag_comparison_rows(
     comparisons: Mapping[str, Comparison],
 ) -> list[dict[str, str]]:
-    """比較ごとに 1 行(遅れ・正解率の差・95% 区間・勝ち数・判定)。"""
+    """比較ごとに 1 行(遅れ・正解率の差・95% 区間・勝ち数・判定)。
+
+    Parameters
+    ----------
+    comparisons : Mapping[str, Comparison]
+        :func:`lag_comparisons` の結果。キーの先頭が遅れ。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        「遅れ」の列を先頭に足した ``comparison_row`` の行。
+    """
     return [
         {"遅れ": key.split("_")[0]} | comparison_row(c)
         for key, c in comparisons.items()
@@ -148,7 +178,19 @@ def _median_step(steps: np.ndarray) -> str:
 
 
 def lag_table_rows(sweep: LagSweep) -> list[dict[str, str]]:
-    """モデルごとに 1 行: 遅れごとの平均正解率(解けたシード数)と更新回数。"""
+    """モデルごとに 1 行: 遅れごとの平均正解率(解けたシード数)と更新回数。
+
+    Parameters
+    ----------
+    sweep : LagSweep
+        長い遅れの課題の結果(:func:`run_lag_sweep`)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        列は「モデル」・「遅れ k」(k は sweep.lags)・全シードで解けた
+        最長の遅れ。
+    """
     n = len(sweep.seeds)
     rows = []
     for name in sweep.accuracy:
@@ -173,7 +215,19 @@ def lag_table_rows(sweep: LagSweep) -> list[dict[str, str]]:
 
 
 def bias_conclusion(comparisons: Mapping[str, Comparison]) -> str:
-    """遅れ 30 でのバイアスの効果(2 つの判定)から、結論の文を選ぶ。"""
+    """遅れ 30 でのバイアスの効果(2 つの判定)から、結論の文を選ぶ。
+
+    Parameters
+    ----------
+    comparisons : Mapping[str, Comparison]
+        :func:`lag_comparisons` の結果。"30_LSTM(b_f=3)_LSTM" と
+        "30_GRU(b_z=3)_GRU" を使う。
+
+    Returns
+    -------
+    str
+        本文に glue する結論の 1 文。
+    """
     verdicts = {
         comparisons[k].verdict
         for k in ("30_LSTM(b_f=3)_LSTM", "30_GRU(b_z=3)_GRU")
@@ -194,7 +248,20 @@ def bias_conclusion(comparisons: Mapping[str, Comparison]) -> str:
 def run_clipping(
     seeds: Sequence[int] = SEEDS, steps: int = 100
 ) -> ClippingResult:
-    """W_hh を 5 倍にした RNN を、クリッピングなし・ありで学習する。"""
+    """W_hh を 5 倍にした RNN を、クリッピングなし・ありで学習する。
+
+    Parameters
+    ----------
+    seeds : Sequence[int]
+        学習のシード(なし・ありで同じシードを使う)。
+    steps : int
+        SGD の更新の回数。
+
+    Returns
+    -------
+    ClippingResult
+        "plain"・"clipped" → シードごとの損失と更新量の記録。
+    """
     return clipping_experiment(
         lag=GRAD_LAG,
         seeds=list(seeds),
@@ -207,7 +274,18 @@ def run_clipping(
 
 
 def clip_final_losses(clip: ClippingResult) -> dict[str, list[float]]:
-    """ "plain"・"clipped" → シードごとの最後の 10 回の平均損失。"""
+    """ "plain"・"clipped" → シードごとの最後の 10 回の平均損失。
+
+    Parameters
+    ----------
+    clip : ClippingResult
+        :func:`run_clipping` の記録(なしと、ありの 2 通り)。
+
+    Returns
+    -------
+    dict[str, list[float]]
+        キーごとに、シード順の平均損失。長さ (n_seeds,)
+    """
     return {
         key: [float(np.mean(t.loss[-10:])) for t in traces]
         for key, traces in clip.traces.items()
@@ -215,7 +293,18 @@ def clip_final_losses(clip: ClippingResult) -> dict[str, list[float]]:
 
 
 def clip_comparison(clip: ClippingResult) -> Comparison:
-    """最後の 10 回の平均損失を、クリッピングあり − なし で比べる。"""
+    """最後の 10 回の平均損失を、クリッピングあり − なし で比べる。
+
+    Parameters
+    ----------
+    clip : ClippingResult
+        同じシードでクリッピングなし・ありを学習した記録。
+
+    Returns
+    -------
+    Comparison
+        シードで対応させた損失の差(小さいほどクリッピングありが良い)。
+    """
     final = clip_final_losses(clip)
     return compare_seeds(
         final["clipped"],
@@ -229,6 +318,16 @@ def seed_recipe(seed: int, recipe: Recipe) -> Recipe:
     """シード番号 seed のデータを作るレシピ(ノイズの乱数もシードでずらす)。
 
     環境変数 ``MEDRNN_SEED_OFFSET`` のずらし分は ``prepare_data`` が足す。
+
+    Parameters
+    ----------
+    seed, recipe : :func:`medrnn.chapters.lstm.seed_recipe` と同じ
+        データのシードと、sine.seed を差し替える元のレシピ。
+
+    Returns
+    -------
+    Recipe
+        sine.seed だけを変えた写し。
     """
     return replace(recipe, sine=replace(recipe.sine, seed=seed))
 
@@ -250,7 +349,19 @@ def sine_comparison(
 ) -> SineComparison:
     """シードごとに同じデータで、3 つのモデルと基準法のテスト MSE を測る。
 
-    recipe・models を省くと SINE_RECIPE・SINE_MODELS を使う。
+    Parameters
+    ----------
+    seeds : Sequence[int]
+        データとモデルの学習に使うシード(空でないこと)。
+    recipe : Recipe or None
+        データと学習の設定。None なら SINE_RECIPE。
+    models : Mapping[str, ModelConfig] or None
+        学習するモデルの名前 → 設定。None なら SINE_MODELS。
+
+    Returns
+    -------
+    SineComparison
+        手法名 → シード順のテスト MSE と、最初のシードの学習とデータ。
     """
     recipe = SINE_RECIPE if recipe is None else recipe
     models = SINE_MODELS if models is None else models
@@ -271,7 +382,18 @@ def sine_comparison(
 
 
 def sine_comparisons(result: SineComparison) -> dict[str, Comparison]:
-    """SINE_PAIRS の各組を、シードで対応させてテスト MSE で比べる。"""
+    """SINE_PAIRS の各組を、シードで対応させてテスト MSE で比べる。
+
+    Parameters
+    ----------
+    result : SineComparison
+        シードごとのテスト MSE(:func:`sine_comparison` の結果)。
+
+    Returns
+    -------
+    dict[str, Comparison]
+        "gru_lstm" などの「A_B」→ MSE の差 A − B の比較。
+    """
     return {
         f"{a}_{b}": compare_seeds(
             result.mse[a], result.mse[b], names=(LABELS[a], LABELS[b])
@@ -281,7 +403,18 @@ def sine_comparisons(result: SineComparison) -> dict[str, Comparison]:
 
 
 def sine_summary_rows(result: SineComparison) -> list[dict[str, str]]:
-    """手法ごとに 1 行: テスト MSE の平均 ± 標準偏差。"""
+    """手法ごとに 1 行: テスト MSE の平均 ± 標準偏差。
+
+    Parameters
+    ----------
+    result : SineComparison
+        シードごとのテスト MSE を持つ結果。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        result.mse の順の行(小数 4 桁)。
+    """
     rows = []
     for name, values in result.mse.items():
         rows.append(
@@ -294,7 +427,19 @@ def sine_summary_rows(result: SineComparison) -> list[dict[str, str]]:
 
 
 def sine_conclusion(comparisons: Mapping[str, Comparison]) -> str:
-    """3 つのモデルどうしの判定から、まとめの文を選ぶ。"""
+    """3 つのモデルどうしの判定から、まとめの文を選ぶ。
+
+    Parameters
+    ----------
+    comparisons : Mapping[str, Comparison]
+        :func:`sine_comparisons` の結果("gru_lstm"・"gru_rnn"・"lstm_rnn"
+        を使う)。
+
+    Returns
+    -------
+    str
+        本文に glue するまとめの 1 文。
+    """
     keys = ("gru_lstm", "gru_rnn", "lstm_rnn")
     n = comparisons[keys[0]].n
     if all(comparisons[k].verdict == "cannot tell" for k in keys):
@@ -308,7 +453,18 @@ def sine_conclusion(comparisons: Mapping[str, Comparison]) -> str:
 
 # ---------------------------------------------------------------------------
 def ratio_at(norms: np.ndarray) -> float:
-    """最も遠い時刻の勾配の大きさ ÷ 損失に最も近い時刻の大きさ。"""
+    """最も遠い時刻の勾配の大きさ ÷ 損失に最も近い時刻の大きさ。
+
+    Parameters
+    ----------
+    norms : np.ndarray
+        時刻ごとの勾配のノルム(時刻の順)。形状 (seq_len,)
+
+    Returns
+    -------
+    float
+        norms[0] / norms[-1](1 より小さいほど遠くの勾配が消えている)。
+    """
     return float(norms[0] / norms[-1])
 
 
@@ -316,6 +472,16 @@ def exercise_1(input_size: int = 4, hidden_size: int = 16) -> dict[str, int]:
     """練習問題 1: 1 段の GRU と LSTM のパラメータの数(式と、数えた値)。
 
     1 段あたり G (H (I + H) + 2H)。G はゲートと候補の塊の数(GRU 3、LSTM 4)。
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        式の I と H。
+
+    Returns
+    -------
+    dict[str, int]
+        "gru_formula"・"gru_counted"・"lstm_formula"・"lstm_counted"
     """
     out = {}
     for kind, layer, gates in (("gru", nn.GRU, 3), ("lstm", nn.LSTM, 4)):
@@ -331,7 +497,15 @@ def textbook_gru_step(
 ) -> torch.Tensor:
     """z' = σ(a'_z) を「書き換える割合」とする教科書の形の GRU の 1 時刻。
 
-    x_t: 形状 (batch, input_size)、h_prev: 形状 (batch, H) → (batch, H)
+    Parameters
+    ----------
+    cell : 重みとバイアスを借りる GRUCellScratch
+    x_t : 時刻 t の入力。形状 (batch, input_size)
+    h_prev : 1 つ前の隠れ状態。形状 (batch, H)
+
+    Returns
+    -------
+    torch.Tensor : 新しい隠れ状態。形状 (batch, H)
     """
     a_x = x_t @ cell.weight_ih.T + cell.bias_ih  # (batch, 3H)
     a_h = h_prev @ cell.weight_hh.T + cell.bias_hh  # (batch, 3H)
@@ -344,6 +518,14 @@ def textbook_gru_step(
 def exercise_2(seed: int = 0) -> float:
     """練習問題 2: 更新ゲートの重みの符号を反転した nn.GRUCell と、教科書の
     形の差の最大値(丸め誤差の大きさなら同じ計算)。
+
+    Parameters
+    ----------
+    seed : 重みと入力を作る乱数のシード
+
+    Returns
+    -------
+    float : 2 つの出力の差の絶対値の最大
     """
     torch.manual_seed(seed)
     cell = GRUCellScratch(4, 16)  # 入力 4 項目、隠れ状態 16 次元
@@ -361,6 +543,11 @@ def exercise_3(
     seeds: Sequence[int] = SEEDS, config: LagConfig = LAG_CONFIG
 ) -> dict[str, object]:
     """練習問題 3: 忘却ゲートのバイアス 1 の LSTM で遅れ 30 の課題を学習する。
+
+    Parameters
+    ----------
+    seeds : 学習のシード
+    config : 遅れの課題の学習の設定
 
     Returns
     -------
@@ -393,6 +580,11 @@ def check_claims(
     clip : :func:`run_clipping` の結果
     sweep : :func:`run_lag_sweep` の結果
     gaps : 種類 → ``equality_gaps`` の結果("output"・"state"・"grad_relative")
+
+    Returns
+    -------
+    list[str]
+        成り立たなかった主張の文(空ならすべて成り立つ)。
     """
     ratio = {name: ratio_at(v) for name, v in norms_init.items()}
     limit = CLIP_LR * CLIP_MAX_NORM * (1 + 1e-4)
@@ -435,7 +627,17 @@ def check_claims(
 def report(seed: int = 0, n_seeds: int = 5) -> None:
     """本章の主な結果(長い遅れの課題とサイン波の比較)を表示する。
 
-    seed は最初のシード番号、n_seeds はシードの数(2 以上)。
+    Parameters
+    ----------
+    seed : int
+        最初のシード番号。
+    n_seeds : int
+        シードの数(2 以上)。seed から続けて n_seeds 個を使う。
+
+    Raises
+    ------
+    ValueError
+        n_seeds が 2 未満のとき。
     """
     from ..core.notebook import rows_to_markdown
 

@@ -84,6 +84,18 @@ def seed_recipe(seed: int, recipe: Recipe = CHAPTER_RECIPE) -> Recipe:
 
     環境変数 ``MEDRNN_SEED_OFFSET`` のずらし分は、データを作る
     ``prepare_data``(``experiments.noisy_sine``)が足す。
+
+    Parameters
+    ----------
+    seed : int
+        サイン波のノイズの乱数のシード(学習のシードとは別)。
+    recipe : Recipe
+        元のレシピ。sine.seed だけを差し替える。
+
+    Returns
+    -------
+    Recipe
+        sine.seed を seed にした recipe の写し(元は変えない)。
     """
     return replace(recipe, sine=replace(recipe.sine, seed=seed))
 
@@ -116,7 +128,21 @@ def seed_results(
 def seed_comparisons(
     results: Mapping[str, Sequence[float]],
 ) -> dict[str, Comparison]:
-    """PAIRS の各組を、シードで対応させて比べる(キーは "lstm_rnn" など)。"""
+    """PAIRS の各組を、シードで対応させて比べる(キーは "lstm_rnn" など)。
+
+    学習した 2 つのモデルどうしと、各モデルと 3 つの基準法の組。
+
+    Parameters
+    ----------
+    results : Mapping[str, Sequence[float]]
+        :func:`seed_results` の結果。手法名 → シード順のテスト MSE、
+        各長さ (n_seeds,)
+
+    Returns
+    -------
+    dict[str, Comparison]
+        "A_B" → MSE の差 A − B の比較(小さいほど A が良い)。
+    """
     return {
         f"{a}_{b}": compare_seeds(
             results[a], results[b], names=(LABELS[a], LABELS[b])
@@ -128,7 +154,20 @@ def seed_comparisons(
 def per_seed_rows(
     results: Mapping[str, Sequence[float]], seeds: Sequence[int]
 ) -> list[dict[str, str]]:
-    """手法ごとに 1 行: シードごとのテスト MSE と平均 ± 標準偏差。"""
+    """手法ごとに 1 行: シードごとのテスト MSE と平均 ± 標準偏差。
+
+    Parameters
+    ----------
+    results : Mapping[str, Sequence[float]]
+        METHODS の各手法 → テスト MSE の列。長さ (n_seeds,)
+    seeds : Sequence[int]
+        results の並びに対応するシード(列の見出し)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        METHODS の順の行。値は小数 4 桁の文字列。
+    """
     rows = []
     for name in METHODS:
         values = results[name]
@@ -141,7 +180,20 @@ def per_seed_rows(
 def difference_rows(
     comparisons: Mapping[str, Comparison],
 ) -> list[dict[str, str]]:
-    """比較ごとに 1 行: MSE の差 A − B の平均・95% 区間・勝ち数・判定。"""
+    """比較ごとに 1 行: MSE の差 A − B の平均・95% 区間・勝ち数・判定。
+
+    差の単位はサイン波の値の 2 乗。値は小数 4 桁で丸める。
+
+    Parameters
+    ----------
+    comparisons : Mapping[str, Comparison]
+        :func:`seed_comparisons` が返す、組の名前 → 比較。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        ``comparison_row`` の行(小数 4 桁)を comparisons の順に。
+    """
     return [comparison_row(c, digits=4) for c in comparisons.values()]
 
 
@@ -155,7 +207,18 @@ class Hypothesis:
 
 
 def train_range(data: SineData) -> float:
-    """訓練部分の最大 − 最小(最小–最大スケーリングの割る数)。"""
+    """訓練部分の最大 − 最小(最小–最大スケーリングの割る数)。
+
+    Parameters
+    ----------
+    data : SineData
+        サイン波のデータ。series の先頭 n_train 点を訓練部分とする。
+
+    Returns
+    -------
+    float
+        訓練部分の値の幅(系列と同じ単位)。
+    """
     part = data.series[: data.n_train]
     return float(part.max() - part.min())
 
@@ -169,6 +232,20 @@ def article_hypotheses(
 
     線形 AR は閉じた形で一瞬で求まるので、仮定ごとに全シードで測る。
     線形 AR は切片つきなので、尺度を縮めると MSE はちょうど 1/幅² 倍になる。
+
+    Parameters
+    ----------
+    seeds : Sequence[int]
+        平均を取るデータのシード。
+    sigmas : Sequence[float]
+        元の尺度で試す小さなノイズの標準偏差 σ。
+    recipe : Recipe
+        記事の設定のレシピ(σ は recipe.sine.noise_std)。
+
+    Returns
+    -------
+    list[Hypothesis]
+        記事どおり・0〜1 に縮めた・sigmas の各 σ の順。長さ 2 + len(sigmas)
     """
     sigma = recipe.sine.noise_std
     plain, scaled, ranges = [], [], []
@@ -205,7 +282,20 @@ def article_hypotheses(
 def hypothesis_rows(
     hypotheses: Sequence[Hypothesis], article_mse: float = ARTICLE["test_mse"]
 ) -> list[dict[str, str]]:
-    """仮定ごとに 1 行: ノイズフロア、線形 AR の MSE、記事の値のフロア比。"""
+    """仮定ごとに 1 行: ノイズフロア、線形 AR の MSE、記事の値のフロア比。
+
+    Parameters
+    ----------
+    hypotheses : Sequence[Hypothesis]
+        :func:`article_hypotheses` の結果。
+    article_mse : float
+        記事が示したテスト MSE(フロアとの比を計算する)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        hypotheses と同じ順の表の行。
+    """
     return [
         {
             "仮定": h.label,
@@ -222,7 +312,22 @@ def persistence_and_mean(
     seeds: Sequence[int] = CHAPTER_SEEDS,
     recipe: Recipe = CHAPTER_RECIPE,
 ) -> dict[str, float]:
-    """ノイズ σ のデータで、持続予測と窓の平均のテスト MSE(シードの平均)。"""
+    """ノイズ σ のデータで、持続予測と窓の平均のテスト MSE(シードの平均)。
+
+    Parameters
+    ----------
+    sigma : float
+        サイン波に乗せるノイズの標準偏差 σ(0.1 など)。
+    seeds : Sequence[int]
+        データを作るシード(MSE はその平均)。
+    recipe : Recipe
+        ノイズの大きさ以外の設定。
+
+    Returns
+    -------
+    dict[str, float]
+        "persistence"・"window_mean" → テスト MSE のシード平均。
+    """
     noisy = replace(recipe, sine=replace(recipe.sine, noise_std=sigma))
     runs = [baseline_mses(prepare_data(seed_recipe(s, noisy))) for s in seeds]
     return {
@@ -236,6 +341,18 @@ def wave_errors(data: SineData, seq_len: int) -> dict[str, float]:
 
     ノイズがなくても残る「遅れ」の分。窓の平均は窓の中央(seq_len/2 点ほど
     過去)の値に近いので、持続予測よりずっと大きく遅れる。
+
+    Parameters
+    ----------
+    data : SineData
+        時刻 t を使う(ノイズの入った系列は使わない)。
+    seq_len : int
+        窓の長さ L(点の数)。
+
+    Returns
+    -------
+    dict[str, float]
+        "persistence"・"window_mean" → 全時刻で平均した二乗誤差。
     """
     wave = np.sin(data.t)
     windows = np.lib.stride_tricks.sliding_window_view(wave[:-1], seq_len)
@@ -307,6 +424,26 @@ def validation_study_once(
     早期終了の学習は、同じシードなら全エポック学習の途中までと同じ道を
     たどる。そこで全エポック学習しながら、早期終了が止まる時点で最良の
     重みのテスト MSE を測る(2 回目の学習を省く)。
+
+    Parameters
+    ----------
+    recipe : Recipe
+        データ・モデル・学習の設定。
+    seed : int
+        モデルの初期値と学習の乱数のシード。
+    val_ratio : float
+        訓練部分の末尾から検証用に取る割合。
+    patience : int
+        早期終了の我慢のエポック数。
+    tolerance : float
+        検証損失が最小値の (1 + tolerance) 倍以内に初めて入った
+        エポックを数える。
+
+    Returns
+    -------
+    ValidationStudy
+        全エポックの学習曲線、tolerance 以内に入ったエポックと秒数、
+        早期終了の学習曲線、2 つのテスト MSE、検証の窓の数。
     """
     device = configure_torch()
     (X, y), val, (X_test, y_test) = (
@@ -374,6 +511,11 @@ def check_claims(
     params : (式から数えたパラメータ数, ``nn.LSTM`` を数えた数)
     study : 検証データでの学習曲線と早期終了(``validation_study``)
     hypotheses : :func:`article_hypotheses` の結果
+
+    Returns
+    -------
+    list[str]
+        成り立たない主張の文(どれも成り立てば空)。
     """
     values = np.concatenate(
         [np.asarray(v, dtype=float) for v in results.values()]
@@ -425,7 +567,16 @@ def check_claims(
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
-    """本文の主な結果(1 回の学習、シードごとの比較、記事の数字)を表示する。"""
+    """本文の主な結果(1 回の学習、シードごとの比較、記事の数字)を表示する。
+
+    Parameters
+    ----------
+    seed : int
+        最初に表示する LSTM の 1 回の学習のシード。
+    n_seeds : int
+        シードごとの比較に使うシードの数(0 から)。2 未満なら比較を省き、
+        記事の数字の仮定は 2 シードで測る。
+    """
     recipe = CHAPTER_RECIPE
     run: RunResult = train_recipe(
         recipe, prepare_data(seed_recipe(seed, recipe)), seed

@@ -107,14 +107,38 @@ class PrivacyResults:
 
 
 def prepare(subjects: Sequence[SubjectCGM]) -> CGMData:
-    """CGM の章と同じ分け方で窓を作る(訓練の窓は 4 回ずつずらす)。"""
+    """CGM の章と同じ分け方で窓を作る(訓練の窓は 4 回ずつずらす)。
+
+    Parameters
+    ----------
+    subjects : Sequence[SubjectCGM]
+        Hall et al. (2018) の全被験者(:func:`load_hall` の結果)。
+
+    Returns
+    -------
+    CGMData
+        訓練・検証・テストの窓。入力の形状 (N, seq_len, 1)、正解 (N, n_ahead)
+    """
     return prepare_cgm(list(subjects), CHAPTER_SPLIT, PRIVACY_FORECAST)
 
 
 def make_hospitals(
     data: CGMData, diagnosis: dict[str, str]
 ) -> dict[str, dict[str, list[str]]]:
-    """訓練の被験者を、2 通りの分け方で N_HOSPITALS の病院に分ける。"""
+    """訓練の被験者を、2 通りの分け方で N_HOSPITALS の病院に分ける。
+
+    Parameters
+    ----------
+    data : CGMData
+        :func:`prepare` の窓(訓練の被験者 ``groups["train"]`` を使う)。
+    diagnosis : dict[str, str]
+        被験者の番号 → 診断。
+
+    Returns
+    -------
+    dict[str, dict[str, list[str]]]
+        分け方(「混合」「診断別」)→ 病院の名前 → 被験者。
+    """
     ids = data.groups["train"]
     return {
         scheme: fed.assign_hospitals(
@@ -135,7 +159,20 @@ def _val_rmse(model: torch.nn.Module, data: CGMData) -> float:
 
 
 def state_rmse(state: fed.State, data: CGMData) -> float:
-    """重み state のモデルの検証 RMSE [mg/dL](サーバー側の評価)。"""
+    """重み state のモデルの検証 RMSE [mg/dL](サーバー側の評価)。
+
+    Parameters
+    ----------
+    state : fed.State
+        章の GRU(MODEL)の state_dict。
+    data : CGMData
+        検証の窓を持つデータ。
+
+    Returns
+    -------
+    float
+        12 個の先をまとめた検証 RMSE [mg/dL]。
+    """
     model = RecurrentRegressor(MODEL)
     model.load_state_dict(state)
     return _val_rmse(model, data)
@@ -153,6 +190,24 @@ def train_alone(
 
     初期の重みは、同じシードの連合学習と同じ(:func:`initial_state`)。
     every_epoch が False なら、検証 RMSE は学習の前と後だけ測る。
+
+    Parameters
+    ----------
+    X, y : torch.Tensor
+        標準化した訓練の窓。形状 (N, seq_len, 1) と (N, n_ahead)
+    data : CGMData
+        検証とテストの窓(予測は [mg/dL] に戻す)。
+    seed : int
+        乱数の種(初期の重みは :func:`initial_state` と同じになる)。
+    train : TrainConfig
+        エポック数・バッチサイズ・学習率。
+    every_epoch : bool
+        True ならエポックごとに検証 RMSE を測る。
+
+    Returns
+    -------
+    ModelRun
+        テストの予測 [mg/dL](形状 (N_test, n_ahead))と検証 RMSE の推移。
     """
     start = state_rmse(initial_state(seed), data)
     groups = ("train", "val") if every_epoch else ("train",)
@@ -175,7 +230,18 @@ def train_alone(
 
 
 def initial_state(seed: int) -> fed.State:
-    """シード seed の初期の重み(:func:`train_alone` と同じ)。"""
+    """シード seed の初期の重み(:func:`train_alone` と同じ)。
+
+    Parameters
+    ----------
+    seed : int
+        :func:`set_seed` に渡す種。
+
+    Returns
+    -------
+    fed.State
+        章の GRU(MODEL)の初期の state_dict。
+    """
     set_seed(seed)
     return RecurrentRegressor(MODEL).state_dict()
 
@@ -188,6 +254,20 @@ def run_federated(
     """Flower で、2 通りの分け方 × シードの連合学習をまとめて行う。
 
     Ray の起動は 1 回(1 回のシミュレーションの中で順に学習する)。
+
+    Parameters
+    ----------
+    data : CGMData
+        :func:`prepare` の窓。病院には訓練の窓だけを配る。
+    hospitals : dict[str, dict[str, list[str]]]
+        分け方 → 病院 → 被験者(:func:`make_hospitals` の結果)。
+    seeds : Sequence[int]
+        初期の重みと病院の中の学習のシード。
+
+    Returns
+    -------
+    tuple[dict[str, list[ModelRun]], dict[str, list[fed.RoundRecord]]]
+        (分け方 → シードの順の結果, 分け方 → 1 ラウンド目の記録)。
     """
     schemes = {s: fed.hospital_data(data, h) for s, h in hospitals.items()}
     jobs = [
@@ -221,7 +301,19 @@ def run_local(
     hospitals: dict[str, dict[str, list[str]]],
     seeds: Sequence[int],
 ) -> dict[str, dict[str, list[ModelRun]]]:
-    """病院ごとに、その病院の窓だけで学習する(分け方 → 病院 → シード)。"""
+    """病院ごとに、その病院の窓だけで学習する(分け方 → 病院 → シード)。
+
+    Parameters
+    ----------
+    data, hospitals, seeds
+        :func:`run_federated` と同じ。各病院を CENTRAL の設定で学習し、
+        検証 RMSE は学習の前後だけ測る。
+
+    Returns
+    -------
+    dict[str, dict[str, list[ModelRun]]]
+        分け方 → 病院の名前 → シードの順の結果。
+    """
     out: dict[str, dict[str, list[ModelRun]]] = {}
     for scheme, h in hospitals.items():
         out[scheme] = {}
@@ -237,7 +329,21 @@ def run_local(
 def run_dp(
     data: CGMData, noise_levels: Sequence[float] = NOISE_LEVELS
 ) -> tuple[dict[float, dp.DPRun], dict[float, np.ndarray], ModelRun]:
-    """σ ごとの DP-SGD と、DP なしの同じ学習(どちらも DP_SEED)。"""
+    """σ ごとの DP-SGD と、DP なしの同じ学習(どちらも DP_SEED)。
+
+    Parameters
+    ----------
+    data : CGMData
+        :func:`prepare` の窓(訓練の窓全体で学習する)。
+    noise_levels : Sequence[float]
+        調べる雑音の大きさ σ。
+
+    Returns
+    -------
+    tuple[dict[float, dp.DPRun], dict[float, np.ndarray], ModelRun]
+        (σ → 学習の結果, σ → テストの予測 [mg/dL]。形状 (N_test, n_ahead),
+        DP なしの同じ学習の結果)。
+    """
     X, y = data.inputs("train"), data.targets("train")
     runs = {
         s: dp.train_dp(
@@ -274,7 +380,20 @@ class _Clock:
 def run_experiment(
     subjects: Sequence[SubjectCGM], seeds: Sequence[int] = CHAPTER_SEEDS
 ) -> PrivacyResults:
-    """章の実験をまとめて行う(集中・単独・連合学習と DP-SGD)。"""
+    """章の実験をまとめて行う(集中・単独・連合学習と DP-SGD)。
+
+    Parameters
+    ----------
+    subjects : Sequence[SubjectCGM]
+        全被験者の CGM の記録。
+    seeds : Sequence[int]
+        集中・単独・連合学習のシード(DP-SGD は DP_SEED だけ)。
+
+    Returns
+    -------
+    PrivacyResults
+        窓・病院の分け方・各学習の予測と検証 RMSE・ε・部分ごとの秒数。
+    """
     data = prepare(subjects)
     diagnosis = {s.subject_id: s.diagnosis for s in subjects}
     hospitals = make_hospitals(data, diagnosis)
@@ -309,7 +428,22 @@ def run_experiment(
 def hospital_test_mask(
     results: PrivacyResults, scheme: str, name: str
 ) -> np.ndarray:
-    """その病院の「自分の患者」に当たるテストの窓(同じ診断の人)。形状 (N,)"""
+    """その病院の「自分の患者」に当たるテストの窓(同じ診断の人)。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        :func:`run_experiment` の結果。
+    scheme : str
+        分け方(「混合」か「診断別」)。
+    name : str
+        病院の名前(「病院 A」など)。
+
+    Returns
+    -------
+    np.ndarray
+        テストの窓ごとの真偽値。形状 (N_test,)
+    """
     kinds = {results.diagnosis[i] for i in results.hospitals[scheme][name]}
     return np.array(
         [results.diagnosis[p] in kinds for p in results.test.subject]
@@ -317,7 +451,20 @@ def hospital_test_mask(
 
 
 def rmse_30(preds: Sequence[np.ndarray], target: np.ndarray) -> np.ndarray:
-    """30 分先のテスト RMSE [mg/dL] をシードの順に。形状 (n_seeds,)"""
+    """30 分先のテスト RMSE [mg/dL] をシードの順に。
+
+    Parameters
+    ----------
+    preds : Sequence[np.ndarray]
+        シードごとのテストの予測 [mg/dL]。どれも形状 (N, n_ahead)
+    target : np.ndarray
+        正解 [mg/dL]。形状 (N, n_ahead)
+
+    Returns
+    -------
+    np.ndarray
+        STEP_30 番目の先の RMSE。形状 (n_seeds,)
+    """
     return np.array(
         [
             np.sqrt(np.mean((p[:, STEP_30 - 1] - target[:, STEP_30 - 1]) ** 2))
@@ -349,7 +496,24 @@ def compare_runs(
     patients: np.ndarray,
     names: tuple[str, str],
 ) -> PairComparison:
-    """予測の並び a と b(シードの順)を、30 分先の RMSE で比べる。"""
+    """予測の並び a と b(シードの順)を、30 分先の RMSE で比べる。
+
+    Parameters
+    ----------
+    a, b : Sequence[np.ndarray]
+        2 つの方法の予測 [mg/dL]。各要素は形状 (N, n_ahead)、同じシードの順
+    target : np.ndarray
+        正解 [mg/dL]。形状 (N, n_ahead)
+    patients : np.ndarray
+        窓ごとの被験者(患者単位のブートストラップに使う)。形状 (N,)
+    names : tuple[str, str]
+        a と b の名前(判定の文に使う)。
+
+    Returns
+    -------
+    PairComparison
+        シードで対応させた比較(シードが 1 つなら None)と患者単位の比較。
+    """
     by_seed = None
     if len(a) >= 2:
         by_seed = compare_seeds(rmse_30(a, target), rmse_30(b, target), names)
@@ -368,7 +532,18 @@ def _preds(runs: Sequence[ModelRun]) -> list[np.ndarray]:
 
 
 def compare_main(results: PrivacyResults) -> dict[str, PairComparison]:
-    """本文の主な比較(glue の名前の元 → 比較)。"""
+    """本文の主な比較(glue の名前の元 → 比較)。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        章の実験の結果。連合学習(両方の分け方)と集中学習を使う。
+
+    Returns
+    -------
+    dict[str, PairComparison]
+        「prv_fed_mixed_central」などの名前 → FedAvg と集中学習などの比較。
+    """
     t, p = results.test.Y, results.test.subject
     central = _preds(results.central)
     out = {}
@@ -390,7 +565,18 @@ def compare_main(results: PrivacyResults) -> dict[str, PairComparison]:
 def compare_hospitals(
     results: PrivacyResults,
 ) -> dict[tuple[str, str], PairComparison]:
-    """各病院で、連合学習のモデルと単独のモデルを「自分の患者」で比べる。"""
+    """各病院で、連合学習のモデルと単独のモデルを「自分の患者」で比べる。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        単独の学習と連合学習を含む、章の実験の結果。
+
+    Returns
+    -------
+    dict[tuple[str, str], PairComparison]
+        (分け方, 病院の名前) → FedAvg と単独の比較。
+    """
     out = {}
     for scheme, by_hospital in results.local.items():
         for name, runs in by_hospital.items():
@@ -406,7 +592,18 @@ def compare_hospitals(
 
 
 def compare_dp(results: PrivacyResults) -> dict[float, PairComparison]:
-    """σ ごとに、DP-SGD と DP なしの同じ学習を比べる(1 シード、患者単位)。"""
+    """σ ごとに、DP-SGD と DP なしの同じ学習を比べる(1 シード、患者単位)。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        DP-SGD の予測と、DP なしの同じ学習を含む結果。
+
+    Returns
+    -------
+    dict[float, PairComparison]
+        σ → 比較(by_seed は None)。
+    """
     return {
         s: compare_runs(
             [pred],
@@ -427,7 +624,18 @@ WORDS = {
 
 
 def hospital_rows(results: PrivacyResults) -> list[dict[str, str]]:
-    """表の行: 病院ごとの患者・自分の患者での RMSE(単独と FedAvg)と判定。"""
+    """表の行: 病院ごとの患者・自分の患者での RMSE(単独と FedAvg)と判定。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        章の実験の結果(病院ごとの学習を使う)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        分け方 × 病院ごとの行(列名 → 表に出す文字列。RMSE は [mg/dL])。
+    """
     errors = hospital_errors(results)
     test_ids = results.test.subject
     rows = []
@@ -451,7 +659,18 @@ def hospital_rows(results: PrivacyResults) -> list[dict[str, str]]:
 
 
 def dp_rows(results: PrivacyResults) -> list[dict[str, str]]:
-    """表の行: σ・ε(δ)・更新の回数・テスト RMSE と、DP なしとの差。"""
+    """表の行: σ・ε(δ)・更新の回数・テスト RMSE と、DP なしとの差。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        章の実験の結果(σ ごとの DP-SGD を使う)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        σ ごとの行(列名 → 文字列)。差と 95% 区間は [mg/dL]
+    """
     comps = compare_dp(results)
     rows = []
     for s, run in results.dp_runs.items():
@@ -473,7 +692,19 @@ def dp_rows(results: PrivacyResults) -> list[dict[str, str]]:
 def hospital_errors(
     results: PrivacyResults,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """図の値: 病院 → {単独・FedAvg: 自分の患者での RMSE(シードの順)}。"""
+    """図の値: 病院 → {単独・FedAvg: 自分の患者での RMSE(シードの順)}。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        実験の結果(:func:`plot_hospital_errors` に渡す値を作る)。
+
+    Returns
+    -------
+    dict[str, dict[str, np.ndarray]]
+        分け方と病院の名前を改行でつないだ名前 → {方法: RMSE [mg/dL]。形状
+        (n_seeds,)}
+    """
     out = {}
     for scheme, by_hospital in results.local.items():
         for name, runs in by_hospital.items():
@@ -491,12 +722,34 @@ def hospital_errors(
 
 
 def sigma_key(sigma: float) -> str:
-    """glue の名前に使う σ(0.5 → "0_5"、1.0 → "1")。"""
+    """glue の名前に使う σ(0.5 → "0_5"、1.0 → "1")。
+
+    Parameters
+    ----------
+    sigma : 雑音の大きさ σ(float)。glue の名前には小数点を使えない
+
+    Returns
+    -------
+    str
+        ``f"{sigma:g}"`` の小数点を「_」にした文字列。
+    """
     return f"{sigma:g}".replace(".", "_")
 
 
 def dp_curve(results: PrivacyResults) -> tuple[np.ndarray, np.ndarray, float]:
-    """図の値: σ の順の ε、30 分先の RMSE [mg/dL]、DP なしの RMSE。"""
+    """図の値: σ の順の ε、30 分先の RMSE [mg/dL]、DP なしの RMSE。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        DP-SGD の学習(σ ごと)と DP なしの学習を含む結果。
+
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray, float]
+        (ε。形状 (n_sigma,), RMSE [mg/dL]。形状 (n_sigma,),
+        DP なしの RMSE [mg/dL])。
+    """
     sigmas = sorted(results.dp_runs)
     eps = np.array([results.dp_runs[s].epsilon for s in sigmas])
     rmse = np.array(
@@ -510,7 +763,18 @@ def dp_curve(results: PrivacyResults) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def k_by_generalization(subjects: Sequence[SubjectCGM]) -> dict[str, int]:
-    """粗くする段階ごとの表の k。"""
+    """粗くする段階ごとの表の k。
+
+    Parameters
+    ----------
+    subjects : Sequence[SubjectCGM]
+        被験者の記録(:func:`anonymity.metadata_rows` で表にする)。
+
+    Returns
+    -------
+    dict[str, int]
+        GENERALIZATIONS の段階の名前 → 準識別子 QUASI についての k。
+    """
     rows = anonymity.metadata_rows(subjects)
     return {
         name: anonymity.k_anonymity(anonymity.generalize(rows, rules), QUASI)
@@ -519,7 +783,18 @@ def k_by_generalization(subjects: Sequence[SubjectCGM]) -> dict[str, int]:
 
 
 def uniqueness(subjects: Sequence[SubjectCGM]) -> dict[int, float]:
-    """並びの長さ [測定の回数] → 1 人にしか現れない並びの割合 [%]。"""
+    """並びの長さ [測定の回数] → 1 人にしか現れない並びの割合 [%]。
+
+    Parameters
+    ----------
+    subjects : Sequence[SubjectCGM]
+        被験者の CGM の記録(途切れのない区間の中の並びを数える)。
+
+    Returns
+    -------
+    dict[int, float]
+        RUN_LENGTHS の長さごとの割合 [%](0〜100)。
+    """
     return {
         n: 100 * anonymity.unique_fraction(subjects, n) for n in RUN_LENGTHS
     }
@@ -532,6 +807,16 @@ def fedavg_gaps(results: PrivacyResults) -> list[float]:
     """各連合学習の 1 ラウンド目の、本書の fedavg と Flower の集約の最大の差。
 
     差は重みの絶対値の差の最大値。連合学習ごとに 1 つ。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        1 ラウンド目の記録(rounds)を含む結果。
+
+    Returns
+    -------
+    list[float]
+        差 [重みの単位]。長さは記録のある連合学習の数
     """
     gaps = []
     for records in results.rounds.values():
@@ -554,7 +839,20 @@ def _first_pass(runs: Sequence[ModelRun]) -> float:
 def check_claims(
     results: PrivacyResults, subjects: Sequence[SubjectCGM]
 ) -> list[str]:
-    """本文の頑健な主張のうち、成り立たないものの文を返す。"""
+    """本文の頑健な主張のうち、成り立たないものの文を返す。
+
+    Parameters
+    ----------
+    results : PrivacyResults
+        :func:`run_experiment` の結果。
+    subjects : Sequence[SubjectCGM]
+        実験に使った全被験者(k-匿名性と再識別の主張に使う)。
+
+    Returns
+    -------
+    list[str]
+        成り立たない主張の文(全部成り立てば空)。
+    """
     train = set(results.data.groups["train"])
     n_train = len(results.data.windows["train"].X)
     n_seeds = len(results.central)
@@ -641,7 +939,12 @@ def check_claims(
 
 
 def exercise_1(subjects: Sequence[SubjectCGM]) -> dict[str, int]:
-    """問題 1: 研究の番号も消すと k はいくつになるか(段階ごとの k)。"""
+    """問題 1: 研究の番号も消すと k はいくつになるか(段階ごとの k)。
+
+    Parameters
+    ----------
+    subjects : 被験者の記録(:func:`k_by_generalization` と同じ)
+    """
     rows = anonymity.metadata_rows(subjects)
     rules = {
         **GENERALIZATIONS["開始日を消す・週単位"],
@@ -663,7 +966,16 @@ def exercise_1(subjects: Sequence[SubjectCGM]) -> dict[str, int]:
 def exercise_2(
     results: PrivacyResults, sigma: float = 1.0
 ) -> dict[str, float]:
-    """問題 2: 1 人の患者(全部の窓)についての (ε, δ) はどこまで弱まるか。"""
+    """問題 2: 1 人の患者(全部の窓)についての (ε, δ) はどこまで弱まるか。
+
+    Parameters
+    ----------
+    results, sigma : 章の実験の結果と、調べる DP-SGD の σ
+
+    Returns
+    -------
+    dict[str, float] : k(最も多い人の窓の数)・ε・kε・log10 δ_k
+    """
     run = results.dp_runs[sigma]
     subject = results.data.windows["train"].subject
     k = int(np.unique(subject, return_counts=True)[1].max())  # 最も多い人の窓
@@ -679,7 +991,18 @@ def exercise_2(
 
 
 def exercise_3(subjects: Sequence[SubjectCGM]) -> dict[str, float]:
-    """問題 3: 要約を平均と標準偏差の 2 つだけにすると、再識別はどうなるか。"""
+    """問題 3: 要約を平均と標準偏差の 2 つだけにすると、再識別はどうなるか。
+
+    Parameters
+    ----------
+    subjects : Sequence[SubjectCGM]
+        被験者の記録(前半を知る攻撃者が後半を当てる)。
+
+    Returns
+    -------
+    dict[str, float]
+        8 つの要約・2 つの要約での正解の割合と当て推量(1/人数)。
+    """
     known, released = zip(*(anonymity.halves(s) for s in subjects))
     two = [
         np.array([[g.mean(), g.std()] for g in part])
@@ -694,7 +1017,15 @@ def exercise_3(subjects: Sequence[SubjectCGM]) -> dict[str, float]:
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
-    """章の主な結果(連合学習・DP-SGD・匿名化)を表示する。"""
+    """章の主な結果(連合学習・DP-SGD・匿名化)を表示する。
+
+    Parameters
+    ----------
+    seed : int
+        最初のシード(seed から n_seeds 個を使う)。
+    n_seeds : int
+        シードの数(2 以上)。
+    """
     from ..core.claims import claims_summary
     from ..core.notebook import rows_to_markdown
 

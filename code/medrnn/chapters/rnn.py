@@ -79,7 +79,21 @@ def per_seed_rows(
     results: Mapping[str, Sequence[float]],
     seeds: Sequence[int] = CHAPTER_SEEDS,
 ) -> list[dict[str, str]]:
-    """シードごとのテスト MSE と平均 ± 標準偏差を表の行にする。"""
+    """シードごとのテスト MSE と平均 ± 標準偏差を表の行にする。
+
+    Parameters
+    ----------
+    results : Mapping[str, Sequence[float]]
+        :data:`LABELS` の手法名 → seeds と同じ順のテスト MSE。
+        各長さ (n_seeds,)
+    seeds : Sequence[int]
+        列の見出しにするシードの番号。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        手法ごとに 1 行(予測法・シードごとの MSE・平均 ± 標準偏差)。
+    """
     rows = []
     for name, label in LABELS.items():
         row = {"予測法": label}
@@ -97,6 +111,18 @@ def paired_rows(
     """シードごとの差(RNN − 基準法)と、差の平均・区間・判定を表の行にする。
 
     区間は対応のある t 分布の 95% 区間。
+
+    Parameters
+    ----------
+    comparisons : Mapping[str, Comparison]
+        :func:`seed_comparisons` の結果(基準法の名前 → 比較)。
+    seeds : Sequence[int]
+        差を並べる列の見出し。比較の diffs と同じ順。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        比較ごとに 1 行。差は符号つきで小数 4 桁。
     """
     rows = []
     for c in comparisons.values():
@@ -127,12 +153,13 @@ def compare_on_test_windows(
 
     Parameters
     ----------
-    pred_a, pred_b, target : 形状 (N_test,)
-        予測 A・予測 B・正解。窓は時間順に並んでいること。
-    names : (str, str)
-        予測 A・B の名前(結果の表示に使う)。
-    block : int
-        連続した何窓を 1 まとまりとして復元抽出するか。
+    pred_a, pred_b, target : 予測 A・B と正解。形状 (N_test,)、窓は時間順
+    names : 予測 A・B の名前(結果の表示に使う)
+    block : 連続した何窓を 1 まとまりとして復元抽出するか
+
+    Returns
+    -------
+    Comparison : RMSE の差 A − B・95% 区間・判定(小さいほど A が良い)
     """
     target = np.asarray(target, dtype=np.float64)
     groups = time_blocks(target.size, block)  # 窓ごとのブロック番号
@@ -159,7 +186,19 @@ class ClaimInputs:
 
 
 def check_claims(r: ClaimInputs) -> list[str]:
-    """本文が述べる頑健な事実のうち、実行結果と合わないものの文を返す。"""
+    """本文が述べる頑健な事実のうち、実行結果と合わないものの文を返す。
+
+    Parameters
+    ----------
+    r : ClaimInputs
+        章の実行結果(手計算との差、ヤコビ行列のノルム、シードごとの
+        テスト MSE、検証データと早期終了の実験など)。
+
+    Returns
+    -------
+    list[str]
+        成り立たなかった主張の文。すべて成り立てば空のリスト。
+    """
     norms = {
         s: np.asarray(v, dtype=np.float64) for s, v in r.jacobian_norms.items()
     }
@@ -276,7 +315,16 @@ def exercise_3(
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
-    """本文と同じ 1 回の学習と、シードで対応づけた比較を表示する。"""
+    """本文と同じ 1 回の学習と、シードで対応づけた比較を表示する。
+
+    Parameters
+    ----------
+    seed : int
+        本文と同じ 1 回の学習に使うシード。
+    n_seeds : int
+        シード 0, 1, ..., n_seeds − 1 で RNN と基準法を比べる。2 未満なら
+        シードの比較を省く。
+    """
     recipe = RNN_RECIPE
     data = prepare_data(recipe)
     run = train_recipe(recipe, data, seed)

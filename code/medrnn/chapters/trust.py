@@ -74,7 +74,20 @@ def train_ensemble(
     train: TrainConfig = CHAPTER_TRAIN,
     hidden_size: int = CHAPTER_HIDDEN,
 ) -> Ensemble:
-    """CGM の章の設定で GRU をシードごとに学習し、検証とテストを予測する。"""
+    """CGM の章の設定で GRU をシードごとに学習し、検証とテストを予測する。
+
+    Parameters
+    ----------
+    data : 患者ごとに分けた窓(CGM の章と同じ prepare_cgm の結果)
+    seeds : 乱数のシード(1 つがアンサンブルの 1 メンバー)
+    train : エポック数・バッチの大きさ・学習率
+    hidden_size : GRU の隠れ状態の次元
+
+    Returns
+    -------
+    Ensemble
+        メンバーの学習結果と、検証・テストの予測 [mg/dL]。
+    """
     runs = [
         train_cgm_forecaster(KIND, data, s, train, hidden_size) for s in seeds
     ]
@@ -83,7 +96,20 @@ def train_ensemble(
 
 
 def explain_windows(n_windows: int, n_explain: int = N_EXPLAIN) -> np.ndarray:
-    """帰属を求める窓の番号(テストの窓から等間隔に)。形状 (n_explain,)"""
+    """帰属を求める窓の番号(テストの窓から等間隔に)。
+
+    Parameters
+    ----------
+    n_windows : int
+        選ぶ元の窓の数。
+    n_explain : int
+        選ぶ数(n_windows より多ければ n_windows 個)。
+
+    Returns
+    -------
+    np.ndarray
+        0 から n_windows − 1 までの整数の番号。形状 (n_explain,)
+    """
     return np.linspace(0, n_windows - 1, min(n_explain, n_windows)).astype(int)
 
 
@@ -94,6 +120,13 @@ def cgm_attributions(
 
     基準(baseline)は「訓練の平均の血糖値が 1 時間続いた窓」(標準化で 0)。
     統合勾配の帰属の合計は「予測 − 基準の窓の予測」[mg/dL] になる。
+
+    Parameters
+    ----------
+    model : 学習済みの CGM の予測モデル(出力は先ごと)
+    data : 標準化の平均・標準偏差と、テスト・訓練の窓
+    index : 説明するテストの窓の番号。形状 (n,)
+    step : 何回先の予測を説明するか(STEP_30 なら 30 分先)
     """
     x = data.inputs("test")[index]  # (n, T, 1)
     refs = data.inputs("train")
@@ -125,6 +158,19 @@ def randomization_similarity(
 ) -> dict[str, dict[str, float]]:
     """方法ごとに、層を出力側から初期化し直したときの順位相関の平均。
 
+    Parameters
+    ----------
+    model : nn.Module
+        学習済みのモデル(複製を壊すので、これ自体は変わらない)。
+    x : torch.Tensor
+        説明する入力。形状 (N, seq_len, input_size)
+    target : int
+        説明する出力の列の番号。
+    references : torch.Tensor
+        GradientSHAP の基準の窓。形状 (M, seq_len, input_size)
+    seed : int
+        層を引き直す乱数のシード。
+
     Returns
     -------
     dict
@@ -147,8 +193,19 @@ def input_likeness(
 ) -> dict[str, float]:
     """方法ごとに、帰属と「入力そのもの(基準 0 からのずれ)」の順位相関の平均。
 
-    attrs: 方法 → 帰属。形状 (N, seq_len) か (N, seq_len, 1)。
     1 に近いほど、帰属はモデルより入力の形(縁や山)を映している。
+
+    Parameters
+    ----------
+    attrs : dict[str, np.ndarray]
+        方法 → 帰属。形状 (N, seq_len) か (N, seq_len, 1)。
+    x : torch.Tensor
+        帰属を求めた標準化した入力。形状 (N, seq_len, 1)
+
+    Returns
+    -------
+    dict[str, float]
+        方法 → 例ごとの順位相関の平均。
     """
     shape = x.numpy().reshape(len(x), -1)
     return {
@@ -158,7 +215,18 @@ def input_likeness(
 
 
 def passed_methods(similarity: dict[str, dict[str, float]]) -> str:
-    """全層を引き直した後の順位相関が RANDOM_LINE 未満だった方法の名前。"""
+    """全層を引き直した後の順位相関が RANDOM_LINE 未満だった方法の名前。
+
+    Parameters
+    ----------
+    similarity : dict[str, dict[str, float]]
+        :func:`randomization_similarity` の結果(1 つの課題)。
+
+    Returns
+    -------
+    str
+        合格した方法を「・」でつないだ文字(1 つもなければ「なし」)。
+    """
     names = [
         m for m, v in similarity.items() if v["head+recurrent"] < RANDOM_LINE
     ]
@@ -169,7 +237,20 @@ def randomization_rows(
     similarity: dict[str, dict[str, dict[str, float]]],
     likeness: dict[str, dict[str, float]],
 ) -> list[dict[str, str]]:
-    """表の行: 課題・方法ごとの順位相関(出力層だけ・全層)と入力との相関。"""
+    """表の行: 課題・方法ごとの順位相関(出力層だけ・全層)と入力との相関。
+
+    Parameters
+    ----------
+    similarity : dict[str, dict[str, dict[str, float]]]
+        課題 → :func:`randomization_similarity` の結果。
+    likeness : dict[str, dict[str, float]]
+        課題 → :func:`input_likeness` の結果。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        課題と方法の組が 1 行(判定は「合格」か「不合格」)。
+    """
     rows = []
     for task, by_method in similarity.items():
         for m, v in by_method.items():
@@ -191,7 +272,22 @@ def ig_completeness_gap(
     model: nn.Module, x: torch.Tensor, target: int
 ) -> tuple[float, float]:
     """統合勾配の完全性: |帰属の合計 − (f(x) − f(基準))| の平均と、
-    |f(x) − f(基準)| の平均(どちらも出力の単位)。"""
+    |f(x) − f(基準)| の平均(どちらも出力の単位)。
+
+    Parameters
+    ----------
+    model : nn.Module
+        調べるモデル(基準は標準化で 0 の平らな窓)。
+    x : torch.Tensor
+        入力。形状 (N, seq_len, input_size)
+    target : int
+        帰属を求める出力の列の番号。
+
+    Returns
+    -------
+    tuple[float, float]
+        (ずれの平均, 差の大きさの平均)。
+    """
     base = torch.zeros(x.shape[1:])
     a = ex.attribute(model, x, "統合勾配", base, target)
     with torch.no_grad():
@@ -214,6 +310,22 @@ def train_beat_model(
 
     学習は心電図の章の :func:`~medrnn.ecg.tasks.train_beat_classifier`
     そのもの(device が None なら configure_torch() のデバイス)。
+
+    Parameters
+    ----------
+    data : BeatData
+        心電図の章の拍の入力と正解(波形入力を使う)。
+    seed : int
+        分類器の乱数のシード。
+    config : TrainConfig
+        心電図の章の学習の設定。
+    device : torch.device or None
+        学習に使うデバイス。
+
+    Returns
+    -------
+    nn.Module
+        学習済みの分類器。入力 (N, T, 1) → ロジット (N, 1)。
     """
     run = train_beat_classifier(
         KIND, data, "waveform", seed, config, device=device
@@ -224,7 +336,20 @@ def train_beat_model(
 def beat_times_s(
     config: BeatTaskConfig = CHAPTER_BEATS, fs: float = ECG_FS
 ) -> np.ndarray:
-    """波形入力の各点の、R 波からの時刻 [s](間引いた点の中央)。"""
+    """波形入力の各点の、R 波からの時刻 [s](間引いた点の中央)。
+
+    Parameters
+    ----------
+    config : BeatTaskConfig
+        切り出す幅 [s] と間引きの倍率。
+    fs : float
+        元の心電図のサンプリング周波数 [Hz]。
+
+    Returns
+    -------
+    np.ndarray
+        時刻 [s](R 波より前は負)。形状 (T,)
+    """
     n_before = round(config.before_s * fs)
     n = (n_before + round(config.after_s * fs)) // config.factor
     first = np.arange(n) * config.factor - n_before  # 各点の最初のサンプル
@@ -232,7 +357,20 @@ def beat_times_s(
 
 
 def label_window(t: np.ndarray, label: LabelConfig = LABEL_RULE) -> np.ndarray:
-    """ラベルの規則が形を比べる区間(R 波の前後)に入る点か。形状 (T,)"""
+    """ラベルの規則が形を比べる区間(R 波の前後)に入る点か。
+
+    Parameters
+    ----------
+    t : np.ndarray
+        R 波からの時刻 [s]。形状 (T,)
+    label : LabelConfig
+        形を比べる幅 qrs_before_s・qrs_after_s [s] を持つ規則。
+
+    Returns
+    -------
+    np.ndarray
+        区間に入る点なら True。形状 (T,)
+    """
     return (t >= -label.qrs_before_s) & (t <= label.qrs_after_s)
 
 
@@ -247,19 +385,56 @@ class BeatCalibration:
     labels_test: np.ndarray  # 形状 (N_test,)
 
     def prob(self, scaled: bool) -> np.ndarray:
-        """テストの拍の異常の確率(scaled なら温度で割った後)。"""
+        """テストの拍の異常の確率(scaled なら温度で割った後)。
+
+        Parameters
+        ----------
+        scaled : bool
+            True なら温度スケーリングの後、False なら前。
+
+        Returns
+        -------
+        np.ndarray
+            確率(0〜1)。形状 (N_test,)
+        """
         t = self.temperature if scaled else 1.0
         return cal.sigmoid(self.logits_test / t)
 
     def ece(self, scaled: bool, n_bins: int = N_BINS) -> float:
-        """テストの拍の ECE。"""
+        """テストの拍の ECE。
+
+        Parameters
+        ----------
+        scaled : bool
+            温度で割った後の確率を使うか。
+        n_bins : int
+            信頼性図のビンの数。
+
+        Returns
+        -------
+        float
+            期待較正誤差(0〜1)。
+        """
         return cal.expected_calibration_error(
             self.prob(scaled), self.labels_test, n_bins
         )
 
 
 def calibrate_beats(model: nn.Module, data: BeatData) -> BeatCalibration:
-    """検証区間の拍で温度を決め、テストの拍のロジットと合わせて返す。"""
+    """検証区間の拍で温度を決め、テストの拍のロジットと合わせて返す。
+
+    Parameters
+    ----------
+    model : nn.Module
+        学習済みの拍の分類器(:func:`train_beat_model` の結果)。
+    data : BeatData
+        検証区間とテスト区間の波形入力と正解。
+
+    Returns
+    -------
+    BeatCalibration
+        温度と、検証・テストのロジットと正解。
+    """
     logits = {
         g: predict(model, data.X["waveform"][g]) for g in ("val", "test")
     }
@@ -271,7 +446,21 @@ def calibrate_beats(model: nn.Module, data: BeatData) -> BeatCalibration:
 
 
 def log_loss_comparison(c: BeatCalibration) -> Comparison:
-    """テストの拍の対数損失: 温度スケーリングの後 − 前(時間のブロック)。"""
+    """テストの拍の対数損失: 温度スケーリングの後 − 前(時間のブロック)。
+
+    ブロックは BEAT_BLOCK 拍ずつ(隣り合う拍を独立なものとして数えない)。
+
+    Parameters
+    ----------
+    c : BeatCalibration
+        :func:`calibrate_beats` の結果(温度と、テストの拍のロジット・
+        正解)。
+
+    Returns
+    -------
+    Comparison
+        拍あたりの対数損失 [nat] の差と、その 95% 区間。
+    """
     y = c.labels_test
     loss = {
         s: np.logaddexp(0.0, z) - y * z
@@ -292,7 +481,20 @@ def log_loss_comparison(c: BeatCalibration) -> Comparison:
 
 
 def confident_errors(c: BeatCalibration, scaled: bool) -> tuple[int, int]:
-    """自信のある判定(確率 ≥ 0.9 か ≤ 0.1)の数と、そのうちの誤り。"""
+    """自信のある判定(確率 ≥ 0.9 か ≤ 0.1)の数と、そのうちの誤り。
+
+    Parameters
+    ----------
+    c : BeatCalibration
+        テストの拍のロジットと正解、温度。
+    scaled : bool
+        温度スケーリングの後の確率で数えるか。
+
+    Returns
+    -------
+    tuple[int, int]
+        (自信のある判定の数, そのうち正解と違う数)。
+    """
     p, y = c.prob(scaled), c.labels_test
     sure = (p >= CONFIDENT) | (p <= 1 - CONFIDENT)
     return int(sure.sum()), int(np.sum(sure & ((p >= 0.5) != (y == 1))))
@@ -313,12 +515,34 @@ class Intervals:
     ensemble: tuple[np.ndarray, np.ndarray]  # (下端, 上端)
 
     def hits(self, method: str) -> np.ndarray:
-        """区間が実測を含んだか。method は "conformal" か "ensemble"。"""
+        """区間が実測を含んだか。
+
+        Parameters
+        ----------
+        method : str
+            "conformal" か "ensemble"。
+
+        Returns
+        -------
+        np.ndarray
+            テストの窓ごとの真偽値。形状 (N,)
+        """
         lower, upper = getattr(self, method)
         return conf.covered(self.target, lower, upper)
 
     def widths(self, method: str) -> np.ndarray:
-        """区間の幅 [mg/dL]。"""
+        """区間の幅 [mg/dL]。
+
+        Parameters
+        ----------
+        method : str
+            区間の作り方("conformal" か "ensemble")。
+
+        Returns
+        -------
+        np.ndarray
+            上端 − 下端 [mg/dL]。形状 (N,)
+        """
         lower, upper = getattr(self, method)
         return upper - lower
 
@@ -329,6 +553,22 @@ def make_intervals(
     """アンサンブルの平均を予測とし、2 通りの区間を付ける。
 
     コンフォーマルは検証の患者の窓の残差で幅を決める。
+
+    Parameters
+    ----------
+    ens : Ensemble
+        :func:`train_ensemble` の結果(検証とテストの予測)。
+    data : CGMData
+        検証とテストの窓の正解 [mg/dL]。
+    step : int
+        何回先か(1 回 = 5 分)。
+    alpha : float
+        名目の外れの割合。
+
+    Returns
+    -------
+    Intervals
+        その先の時刻のテストの窓の予測・実測・2 通りの区間。
     """
     h = step - 1
     val_mean, test_mean = ens.val_pred.mean(axis=0), ens.test_pred.mean(axis=0)
@@ -354,6 +594,20 @@ def stretch(data: CGMData, center: int, half: int = 72) -> np.ndarray:
     """テストの窓 center と同じ区間の、前後 half 個までの窓の番号。
 
     テストの窓は 5 分ずつずれるので、half = 72 なら前後 6 時間。
+
+    Parameters
+    ----------
+    data : CGMData
+        テストの窓と、それぞれが属する連続した区間。
+    center : int
+        中心にするテストの窓の番号。
+    half : int
+        前後に取る窓の数の上限。
+
+    Returns
+    -------
+    np.ndarray
+        窓の番号(昇順)。形状 (n,)(n ≤ 2 × half + 1)
     """
     segment = data.windows["test"].segment
     k = np.arange(len(segment))
@@ -365,7 +619,22 @@ def coverage_rows(
     patients: np.ndarray,
     alpha: float = ALPHA,
 ) -> list[dict[str, str]]:
-    """表の行: 先・方法ごとの被覆率(患者単位の 95% 区間)と平均の幅。"""
+    """表の行: 先・方法ごとの被覆率(患者単位の 95% 区間)と平均の幅。
+
+    Parameters
+    ----------
+    intervals : dict[int, Intervals]
+        先 → :func:`make_intervals` の結果。
+    patients : np.ndarray
+        テストの窓の患者の識別子。形状 (N,)
+    alpha : float
+        区間を作ったときの名目の外れの割合。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        先と方法の組が 1 行(割合は % の文字列)。
+    """
     names = {"conformal": "分割コンフォーマル", "ensemble": "深層アンサンブル"}
     rows = []
     for step, iv in intervals.items():
@@ -393,7 +662,18 @@ COVERAGE_WORDS = {
 
 
 def coverage_words(c: Comparison | None) -> str:
-    """:func:`conformal.miss_vs_nominal` の判定を本文の言葉にする。"""
+    """:func:`conformal.miss_vs_nominal` の判定を本文の言葉にする。
+
+    Parameters
+    ----------
+    c : Comparison or None
+        外れた割合 − α の比較(患者が 1 人なら None)。
+
+    Returns
+    -------
+    str
+        COVERAGE_WORDS の言葉。
+    """
     if c is None:
         return "患者が 1 人なので判定しない"
     return COVERAGE_WORDS[c.verdict]
@@ -402,7 +682,20 @@ def coverage_words(c: Comparison | None) -> str:
 def method_comparisons(
     iv: Intervals, patients: np.ndarray
 ) -> dict[str, Comparison]:
-    """コンフォーマル − アンサンブル: 外れた割合と幅 [mg/dL] の差。"""
+    """コンフォーマル − アンサンブル: 外れた割合と幅 [mg/dL] の差。
+
+    Parameters
+    ----------
+    iv : Intervals
+        比べる 2 通りの区間(同じ先の時刻)。
+    patients : np.ndarray
+        ブートストラップで引く単位(テストの窓の患者)。形状 (N,)
+
+    Returns
+    -------
+    dict[str, Comparison]
+        "miss"(外れた割合の差)と "width"(幅の差 [mg/dL])。
+    """
     miss = {m: 1.0 - iv.hits(m) for m in ("conformal", "ensemble")}
     width = {m: iv.widths(m) for m in ("conformal", "ensemble")}
     names = ("分割コンフォーマル", "深層アンサンブル")
@@ -428,6 +721,20 @@ def patient_rows(
 
     荒さは、入力窓の 5 分ごとの変化の標準偏差の中央値を、較正(検証)の
     窓の同じ値で割った比(1 より大きいほど較正の患者より荒い)。
+
+    Parameters
+    ----------
+    intervals : dict[int, Intervals]
+        先の時刻 → テストの窓の区間。
+    data : CGMData
+        検証とテストの入力窓と患者。
+    diagnoses : dict[str, str]
+        患者の識別子 → 診断。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        テストの患者 1 人が 1 行(先ごとの被覆率の列を含む)。
     """
     cal_rough = np.median(input_volatility(data.windows["val"].X))
     test = data.windows["test"]
@@ -454,7 +761,22 @@ def rough_window_coverage(
     iv: Intervals, data: CGMData, quantile: float = 0.9
 ) -> tuple[float, float, int]:
     """較正の窓の荒さの quantile 分位点より荒いテストの窓と、それ以外の
-    コンフォーマルの被覆率と、荒い窓の数。"""
+    コンフォーマルの被覆率と、荒い窓の数。
+
+    Parameters
+    ----------
+    iv : Intervals
+        コンフォーマルの区間を使う。
+    data : CGMData
+        較正(検証)とテストの入力窓 [mg/dL]。
+    quantile : float
+        「荒い」の線にする、較正の窓の荒さの分位(0〜1)。
+
+    Returns
+    -------
+    tuple[float, float, int]
+        (荒い窓の被覆率, それ以外の被覆率, 荒い窓の数)。
+    """
     limit = np.quantile(input_volatility(data.windows["val"].X), quantile)
     rough = input_volatility(data.windows["test"].X) > limit
     hit = iv.hits("conformal")
@@ -476,7 +798,26 @@ def cgm_subgroups(
     step: int = STEP_30,
 ) -> dict[str, Subgroup]:
     """実測の血糖値の範囲ごと・診断ごとに、GRU(5 シード)と線形 AR の
-    RMSE を患者単位で比べる。"""
+    RMSE を患者単位で比べる。
+
+    Parameters
+    ----------
+    ens : Ensemble
+        GRU のテストの予測 [mg/dL]。形状 (n_members, N, n_ahead)
+    ar_pred : np.ndarray
+        線形 AR のテストの予測 [mg/dL]。形状 (N, n_ahead)
+    data : CGMData
+        テストの窓の正解と患者。
+    diagnoses : dict[str, str]
+        患者 → 診断(部分集団の名前になる)。
+    step : int
+        比べる先(何回先か)。
+
+    Returns
+    -------
+    dict[str, Subgroup]
+        部分集団の名前 → 大きさと比較。
+    """
     test = data.windows["test"]
     target = test.Y[:, step - 1]
     diagnosis = np.array([diagnoses[s] for s in test.subject])
@@ -493,7 +834,18 @@ def cgm_subgroups(
 
 
 def subgroup_rows(subgroups: dict[str, Subgroup]) -> list[dict[str, str]]:
-    """表の行: 部分集団の大きさと、RMSE の差 GRU − 線形 AR の区間と判定。"""
+    """表の行: 部分集団の大きさと、RMSE の差 GRU − 線形 AR の区間と判定。
+
+    Parameters
+    ----------
+    subgroups : dict[str, Subgroup]
+        :func:`cgm_subgroups` の結果。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        部分集団 1 つが 1 行(患者が少なければ区間は「—」)。
+    """
     rows = []
     for name, g in subgroups.items():
         c = g.comparison
@@ -515,6 +867,11 @@ def subgroup_rows(subgroups: dict[str, Subgroup]) -> list[dict[str, str]]:
 def hypo_coverage(iv: Intervals) -> dict[str, float]:
     """実測が低血糖の窓での、区間の振る舞い。
 
+    Parameters
+    ----------
+    iv : Intervals
+        ある先の時刻の予測・実測・コンフォーマルの区間 [mg/dL]。
+
     Returns
     -------
     dict
@@ -535,7 +892,20 @@ def hypo_coverage(iv: Intervals) -> dict[str, float]:
 
 
 def hypo_vs_nominal(iv: Intervals, patients: np.ndarray) -> Comparison | None:
-    """実測が低血糖の窓での、外れた割合 − α(患者が 2 人未満なら None)。"""
+    """実測が低血糖の窓での、外れた割合 − α(患者が 2 人未満なら None)。
+
+    Parameters
+    ----------
+    iv : Intervals
+        コンフォーマルの区間と実測 [mg/dL]。
+    patients : np.ndarray
+        各テストの窓の患者。形状 (N,)
+
+    Returns
+    -------
+    Comparison or None
+        :func:`conformal.miss_vs_nominal` の結果(名目は ALPHA)。
+    """
     low = iv.target < HYPO_MGDL
     if len(set(np.asarray(patients)[low].tolist())) < 2:
         return None
@@ -548,6 +918,16 @@ def zone_coverage(iv: Intervals) -> dict[str, tuple[int, float]]:
     """予測の Clarke の領域ごとの、窓の数とコンフォーマルの被覆率。
 
     C〜E(治療を誤らせかねない領域)はまとめる。
+
+    Parameters
+    ----------
+    iv : Intervals
+        予測と実測 [mg/dL](領域を決める)とコンフォーマルの区間。
+
+    Returns
+    -------
+    dict[str, tuple[int, float]]
+        "A"・"B"・"C〜E" → (窓の数, 被覆率)。窓のない領域は入れない。
     """
     zones = clarke_zones(iv.target, iv.pred)
     zones = np.where(np.isin(zones, ["C", "D", "E"]), "C〜E", zones)
@@ -563,7 +943,20 @@ def overtrust_rows(
     hypo: dict[int, dict[str, float]],
     zones: dict[int, dict[str, tuple[int, float]]],
 ) -> list[dict[str, str]]:
-    """表の行: 先ごとの、低血糖の窓と Clarke の領域ごとの被覆率 [%]。"""
+    """表の行: 先ごとの、低血糖の窓と Clarke の領域ごとの被覆率 [%]。
+
+    Parameters
+    ----------
+    hypo : dict[int, dict[str, float]]
+        先 → :func:`hypo_coverage` の結果。
+    zones : dict[int, dict[str, tuple[int, float]]]
+        先 → :func:`zone_coverage` の結果。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        先の時刻 1 つが 1 行。
+    """
     rows = []
     for step, h in hypo.items():
         row = {
@@ -581,7 +974,18 @@ def overtrust_rows(
 
 
 def subgroup_words(g: Subgroup) -> str:
-    """部分集団の比較の判定を、本文の言葉にする(B は線形 AR)。"""
+    """部分集団の比較の判定を、本文の言葉にする(B は線形 AR)。
+
+    Parameters
+    ----------
+    g : Subgroup
+        :func:`cgm_subgroups` の 1 つの部分集団。
+
+    Returns
+    -------
+    str
+        判定の言葉(患者が少なく比較がなければ、判定しない旨)。
+    """
     from .cgm import verdict_words
 
     if g.comparison is None:
@@ -590,7 +994,18 @@ def subgroup_words(g: Subgroup) -> str:
 
 
 def temperature_words(temperature: float) -> str:
-    """温度が探す範囲(exp(−3)〜exp(3))の端に張り付いたかを言う言葉。"""
+    """温度が探す範囲(exp(−3)〜exp(3))の端に張り付いたかを言う言葉。
+
+    Parameters
+    ----------
+    temperature : float
+        :func:`~medrnn.trust.calibration.fit_temperature` が決めた温度。
+
+    Returns
+    -------
+    str
+        下端・上端・内側のどれかを言う文。
+    """
     low, high = np.exp(-3.0), np.exp(3.0)
     if temperature <= low * 1.001:
         return "探す範囲の下端に張り付いた値です"
@@ -600,7 +1015,18 @@ def temperature_words(temperature: float) -> str:
 
 
 def outside_a_missed(iv: Intervals) -> bool:
-    """A 領域の外の予測で、実測が q / 0.2 以上の窓は、区間に入らないか。"""
+    """A 領域の外の予測で、実測が q / 0.2 以上の窓は、区間に入らないか。
+
+    Parameters
+    ----------
+    iv : Intervals
+        半幅 q のコンフォーマルの区間と、予測・実測 [mg/dL]。
+
+    Returns
+    -------
+    bool
+        そのような窓が 1 つも区間に入らなければ True。
+    """
     zones = clarke_zones(iv.target, iv.pred)
     sure = (zones != "A") & (iv.target >= zone_a_floor(iv.q))
     return not np.any(iv.hits("conformal")[sure])
@@ -610,6 +1036,16 @@ def zone_a_floor(q: float) -> float:
     """半幅 q の区間が Clarke の A 領域の幅(±20%)より狭くなる血糖値 [mg/dL]。
 
     q ≤ 0.2 × 血糖値 なので、血糖値 ≥ q / 0.2。
+
+    Parameters
+    ----------
+    q : float
+        コンフォーマルの区間の半幅 [mg/dL]。
+
+    Returns
+    -------
+    float
+        血糖値の下限 [mg/dL]。
     """
     return q / ZONE_A_REL
 
@@ -620,7 +1056,22 @@ def zone_a_floor(q: float) -> float:
 def exercise_1(
     ens: Ensemble, data: CGMData, alphas: Sequence[float] = (0.1, 0.2)
 ) -> dict[float, tuple[float, float]]:
-    """α を変えたときの、30 分先のコンフォーマルの被覆率と幅 [mg/dL]。"""
+    """α を変えたときの、30 分先のコンフォーマルの被覆率と幅 [mg/dL]。
+
+    Parameters
+    ----------
+    ens : Ensemble
+        本文で学習したアンサンブル。
+    data : CGMData
+        較正とテストの窓。
+    alphas : Sequence[float]
+        試す名目の外れの割合。
+
+    Returns
+    -------
+    dict[float, tuple[float, float]]
+        α → (テストの被覆率, 区間の幅 [mg/dL])。
+    """
     out = {}
     for alpha in alphas:
         iv = make_intervals(ens, data, STEP_30, alpha)
@@ -653,7 +1104,20 @@ def exercise_2(
 def exercise_3(
     c: BeatCalibration, bins: Sequence[int] = (5, 10)
 ) -> dict[int, tuple[float, float]]:
-    """ビンの数を変えたときの、テストの拍の ECE(温度スケーリングの前, 後)。"""
+    """ビンの数を変えたときの、テストの拍の ECE(温度スケーリングの前, 後)。
+
+    Parameters
+    ----------
+    c : BeatCalibration
+        本文で較正した拍の分類器の結果。
+    bins : Sequence[int]
+        試すビンの数。
+
+    Returns
+    -------
+    dict[int, tuple[float, float]]
+        ビンの数 → (前の ECE, 後の ECE)。
+    """
     return {n: (c.ece(False, n), c.ece(True, n)) for n in bins}
 
 
@@ -683,7 +1147,23 @@ def check_claims(
 ) -> list[str]:
     """本文の頑健な主張のうち、成り立たないものの文を返す。
 
-    ig_gaps: モデル → :func:`ig_completeness_gap` の (ずれ, 差の大きさ)。
+    Parameters
+    ----------
+    data : CGMData
+        患者の分け方と、較正(検証)の窓の正解。
+    ens : Ensemble
+        GRU のアンサンブルの予測。
+    intervals : dict[int, Intervals]
+        先(30 分・60 分)→ 区間。
+    beats : BeatCalibration
+        拍の分類器の温度とロジット。
+    ig_gaps : dict[str, tuple[float, float]]
+        モデル → :func:`ig_completeness_gap` の (ずれ, 差の大きさ)。
+
+    Returns
+    -------
+    list[str]
+        成り立たない主張の文(すべて成り立てば空)。
     """
     sets = [set(data.groups[g]) for g in ("train", "val", "test")]
     widths = {s: iv.widths("conformal") for s, iv in intervals.items()}
@@ -734,6 +1214,13 @@ def report(seed: int = 0, n_seeds: int = 5) -> None:
 
     CGM の GRU はシード seed, ..., seed + n_seeds − 1 で学習する
     (アンサンブルには 2 つ以上が必要)。拍の分類器はシード seed。
+
+    Parameters
+    ----------
+    seed : int
+        最初のシード(拍の分類器と、無作為化の検査にも使う)。
+    n_seeds : int
+        アンサンブルのメンバーの数(2 以上)。
     """
     from ..cgm.data import load_hall
     from ..cgm.tasks import linear_ar_forecast, prepare_cgm

@@ -85,7 +85,20 @@ LEAK_MARGIN_BPM = 0.1
 
 
 def window_errors(runs: list[FitResult], data: WindowData) -> np.ndarray:
-    """テスト区間の誤差(予測 − 正解)[bpm]。形状 (n_seeds, n_windows)"""
+    """テスト区間の誤差(予測 − 正解)[bpm]。形状 (n_seeds, n_windows)
+
+    Parameters
+    ----------
+    runs : list[FitResult]
+        同じモデル・同じ入力の組を、シードごとに学習した結果。
+    data : WindowData
+        テストの正解の心拍数を取り出す窓。
+
+    Returns
+    -------
+    np.ndarray
+        シードごとの行の誤差 [bpm]。形状 (n_seeds, n_windows)
+    """
     return np.stack([r.test_pred_bpm for r in runs]) - data.target_bpm("test")
 
 
@@ -104,6 +117,21 @@ def input_comparisons(
 
     再帰型モデルの入力の組の比較はシードで対応させ(``gain_*``)、同じ
     テスト窓の予測どうしの比較は時間のブロックのブートストラップで行う。
+
+    Parameters
+    ----------
+    results : dict[tuple[str, str], list[FitResult]]
+        (入力の組 "uni"・"multi", モデル) → シードごとの学習結果。
+    uni : WindowData
+        心拍数だけの窓(持続予測と正解、テスト窓の数に使う)。
+    block : int
+        ブートストラップで 1 まとまりにする連続したテスト窓の数。
+
+    Returns
+    -------
+    dict[str, Comparison]
+        "gain_*"(3 チャネル − 心拍数だけ)、"linear_*"(モデル − 線形)、
+        "persist_*"(モデル − 持続予測)→ RMSE の差 [bpm] の比較。
     """
     groups = time_blocks(len(uni.ends["test"]), block)
     persist = uni.to_bpm(persistence_pred(uni)) - uni.target_bpm("test")
@@ -210,6 +238,18 @@ def sweep_comparisons(
 ) -> dict[str, Comparison]:
     """1 つの欠測の設定での、埋め方どうし・モデルどうしの比較
     (シードで対応)。
+
+    Parameters
+    ----------
+    sweep : dict[tuple[MissingConfig, str, str], list[float]]
+        (欠測の設定, 埋め方, モデル) → シードごとのテスト RMSE [bpm]。
+    setting : MissingConfig
+        比べる欠測の設定(sweep のキーにあること)。
+
+    Returns
+    -------
+    dict[str, Comparison]
+        SWEEP_KEYS の順に、PAIRS の組の名前 → RMSE の差 A − B の比較。
     """
     return _seed_pairs(sweep, SWEEP_KEYS, (setting,))
 
@@ -217,7 +257,21 @@ def sweep_comparisons(
 def spot_comparisons(
     spot: dict[tuple[str, str], list[float]],
 ) -> dict[str, Comparison]:
-    """スポット測定での比較(シードごとに測定の時刻が同じなので対応させる)。"""
+    """スポット測定での比較(シードごとに測定の時刻が同じなので対応させる)。
+
+    比べる組は SPOT_KEYS の順で、PAIRS の定義を使う。
+
+    Parameters
+    ----------
+    spot : dict[tuple[str, str], list[float]]
+        (埋め方, モデル) → シード順のテスト RMSE [bpm]。持続予測は
+        モデルを "persist" とする。
+
+    Returns
+    -------
+    dict[str, Comparison]
+        SPOT_KEYS の組の名前 → シードで対応させた比較。
+    """
     return _seed_pairs(spot, SPOT_KEYS)
 
 
@@ -235,7 +289,7 @@ def check_claims(
     Parameters
     ----------
     results : (入力の組, モデル) → シードごとの FitResult
-        欠測なしの比較(:func:`medrnn.vitals_tasks.compare_vital_inputs`)。
+        欠測なしの比較(:func:`medrnn.vitals.tasks.compare_vital_inputs`)。
     sweep : (欠測の設定, 埋め方, モデル) → シードごとのテスト RMSE [bpm]
     spot : (埋め方, モデル) → シードごとのテスト RMSE [bpm]
     train, patience : 本文で使った学習の設定と我慢の回数。
@@ -281,7 +335,18 @@ def check_claims(
 
 
 def verdict_rows(comparisons: dict[str, Comparison]) -> list[dict[str, str]]:
-    """比較の並びを表の行にする(差・区間・勝ち数・判定)。"""
+    """比較の並びを表の行にする(差・区間・勝ち数・判定)。
+
+    Parameters
+    ----------
+    comparisons : dict[str, Comparison]
+        比較の名前 → 比較(表には並びの順に出す)。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        ``comparison_row`` の行。
+    """
     return [comparison_row(c) for c in comparisons.values()]
 
 
@@ -307,7 +372,16 @@ def chapter_study(
 
 
 def report(seed: int = 0, n_seeds: int = 5) -> None:
-    """章の主な結果を表示する(``python -m medrnn vitals``)。"""
+    """章の主な結果を表示する(``python -m medrnn vitals``)。
+
+    Parameters
+    ----------
+    seed : int
+        各モデルを学習する最初のシード。
+    n_seeds : int
+        学習するシードの数(seed から連番)。どの表もそのシードの平均か
+        シードで対応させた比較。
+    """
     from ..core.notebook import rows_to_markdown
     from ..core.repro import configure_torch
 

@@ -1,8 +1,8 @@
 """心電図の章の図。どれも Figure を返し、show() も savefig() もしない。
 
 軸には単位を付ける: 時間 [s]、R 波からの時間 [ms]、電位 [mV]、RR 間隔 [ms]。
-引数 ax・axes と戻り値の決まりは :mod:`medrnn.core.plotting` と同じ
-(None なら新しい Figure を作り、描いた Figure を返す)。
+描く先 ax・axes が None なら新しい Figure を作る(:mod:`medrnn.core.plotting`
+の決まり)。
 """
 
 from __future__ import annotations

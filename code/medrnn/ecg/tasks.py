@@ -70,18 +70,48 @@ class WaveformData:
     target_index: dict[str, np.ndarray]  # 区間 → 正解のサンプル番号 (N,)
 
     def to_mv(self, z: np.ndarray) -> np.ndarray:
-        """標準化した値を電位 [mV] に戻す。"""
+        """標準化した値を電位 [mV] に戻す。
+
+        Parameters
+        ----------
+        z : np.ndarray
+            標準化した値(訓練区間の平均 0・標準偏差 1)。形状 (N,)
+
+        Returns
+        -------
+        np.ndarray
+            電位 [mV]。形状 (N,)
+        """
         return self.scaler.inverse_transform(np.asarray(z)[:, None])[:, 0]
 
     def targets_mv(self, segment: str) -> np.ndarray:
-        """区間の正解 [mV]。形状 (N,)"""
+        """区間の正解 [mV]。
+
+        Parameters
+        ----------
+        segment : str
+            区間の名前("train"・"val"・"test" のどれか)。
+
+        Returns
+        -------
+        np.ndarray
+            間引いた心電図の、その区間の正解の時刻の値 [mV]。形状 (N,)
+        """
         return self.series[self.target_index[segment]]
 
 
 def prepare_waveform(
     ecg_mv: np.ndarray, config: WaveformConfig = WaveformConfig()
 ) -> WaveformData:
-    """心電図を間引き、時間順の 3 区間それぞれの中だけで窓を作る。"""
+    """心電図を間引き、時間順の 3 区間それぞれの中だけで窓を作る。
+
+    Parameters
+    ----------
+    ecg_mv : np.ndarray
+        360 Hz の心電図 [mV]。形状 (n,)
+    config : WaveformConfig
+        間引きの倍率・窓の長さ・何点先か・区間の分け方。
+    """
     series = downsample_mean(ecg_mv, config.factor)
     bounds = config.split.bounds(len(series))
     scaler = Standardizer.fit(series[slice(*bounds["train"])][:, None])
@@ -98,7 +128,18 @@ def prepare_waveform(
 
 
 def forecast_baselines(data: WaveformData) -> dict[str, np.ndarray]:
-    """テスト区間での単純な予測 [mV]: 訓練平均・持続予測・線形 AR。"""
+    """テスト区間での単純な予測 [mV]: 訓練平均・持続予測・線形 AR。
+
+    Parameters
+    ----------
+    data : WaveformData
+        prepare_waveform の結果。AR は訓練区間の窓で当てはめる。
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        予測法の表示名 → テスト区間の予測 [mV]。形状 (N_test,)
+    """
     X_test = data.X["test"]
     mean = np.full(len(X_test), data.scaler.mean[0])
     ar = LinearAR.fit(data.X["train"], data.y["train"])
@@ -168,10 +209,24 @@ class BeatTaskConfig:
 def beat_spans(
     table: BeatTable, config: BeatTaskConfig, fs: float = ECG_FS
 ) -> np.ndarray:
-    """各拍の入力が使う時間の範囲 [first, last](サンプル番号)。形状 (n, 2)
+    """各拍の入力が使う時間の範囲 [first, last](サンプル番号)。
 
     波形の切り出し区間と、RR 入力に使う拍(n_rr 個前の拍から次の拍まで)の
     両方を含む。前後の拍が足りない拍は -1 を入れる(どの区間にも入らない)。
+
+    Parameters
+    ----------
+    table : BeatTable
+        R 波の位置(peaks)を持つ拍の表。拍の数 n。
+    config : BeatTaskConfig
+        切り出す幅 before_s・after_s [s] と RR の数 n_rr を使う。
+    fs : float
+        peaks のサンプリング周波数 [Hz]。
+
+    Returns
+    -------
+    np.ndarray
+        各拍の最初と最後のサンプル番号(int64)。形状 (n, 2)
     """
     p, k = table.peaks, config.n_rr
     spans = np.full((len(p), 2), -1, dtype=np.int64)
@@ -208,7 +263,24 @@ def waveform_inputs(
     config: BeatTaskConfig,
     fs: float = ECG_FS,
 ) -> np.ndarray:
-    """拍の波形 [mV] を、各拍の中央値を引いて(基線合わせ)間引く。形状 (n, T)"""
+    """拍の波形 [mV] を、各拍の中央値を引いて(基線合わせ)間引く。
+
+    Parameters
+    ----------
+    ecg_mv : np.ndarray
+        心電図 [mV]。形状 (n_samples,)
+    peaks : np.ndarray
+        切り出す拍の R 波のサンプル番号。形状 (n,)
+    config : BeatTaskConfig
+        R 波の前後の幅 [s] と、間引きの倍率 factor。
+    fs : float
+        ecg_mv のサンプリング周波数 [Hz]。
+
+    Returns
+    -------
+    np.ndarray
+        基線を合わせて間引いた拍の波形 [mV]。形状 (n, T)
+    """
     beats = extract_beats(ecg_mv, peaks, fs, config.before_s, config.after_s)
     beats = beats - np.median(beats, axis=1, keepdims=True)
     n = beats.shape[1] // config.factor
@@ -224,6 +296,15 @@ def rr_inputs(
 ) -> np.ndarray:
     """直前 n_rr 個の RR と次の RR を時間順に並べた系列 [ms]。
     形状 (n, n_rr + 1)
+
+    Parameters
+    ----------
+    table : BeatTable
+        拍の表(rr_next_ms を使う)。
+    index : np.ndarray
+        拍の番号(assign_beats の 1 区間分)。形状 (n,)
+    config : BeatTaskConfig
+        n_rr(直前の RR の数)を使う。
     """
     rr = table.rr_next_ms[:-1]  # rr[j]: 拍 j から拍 j+1 までの間隔
     # 拍 i には rr[i] で終わる n_rr + 1 個の窓(直前の n_rr 個と次)を使う
@@ -265,7 +346,24 @@ def prepare_beats(
     table: BeatTable,
     config: BeatTaskConfig = BeatTaskConfig(),
 ) -> BeatData:
-    """拍を区間に分け、波形入力と RR 入力、正解ラベルを作る。"""
+    """拍を区間に分け、波形入力と RR 入力、正解ラベルを作る。
+
+    入力は種類ごとに、訓練区間の全要素の平均と標準偏差で標準化する。
+
+    Parameters
+    ----------
+    ecg_mv : np.ndarray
+        360 Hz の心電図 [mV]。形状 (n_samples,)
+    table : BeatTable
+        同じ記録の拍の表(R 波の位置・ラベル・RR)。
+    config : BeatTaskConfig
+        入力の作り方と、時間順の区間の分け方。
+
+    Returns
+    -------
+    BeatData
+        区間ごとの拍の番号、標準化した入力 (N, T, 1)、正解 (N, 1)。
+    """
     index = assign_beats(table, len(ecg_mv), config)
     for name, rows in index.items():
         n_pos = int(table.abnormal[rows].sum())
@@ -296,14 +394,33 @@ def prepare_beats(
 
 
 class LinearClassifier(nn.Module):
-    """系列を平らに並べて線形結合するだけの分類器(ロジスティック回帰)。"""
+    """系列を平らに並べて線形結合するだけの分類器(ロジスティック回帰)。
+
+    Parameters
+    ----------
+    seq_len : int
+        入力の系列の長さ(時刻の数)。
+    input_size : int
+        各時刻の特徴量の数。
+    """
 
     def __init__(self, seq_len: int, input_size: int = 1) -> None:
         super().__init__()
         self.linear = nn.Linear(seq_len * input_size, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: 形状 (batch, seq_len, input_size) → ロジット: 形状 (batch, 1)"""
+        """系列を線形結合してロジットを返す。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            入力の系列。形状 (batch, seq_len, input_size)
+
+        Returns
+        -------
+        torch.Tensor
+            「異常らしさ」のロジット。形状 (batch, 1)
+        """
         return self.linear(x.flatten(start_dim=1))
 
 
@@ -315,6 +432,20 @@ def make_classifier(
 
     再帰型モデルは回帰と同じ RecurrentRegressor で、最後の時刻の出力を
     「異常らしさ」のロジット(シグモイドに通す前の値)として使う。
+
+    Parameters
+    ----------
+    kind : str
+        "linear"・"rnn"・"lstm"・"gru" のどれか。
+    seq_len : int
+        入力の系列の長さ(ロジスティック回帰の重みの数を決める)。
+    hidden_size : int
+        再帰型モデルの隠れ状態の次元(ロジスティック回帰では使わない)。
+
+    Returns
+    -------
+    nn.Module
+        入力 (batch, seq_len, 1) からロジット (batch, 1) を返すモデル。
     """
     if kind == "linear":
         return LinearClassifier(seq_len)
@@ -326,6 +457,16 @@ def weighted_bce(y: torch.Tensor) -> nn.BCEWithLogitsLoss:
     交差エントロピー。
 
     クラスの数の偏りを打ち消し、しきい値 0(確率 0.5)で両方を同じ重さで扱う。
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        訓練区間の正解(0/1)。形状 (N, 1)
+
+    Returns
+    -------
+    nn.BCEWithLogitsLoss
+        pos_weight を y と同じデバイスに置いた損失関数。
     """
     n_pos = float(y.sum())
     if n_pos in (0.0, float(len(y))):
@@ -363,14 +504,22 @@ class BinaryMetrics:
 
     def matrix(self) -> np.ndarray:
         """混同行列。行が正解(正常, 異常)、列が判定(正常, 異常)。
-        形状 (2, 2)
+
+        Returns
+        -------
+        np.ndarray
+            拍の数の 2 × 2 の表 [[TN, FP], [FN, TP]]。形状 (2, 2)
         """
         return np.array([[self.tn, self.fp], [self.fn, self.tp]])
 
 
 def binary_metrics(pred: np.ndarray, target: np.ndarray) -> BinaryMetrics:
-    """判定 pred と正解 target(どちらも 0/1 か bool。形状 (n,))から
-    指標を作る。
+    """判定 pred と正解 target から 2 値分類の指標を作る。
+
+    Parameters
+    ----------
+    pred, target : np.ndarray
+        判定と正解(0/1 か bool、1 が異常)。形状 (n,)
     """
     p = np.asarray(pred).astype(bool).ravel()
     t = np.asarray(target).astype(bool).ravel()
@@ -443,6 +592,22 @@ def compare_beat_classifiers(
     """入力 2 種類 × モデル 4 種類を、それぞれ複数のシードで学習・評価する。
 
     device には configure_torch() が返すデバイスを渡す(None なら CPU)。
+
+    Parameters
+    ----------
+    data : BeatData
+        prepare_beats の結果(入力は "waveform" と "rr")。
+    seeds : list[int]
+        乱数のシード。組み合わせごとにこの数だけ学習する。
+    config : TrainConfig
+        エポック数・学習率・バッチの大きさ。
+    device : torch.device or None
+        学習に使うデバイス。
+
+    Returns
+    -------
+    dict[tuple[str, str], list[BeatRun]]
+        (入力, モデル) → シードの順の結果。
     """
     if not seeds:
         raise ValueError("seeds が空です")
@@ -463,6 +628,16 @@ def beat_summary_rows(
 ) -> list[dict[str, str]]:
     """表の行: 入力・モデルごとの感度・特異度・バランス正解率
     (平均 ± 標準偏差)。
+
+    Parameters
+    ----------
+    runs : dict[tuple[str, str], list[BeatRun]]
+        compare_beat_classifiers の結果。
+
+    Returns
+    -------
+    list[dict[str, str]]
+        組み合わせ 1 つが 1 行。列は入力・モデル・3 つの指標。
     """
     rows = []
     for (inputs, kind), group in runs.items():
@@ -483,7 +658,22 @@ def forecast_summary_rows(
     runs: dict[str, WaveformRun],
     target_mv: np.ndarray,
 ) -> list[dict[str, str]]:
-    """表の行: 予測法ごとのテスト RMSE [mV]・MSE [mV²]・学習時間 [s]。"""
+    """表の行: 予測法ごとのテスト RMSE [mV]・MSE [mV²]・学習時間 [s]。
+
+    Parameters
+    ----------
+    baselines : dict[str, np.ndarray]
+        forecast_baselines の結果(学習時間は「—」)。
+    runs : dict[str, WaveformRun]
+        表示名 → 再帰型モデルの結果(予測は test_pred_mv)。
+    target_mv : np.ndarray
+        テスト区間の正解 [mV]。形状 (N_test,)
+
+    Returns
+    -------
+    list[dict[str, str]]
+        予測法 1 つが 1 行(数値は文字列に整えてある)。
+    """
     rows = []
     for name, pred in {
         **baselines,
@@ -506,7 +696,18 @@ def near_events(
     times_s: np.ndarray, event_times_s: np.ndarray, within_s: float
 ) -> np.ndarray:
     """各時刻から within_s 秒以内に出来事(拍など)があれば True。
-    形状 (len(times_s),)
+
+    Parameters
+    ----------
+    times_s, event_times_s : np.ndarray
+        調べる時刻と出来事の時刻 [s](出来事は順不同)。形状 (n,) と (m,)
+    within_s : float
+        近いとみなす距離 [s](0 以上)。
+
+    Returns
+    -------
+    np.ndarray
+        近くに出来事があるか(bool)。形状 (n,)
     """
     if within_s < 0:
         raise ValueError(

@@ -72,12 +72,13 @@ def privatize_gradients(
     expected_batch_size: float,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """DP-SGD の 1 回分の勾配: 1 サンプルずつ切り詰め、足し、雑音を加える。
+    """DP-SGD の 1 回の勾配 (P,): 1 サンプルずつ切り詰め、足し、雑音を加える。
 
-    per_sample: 1 サンプルずつの勾配(全パラメータを並べたもの)。
-    形状 (B, P)。max_grad_norm が C、noise_multiplier が σ(雑音の標準偏差
-    は σC)。expected_batch_size(ミニバッチの大きさの期待値)で割った
-    勾配(形状 (P,))を返す。
+    Parameters
+    ----------
+    per_sample : 1 サンプルずつの勾配(全パラメータを並べたもの)。形状 (B, P)
+    max_grad_norm, noise_multiplier : C と σ(雑音の標準偏差は σC)
+    expected_batch_size, generator : 割る数(バッチの大きさの期待値)と雑音の乱数
     """
     norms = per_sample.norm(dim=1)  # (B,) 各サンプルの勾配のノルム
     factor = (max_grad_norm / (norms + 1e-6)).clamp(max=1.0)  # (B,)
@@ -98,6 +99,17 @@ def dp_forecaster(config: ModelConfig) -> RecurrentRegressor:
     """再帰層を Opacus の DP 用の層に替えた RecurrentRegressor。
 
     計算は ``nn.GRU`` などと同じで、1 サンプルずつの勾配を求められる。
+
+    Parameters
+    ----------
+    config : ModelConfig
+        モデルの設定。kind は "rnn"・"lstm"・"gru" のどれか。
+
+    Returns
+    -------
+    RecurrentRegressor
+        recurrent を DPRNN・DPLSTM・DPGRU に替えたモデル。入力の形状
+        (N, seq_len, input_size) は元と同じ
     """
     from opacus import layers
 
@@ -126,7 +138,13 @@ class DPRun:
 
 @contextmanager
 def quiet_opacus() -> Iterator[None]:
-    """Opacus の注意書き(安全な乱数でない・非推奨の hook)を隠す。"""
+    """Opacus の注意書き(安全な乱数でない・非推奨の hook)を隠す。
+
+    Returns
+    -------
+    Iterator[None]
+        with 文で使う。中の UserWarning と FutureWarning を無視する。
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", FutureWarning)
@@ -139,6 +157,11 @@ def make_private(
     """Opacus の PrivacyEngine で、モデル・最適化・DataLoader を DP 用に包む。
 
     DataLoader はポアソン抽出(各窓が確率 q で独立にミニバッチに入る)になる。
+
+    Parameters
+    ----------
+    model, X, y : 包むモデル、入力窓 (N, seq_len, 1)、正解 (N, n_ahead)
+    config : σ・C・ミニバッチの大きさの期待値・学習率
     """
     from opacus import PrivacyEngine
 
@@ -158,7 +181,15 @@ def make_private(
 def dp_epoch(model: nn.Module, optimizer: Any, loader: DataLoader) -> float:
     """DP-SGD で 1 エポック学習し、平均の訓練損失を返す(教科書どおりの形)。
 
-    model・optimizer・loader は :func:`make_private` で包んだもの。
+    Parameters
+    ----------
+    model, optimizer, loader
+        :func:`make_private` で包んだモデル・最適化・DataLoader。
+
+    Returns
+    -------
+    float
+        エポックの平均の訓練損失(窓の数で重み付けした MSE)。
     """
     model.train()
     losses, sizes = [], []
@@ -181,7 +212,23 @@ def train_dp(
 ) -> DPRun:
     """DP-SGD で学習し、会計係が報告する ε とともに返す。
 
-    X: 形状 (N, seq_len, 1)、y: 形状 (N, n_ahead)(標準化した値、CPU)。
+    Parameters
+    ----------
+    X : torch.Tensor
+        標準化した入力窓(CPU)。形状 (N, seq_len, 1)
+    y : torch.Tensor
+        標準化した正解(CPU)。形状 (N, n_ahead)
+    model_config : ModelConfig
+        再帰モデルの設定(再帰層は :func:`dp_forecaster` が DP 用に替える)。
+    config : DPConfig
+        σ・C・エポック数・バッチサイズ・学習率・δ。
+    seed : int
+        乱数の種(:func:`set_seed` に渡す。重みの初期値などが決まる)。
+
+    Returns
+    -------
+    DPRun
+        学習したモデル・ε・サンプリング率 q・更新の回数・訓練損失の履歴。
     """
     set_seed(seed)
     model = dp_forecaster(model_config)  # 学習で重みが更新される本体
@@ -204,7 +251,23 @@ def train_dp(
 def rdp_epsilon(
     noise_multiplier: float, sample_rate: float, steps: int, delta: float
 ) -> float:
-    """Opacus の RDP 会計係で、(σ, q, 更新の回数, δ) から ε を求め直す。"""
+    """Opacus の RDP 会計係で、(σ, q, 更新の回数, δ) から ε を求め直す。
+
+    Parameters
+    ----------
+    noise_multiplier, sample_rate : float
+        σ(雑音の標準偏差 ÷ クリッピングのノルム)と、q(1 つの窓が
+        各ミニバッチに入る確率、0〜1)。
+    steps : int
+        更新の回数。
+    delta : float
+        (ε, δ)-DP の δ。
+
+    Returns
+    -------
+    float
+        ε。
+    """
     from opacus.accountants import RDPAccountant
 
     accountant = RDPAccountant()
@@ -217,6 +280,18 @@ def group_epsilon(epsilon: float, delta: float, k: int) -> tuple[float, float]:
 
     1 人の患者が k 個の窓を持つとき、その人全体についての保証は
     (kε, k e^{(k−1)ε} δ) まで弱まる(Dwork & Roth 2014)。
+
+    Parameters
+    ----------
+    epsilon, delta : float
+        1 つの記録(窓)についての (ε, δ)。
+    k : int
+        まとめて守る記録の数(1 以上)。
+
+    Returns
+    -------
+    tuple[float, float]
+        (kε, k e^{(k−1)ε} δ)。δ は指数が 700 を超えないよう打ち切る。
     """
     if k < 1:
         raise ValueError(f"k は 1 以上にしてください(受け取った値: {k})")
@@ -225,7 +300,19 @@ def group_epsilon(epsilon: float, delta: float, k: int) -> tuple[float, float]:
 
 
 def log10_group_delta(epsilon: float, delta: float, k: int) -> float:
-    """グループプライバシーの δ の上界 k e^{(k−1)ε} δ の常用対数。"""
+    """グループプライバシーの δ の上界 k e^{(k−1)ε} δ の常用対数。
+
+    Parameters
+    ----------
+    epsilon, delta, k
+        :func:`group_epsilon` と同じ。ここでは δ がどれだけ大きくなっても
+        打ち切らない(対数で返すので溢れない)。
+
+    Returns
+    -------
+    float
+        log10(k e^{(k−1)ε} δ)。
+    """
     return (math.log(k) + (k - 1) * epsilon + math.log(delta)) / math.log(10)
 
 
@@ -233,6 +320,18 @@ def membership_bound(epsilon: float, delta: float, fpr: float) -> float:
     """(ε, δ)-DP のもとで、偽陽性率 fpr の所属推定が達しうる真陽性率の上限。
 
     どんな攻撃でも TPR ≤ e^ε FPR + δ(かつ 1 以下)。
+
+    Parameters
+    ----------
+    epsilon, delta : float
+        学習が満たす (ε, δ)-DP。
+    fpr : float
+        攻撃の偽陽性率(0〜1)。
+
+    Returns
+    -------
+    float
+        真陽性率の上限 min(1, e^ε fpr + δ)。
     """
     return min(1.0, math.exp(min(epsilon, 700.0)) * fpr + delta)
 
@@ -243,7 +342,21 @@ def opacus_clipped_gradient(
     """雑音なし(σ = 0)の Opacus の勾配と、1 サンプルずつの勾配を返す。
 
     :func:`privatize_gradients` が Opacus と同じ計算をすることを確かめる
-    ためのもの。返すのは (Opacus の勾配 (P,), 1 サンプルずつの勾配 (B, P))。
+    ためのもの。
+
+    Parameters
+    ----------
+    model : nn.Module
+        :func:`dp_forecaster` のモデル(パラメータの数 P)。
+    X, y : torch.Tensor
+        1 つのミニバッチ全体。形状 (B, seq_len, 1) と (B, n_ahead)
+    max_grad_norm : float
+        C: 1 サンプルの勾配のノルムの上限。
+
+    Returns
+    -------
+    tuple[torch.Tensor, torch.Tensor]
+        (Opacus の勾配 (P,), 1 サンプルずつの勾配 (B, P))。
     """
     config = DPConfig(0.0, max_grad_norm, batch_size=len(X))
     with quiet_opacus():

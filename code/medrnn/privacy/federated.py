@@ -89,7 +89,14 @@ class HospitalData:
     y: np.ndarray  # 正解。形状 (N, n_ahead)、float32
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(X, y) を torch のテンソルにして返す(CPU)。"""
+        """(X, y) を torch のテンソルにして返す(CPU)。
+
+        Returns
+        -------
+        tuple[torch.Tensor, torch.Tensor]
+            X・y とメモリを共有するテンソル。形状 (N, seq_len, 1) と
+            (N, n_ahead)
+        """
         return torch.from_numpy(self.X), torch.from_numpy(self.y)
 
 
@@ -148,8 +155,14 @@ def assign_hospitals(
 ) -> dict[str, list[str]]:
     """訓練の被験者を病院に分ける(病院の名前 → 被験者)。
 
-    by_diagnosis が False なら、診断ごとに並べた人を順に配る(どの病院にも
-    診断が混ざる)。True なら 1 つの病院には 1 つの診断の人だけを入れる。
+    Parameters
+    ----------
+    ids, diagnoses, n_hospitals, seed : 被験者の番号・診断、病院の数、シード
+    by_diagnosis : True なら 1 病院に 1 診断だけ。False なら診断を混ぜて配る
+
+    Returns
+    -------
+    dict[str, list[str]] : 病院の名前(「病院 A」など)→ その病院の被験者
     """
     groups = _shuffled_groups(ids, diagnoses, seed)  # 診断 → 被験者
     if by_diagnosis:
@@ -163,7 +176,20 @@ def assign_hospitals(
 def hospital_data(
     data: CGMData, hospitals: dict[str, list[str]]
 ) -> list[HospitalData]:
-    """CGM の訓練の窓を、病院ごとに分ける(病院の順)。"""
+    """CGM の訓練の窓を、病院ごとに分ける(病院の順)。
+
+    Parameters
+    ----------
+    data : CGMData
+        標準化した窓を持つ CGM のデータ。訓練の窓だけを使う。
+    hospitals : dict[str, list[str]]
+        病院の名前 → 被験者(:func:`assign_hospitals` の結果)。
+
+    Returns
+    -------
+    list[HospitalData]
+        病院ごとの窓。病院 k の X は形状 (N_k, seq_len, 1)、y は (N_k, n_ahead)
+    """
     X, y = data.inputs("train").numpy(), data.targets("train").numpy()
     subject = data.windows["train"].subject
     out = []
@@ -186,6 +212,10 @@ def client_update(
 ) -> tuple[State, float]:
     """病院の中の学習: 受け取った重みから train.epochs エポック学習する。
 
+    Parameters
+    ----------
+    state, hospital, model_config, train, seed : 重み・病院の窓・設定・シード
+
     Returns
     -------
     state, loss : 学習後の重みと、最後のエポックの訓練損失(標準化した MSE)
@@ -201,7 +231,22 @@ def client_update(
 
 
 def client_seed(seed: int, server_round: int, partition: int) -> int:
-    """病院 partition のラウンド server_round の学習に使う乱数のシード。"""
+    """病院 partition のラウンド server_round の学習に使う乱数のシード。
+
+    Parameters
+    ----------
+    seed : int
+        連合学習 1 回分のシード(:class:`FedJob` の seed)。
+    server_round : int
+        ラウンドの番号(1 から。100 未満を想定)。
+    partition : int
+        病院の番号(0 から。100 未満を想定)。
+
+    Returns
+    -------
+    int
+        10000 seed + 100 server_round + partition。
+    """
     return 10_000 * seed + 100 * server_round + partition
 
 
@@ -214,6 +259,20 @@ def make_client_app(
 
     サーバーからの設定 ``scheme``(分け方)と ``seed`` と、ノードの
     ``partition-id``(何番目の病院か)で、どの病院の窓で学習するかを決める。
+
+    Parameters
+    ----------
+    schemes : dict[str, list[HospitalData]]
+        分け方の名前 → 病院ごとの窓(どの分け方も同じ病院の数)。
+    model_config : ModelConfig
+        病院の中で学習するモデルの設定(サーバーの重みと同じ形)。
+    train : TrainConfig
+        1 ラウンドの病院の中の学習(エポック数・バッチサイズ・学習率)。
+
+    Returns
+    -------
+    ClientApp
+        学習の依頼に、学習後の重みと窓の数などの指標を返すアプリ。
     """
     from flwr.app import ArrayRecord, Message, MetricRecord, RecordDict
     from flwr.clientapp import ClientApp
@@ -222,6 +281,20 @@ def make_client_app(
 
     @app.train()
     def train_fn(msg: Message, context: Any) -> Message:
+        """病院 partition-id の窓で学習し、重みと指標を返信する。
+
+        Parameters
+        ----------
+        msg : Message
+            サーバーからの依頼(重み "arrays" と設定 "config")。
+        context : Any
+            ノードの Context(node_config の "partition-id" を使う)。
+
+        Returns
+        -------
+        Message
+            学習後の重み "arrays" と指標 "metrics" を持つ返信。
+        """
         torch.set_num_threads(1)
         config = msg.content.config_records["config"]
         part = int(context.node_config["partition-id"])
@@ -294,7 +367,18 @@ def _record_round(
 
 
 def same_seed_offset(record: RoundRecord) -> bool:
-    """病院のワーカーが、このプロセスと同じシードのずらし幅を使ったか。"""
+    """病院のワーカーが、このプロセスと同じシードのずらし幅を使ったか。
+
+    Parameters
+    ----------
+    record : RoundRecord
+        1 ラウンド目の記録(ワーカーごとのずらし幅を含む)。
+
+    Returns
+    -------
+    bool
+        どのワーカーのずらし幅も :func:`seed_offset` と等しいとき True。
+    """
     return all(offset == seed_offset() for offset in record.offsets)
 
 
@@ -303,15 +387,42 @@ def recording_fedavg(n_clients: int) -> Any:
 
     集約は Flower の ``FedAvg.aggregate_train`` がそのまま行う。ここで
     足すのは、その入力(病院の重み)と出力を :attr:`first_round` に残すことだけ。
+
+    Parameters
+    ----------
+    n_clients : int
+        毎ラウンド学習させる病院の数(全部の病院)。
+
+    Returns
+    -------
+    FedAvg
+        集約の前に返信を病院の番号の順に並べる FedAvg の子クラスの
+        インスタンス(病院側の評価はしない)。
     """
     from flwr.serverapp.strategy import FedAvg
 
     class RecordingFedAvg(FedAvg):
+        """1 ラウンド目の病院の重みと集約結果を first_round に残す FedAvg。"""
+
         first_round: RoundRecord | None = None
 
         def aggregate_train(
             self, server_round: int, replies: Any
         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+            """返信を病院の番号の順に並べてから FedAvg で集約する。
+
+            Parameters
+            ----------
+            server_round : int
+                ラウンドの番号(1 から)。1 のときだけ記録を残す。
+            replies : Any
+                病院からの返信(Message の並び。届いた順)。
+
+            Returns
+            -------
+            tuple[ArrayRecord | None, MetricRecord | None]
+                Flower の FedAvg の集約結果(重みと指標)そのもの。
+            """
             # 返信は届いた順(実行ごとに変わる)。病院の番号の順に並べて
             # から平均し、浮動小数点の和の順番を毎回そろえる
             replies = sorted(replies, key=_partition)
@@ -358,6 +469,24 @@ def make_server_app(
 
     val_rmse(state) は重みから検証 RMSE [mg/dL] を返す関数(ラウンドごとに
     サーバー側で呼ぶ)。結果は runs に足していく。
+
+    Parameters
+    ----------
+    jobs : Sequence[FedJob]
+        行う連合学習(分け方・シード・初期の重み)。
+    n_clients : int
+        病院の数。
+    n_rounds : int
+        1 つの job のラウンドの数。
+    val_rmse : Callable[[State], float]
+        重み → 検証 RMSE [mg/dL]。
+    runs : list[FedRun]
+        結果を足していくリスト(job の順。呼び出し側が用意する)。
+
+    Returns
+    -------
+    ServerApp
+        main が jobs を順に実行するアプリ。
     """
     from flwr.app import ArrayRecord, ConfigRecord, MetricRecord
     from flwr.serverapp import ServerApp
@@ -366,6 +495,16 @@ def make_server_app(
 
     @app.main()
     def main(grid: Any, context: Any) -> None:
+        """job を 1 つずつ Flower の FedAvg で学習し、結果を runs に足す。
+
+        job ごとに新しい :func:`recording_fedavg` を作り、検証 RMSE は
+        毎ラウンドのあとにサーバー側で val_rmse で測る。
+
+        Parameters
+        ----------
+        grid, context : Any
+            Flower が渡す Grid(ノードとの通信)と Context(使わない)。
+        """
         for job in jobs:
             strategy = recording_fedavg(n_clients)
             result = strategy.start(
@@ -395,7 +534,13 @@ def make_server_app(
 
 @contextmanager
 def quiet_flower() -> Iterator[None]:
-    """Flower の進み具合の表示(INFO)と、Ray の注意書きを一時的に隠す。"""
+    """Flower の進み具合の表示(INFO)と、Ray の注意書きを一時的に隠す。
+
+    Returns
+    -------
+    Iterator[None]
+        with 文で使う。抜けると flwr のログの水準を元に戻す。
+    """
     logger = logging.getLogger("flwr")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -411,6 +556,15 @@ def simulation_backend(n_clients: int) -> dict[str, Any]:
     """Ray の設定: 病院 1 つに CPU 1 個。ワーカーは病院と CPU の数の小さい方。
 
     GPU のある機械でも、病院の学習は CPU で行う(小さなモデルなので速い)。
+
+    Parameters
+    ----------
+    n_clients : 病院(クライアント)の数
+
+    Returns
+    -------
+    dict[str, Any]
+        run_simulation の backend_config(client_resources と init_args)。
     """
     n_workers = max(1, min(n_clients, os.cpu_count() or 1))
     return {
@@ -437,6 +591,26 @@ def run_flower(
 
     Ray の起動は 1 回だけ(全部の job で同じワーカーを使う)。終わると
     Ray を止める(ワーカーのプロセスは残らない)。
+
+    Parameters
+    ----------
+    schemes : dict[str, list[HospitalData]]
+        分け方の名前 → 病院ごとの窓(どの分け方も同じ数、2 以上の病院)。
+    jobs : Sequence[FedJob]
+        順に行う連合学習。
+    model_config : ModelConfig
+        モデルの設定(job の初期の重みと同じ形)。
+    local : TrainConfig
+        病院の中の 1 ラウンド分の学習の設定。
+    n_rounds : int
+        ラウンドの数。
+    val_rmse : Callable[[State], float]
+        重み → 検証 RMSE [mg/dL](サーバー側で毎ラウンド呼ぶ)。
+
+    Returns
+    -------
+    list[FedRun]
+        job ごとの結果(jobs と同じ順)。
     """
     os.environ.setdefault(TELEMETRY_ENV, "0")  # flwr を読み込む前に
     from flwr.simulation import run_simulation

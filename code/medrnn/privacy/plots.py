@@ -20,9 +20,21 @@ def plot_convergence(
 ) -> Figure:
     """検証 RMSE [mg/dL] の推移(シードの平均と ± 標準偏差の帯)。
 
-    curves: 方法 → 形状 (n_seeds, n_rounds + 1) の RMSE(列 0 は学習前)。
     集中学習の 1 エポックと連合学習の 1 ラウンドは、どちらも訓練の窓を
     1 周ずつ使う。
+
+    Parameters
+    ----------
+    curves : dict[str, np.ndarray]
+        方法 → RMSE [mg/dL]。形状 (n_seeds, n_rounds + 1)(列 0 は学習前)。
+        標準偏差は不偏なので n_seeds ≥ 2
+    ax : Axes or None
+        描く先。None なら新しい図を作る。
+
+    Returns
+    -------
+    Figure
+        横軸はラウンド [回]、方法ごとに線の種類を変えた図。
     """
     fig, ax = _new_axes(ax, (7, 3.6))
     for k, (name, values) in enumerate(curves.items()):
@@ -52,8 +64,20 @@ def plot_hospital_errors(
 ) -> Figure:
     """病院ごとの、単独で学習したモデルと連合学習のモデルのテスト RMSE。
 
-    rows: 病院の名前 → {方法: 形状 (n_seeds,) の RMSE [mg/dL]}。棒はシードの
-    平均、ひげは最小〜最大。
+    棒はシードの平均、ひげは最小〜最大。
+
+    Parameters
+    ----------
+    rows : dict[str, dict[str, np.ndarray]]
+        病院の名前 → {方法: RMSE [mg/dL]。形状 (n_seeds,)}。どの病院も
+        同じ方法を同じ順に持つ。
+    ax : Axes or None
+        棒グラフを描く Axes(None なら図を新しく作る)。
+
+    Returns
+    -------
+    Figure
+        病院を横に並べ、方法ごとの棒を隣り合わせた図。
     """
     fig, ax = _new_axes(ax, (7.5, 3.6))
     names = list(rows)
@@ -87,7 +111,21 @@ def plot_privacy_tradeoff(
 ) -> Figure:
     """プライバシーの予算 ε(対数軸)と、30 分先のテスト RMSE [mg/dL]。
 
-    reference は差分プライバシーなしの同じ学習の RMSE(水平の破線)。
+    Parameters
+    ----------
+    epsilon : np.ndarray
+        窓単位の ε(正の値)。形状 (n,)
+    rmse : np.ndarray
+        ε ごとのテスト RMSE [mg/dL]。形状 (n,)
+    reference : float
+        差分プライバシーなしの同じ学習の RMSE [mg/dL](水平の破線)。
+    ax : Axes or None
+        描く先の Axes。None のときは新しく作る。
+
+    Returns
+    -------
+    Figure
+        横軸が対数の ε、縦軸が RMSE の図。
     """
     e = np.asarray(epsilon, dtype=np.float64)
     r = np.asarray(rmse, dtype=np.float64)
@@ -110,7 +148,21 @@ def plot_privacy_tradeoff(
 def plot_uniqueness(
     minutes: np.ndarray, percent: np.ndarray, ax: Axes | None = None
 ) -> Figure:
-    """続けて測った値の並びの長さ [分] と、1 人だけの並びの割合 [%]。"""
+    """続けて測った値の並びの長さ [分] と、1 人だけの並びの割合 [%]。
+
+    Parameters
+    ----------
+    minutes, percent : np.ndarray
+        並びの長さ [分] と、その長さの並びのうち 1 人にしか現れないものの
+        割合 [%]。どちらも形状 (n,)
+    ax : Axes or None
+        折れ線を描く先(None なら新しい図)。
+
+    Returns
+    -------
+    Figure
+        縦軸を 0〜102 % にした折れ線の図。
+    """
     fig, ax = _new_axes(ax, (6, 3.4))
     ax.plot(minutes, percent, color=COLORS["red"], marker="o")
     ax.grid(alpha=0.3)

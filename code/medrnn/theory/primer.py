@@ -81,14 +81,28 @@ def make_vital_windows(
 
 
 class WindowLinear(nn.Module):
-    """窓のすべての値の重み付き和 + バイアスで次の値を予測するモデル。"""
+    """窓のすべての値の重み付き和 + バイアスで次の値を予測するモデル。
+
+    Parameters
+    ----------
+    seq_len, input_size : 窓の長さと、各時刻の項目の数
+    """
 
     def __init__(self, seq_len: int, input_size: int) -> None:
         super().__init__()  # nn.Module の準備(先に呼ぶ)
         self.linear = nn.Linear(seq_len * input_size, 1)  # 重みとバイアス
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: 形状 (batch, seq_len, input_size) → 予測 (batch, 1)。"""
+        """窓を 1 列に並べ直して、線形の層に通す。
+
+        Parameters
+        ----------
+        x : 入力の窓。形状 (batch, seq_len, input_size)
+
+        Returns
+        -------
+        torch.Tensor : 予測。形状 (batch, 1)
+        """
         flat = x.flatten(start_dim=1)  # (B, seq_len * input_size)
         return self.linear(flat)  # (B, 1)
 
@@ -105,6 +119,10 @@ def autograd_example(
 ) -> tuple[float, float, float]:
     """損失 L = (w x − y)² の dL/dw を autograd で求める。
 
+    Parameters
+    ----------
+    w, x, y : 重み・入力・正解(どれも 1 つの数)
+
     Returns
     -------
     loss, grad, by_hand : 損失、autograd の dL/dw、手計算 2 (w x − y) x
@@ -119,7 +137,18 @@ def autograd_example(
 def train_one_epoch(
     model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer
 ) -> float:
-    """DataLoader のミニバッチを 1 周して学習し、平均の訓練損失を返す。"""
+    """DataLoader のミニバッチを 1 周して学習し、平均の訓練損失を返す。
+
+    Parameters
+    ----------
+    model : 学習するモデル。(B, seq_len, input_size) → (B, 1)
+    loader : ミニバッチ (xb, yb) を順に出す DataLoader
+    optimizer : model のパラメータを動かす最適化器
+
+    Returns
+    -------
+    float : 窓の数で重みをつけた、この 1 周の平均の MSE
+    """
     model.train()  # 訓練モード(ドロップアウトなどを有効に)
     total, n_seen = 0.0, 0
     for xb, yb in loader:  # xb: (B, seq_len, input_size), yb: (B, 1)
@@ -139,8 +168,13 @@ def fit_plain(
 
     Parameters
     ----------
+    model : 学習するモデル(その場で更新される)
     X, y : 入力 (N, seq_len, input_size) と正解 (N, 1)。model と同じデバイス
     config : エポック数・バッチサイズ・学習率・シャッフルの有無
+
+    Returns
+    -------
+    list[float] : エポックごとの平均の訓練損失。長さ config.epochs
     """
     dataset = TensorDataset(X, y)  # (窓, 正解) の組を番号で取り出せる
     loader = DataLoader(
@@ -155,6 +189,10 @@ def fit_plain(
 def exercise_1(seq_len: int, input_size: int) -> tuple[int, int]:
     """練習問題 1: WindowLinear のパラメータの数を、式と実物で数える。
 
+    Parameters
+    ----------
+    seq_len, input_size : WindowLinear に渡す窓の長さと項目の数
+
     Returns
     -------
     by_formula, counted : seq_len × input_size + 1 と、実際の要素数の合計
@@ -166,6 +204,10 @@ def exercise_1(seq_len: int, input_size: int) -> tuple[int, int]:
 
 def exercise_2(w: float, x: float, y: float) -> tuple[float, float]:
     """練習問題 2: 勾配を消さずに backward を 2 回呼ぶと .grad はどうなるか。
+
+    Parameters
+    ----------
+    w, x, y : :func:`autograd_example` と同じ損失 (w x − y)² の数
 
     Returns
     -------
@@ -182,6 +224,11 @@ def exercise_3(
     config: VitalWindowsConfig, train: TrainConfig
 ) -> tuple[bool, bool]:
     """練習問題 3: 同じシードなら同じ学習、違うシードなら違う学習になるか。
+
+    Parameters
+    ----------
+    config : 模擬バイタルの窓の設定(シードごとに作り直す)
+    train : :func:`fit_plain` に渡す学習の設定
 
     Returns
     -------

@@ -34,6 +34,15 @@ def reliability_bins(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """確率を等幅のビンに分け、ビンごとの平均の確率・実際の割合・数。
 
+    Parameters
+    ----------
+    prob : np.ndarray
+        予測した陽性(異常)の確率(0〜1)。形状 (n,)
+    labels : np.ndarray
+        正解(0 か 1)。形状 (n,)
+    n_bins : int
+        [0, 1] を等分するビンの数(1 以上)。
+
     Returns
     -------
     mean_prob, frac_pos, count : 形状 (n_bins,)
@@ -51,7 +60,18 @@ def reliability_bins(
 def expected_calibration_error(
     prob: np.ndarray, labels: np.ndarray, n_bins: int = 5
 ) -> float:
-    """ECE = Σ_b (n_b / n) |平均の確率_b − 実際の割合_b|(空のビンは除く)。"""
+    """ECE = Σ_b (n_b / n) |平均の確率_b − 実際の割合_b|(空のビンは除く)。
+
+    Parameters
+    ----------
+    prob, labels, n_bins
+        確率・正解・ビンの数(:func:`reliability_bins` と同じ)。
+
+    Returns
+    -------
+    float
+        期待較正誤差(0 以上 1 以下。0 なら完全に較正されている)。
+    """
     mean_prob, frac_pos, count = reliability_bins(prob, labels, n_bins)
     used = count > 0
     gap = np.abs(mean_prob[used] - frac_pos[used])
@@ -59,13 +79,37 @@ def expected_calibration_error(
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """ロジット → 確率(数値的に安定な形)。"""
+    """ロジット → 確率(数値的に安定な形)。
+
+    Parameters
+    ----------
+    logits : np.ndarray
+        シグモイドに通す前の値。形状は任意。
+
+    Returns
+    -------
+    np.ndarray
+        確率 1 / (1 + exp(−logits))(float64)。形状は logits と同じ。
+    """
     z = np.asarray(logits, dtype=np.float64)
     return np.exp(-np.logaddexp(0.0, -z))
 
 
 def nll(logits: np.ndarray, labels: np.ndarray) -> float:
-    """重みなしの 2 値の交差エントロピー(負の対数尤度)の平均。"""
+    """重みなしの 2 値の交差エントロピー(負の対数尤度)の平均。
+
+    Parameters
+    ----------
+    logits : np.ndarray
+        陽性のロジット。形状 (n,)(平らにして使う)
+    labels : np.ndarray
+        正解(0 か 1)。logits と同じ数。
+
+    Returns
+    -------
+    float
+        1 例あたりの負の対数尤度 [nat]。
+    """
     z = np.asarray(logits, dtype=np.float64).ravel()
     y = np.asarray(labels, dtype=np.float64).ravel()
     return float(np.mean(np.logaddexp(0.0, z) - y * z))
@@ -76,6 +120,18 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
     確率は sigmoid(ロジット / T)。T > 1 なら確率を 0.5 の側へ縮める。
     判定(ロジットの符号)は変わらないので、感度・特異度も変わらない。
+
+    Parameters
+    ----------
+    logits : np.ndarray
+        検証の組のロジット。形状 (n,)
+    labels : np.ndarray
+        検証の組の正解(0/1)。形状 (n,)
+
+    Returns
+    -------
+    float
+        温度 T(exp(−3)〜exp(3) の範囲で探す)。
     """
     _check_prob_labels(sigmoid(logits), labels, 1)
     result = minimize_scalar(

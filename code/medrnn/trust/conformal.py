@@ -32,6 +32,13 @@ def conformal_quantile(scores: np.ndarray, alpha: float) -> np.ndarray:
     n 個の中で小さい方から ⌈(n + 1)(1 − α)⌉ 番目の値。これが n を
     超えるとき(較正が少なすぎる)は無限大(区間は全体)にする。
 
+    Parameters
+    ----------
+    scores : np.ndarray
+        較正の組の残差の絶対値(有限)。形状 (n, ...)
+    alpha : float
+        許す外れの割合(0 < alpha < 1)。
+
     Returns
     -------
     np.ndarray
@@ -53,7 +60,14 @@ def split_conformal(
 ) -> tuple[np.ndarray, np.ndarray]:
     """較正の組の残差から幅を決め、テストの予測に区間を付ける。
 
-    cal_pred, cal_target: 形状 (n_cal, n_ahead)、test_pred: (N, n_ahead)
+    Parameters
+    ----------
+    cal_pred, cal_target : np.ndarray
+        較正の組の予測と正解。形状 (n_cal, n_ahead)
+    test_pred : np.ndarray
+        区間を付けるテストの予測。形状 (N, n_ahead)
+    alpha : float
+        名目の外れの割合(被覆率の目標は 1 − alpha)。
 
     Returns
     -------
@@ -93,7 +107,22 @@ def ensemble_interval(
 def covered(
     target: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> np.ndarray:
-    """正解が区間 [lower, upper] に入ったか(真偽値)。形状は target と同じ。"""
+    """正解が区間 [lower, upper] に入ったか(真偽値)。
+
+    端ちょうどの正解も、区間に入ったとみなす。
+
+    Parameters
+    ----------
+    target : np.ndarray
+        正解。形状は任意(例えば (N, n_ahead))
+    lower, upper : np.ndarray
+        区間の下端と上端(target と同じ単位・同じ形状)。
+
+    Returns
+    -------
+    np.ndarray
+        区間に入ったか(bool)。形状は target と同じ。
+    """
     t, lo, hi = (
         np.asarray(v, dtype=np.float64) for v in (target, lower, upper)
     )
@@ -114,6 +143,11 @@ def miss_vs_nominal(
     :func:`medrnn.core.compare.compare_predictions` に「外れ(0/1)」と
     「いつも α」の 2 つを誤差として渡し、MAE の差として計算する。
     差が負(判定「良い」)なら名目より外れが少ない、正なら多い。
+
+    Returns
+    -------
+    Comparison
+        外れた割合 − α(MAE の差)と、その 95% 区間。
     """
     miss = 1.0 - np.asarray(hit, dtype=np.float64)
     return compare_predictions(
@@ -129,6 +163,13 @@ def miss_vs_nominal(
 
 def coverage_from(c: Comparison, alpha: float) -> tuple[float, float, float]:
     """:func:`miss_vs_nominal` の結果から、被覆率とその 95% 区間。
+
+    Parameters
+    ----------
+    c : Comparison
+        :func:`miss_vs_nominal` が返した比較。
+    alpha : float
+        その比較に使った名目の外れの割合。
 
     Returns
     -------

@@ -55,12 +55,16 @@ def attribute(
 
     Parameters
     ----------
+    model : nn.Module
+        説明するモデル(評価モードにして使う)。出力は形状 (N, n_out)。
     x : 形状 (N, seq_len, input_size)
         説明する入力(モデルに入れる標準化した値)。
     method : "統合勾配"・"遮蔽"・"GradientSHAP"
     baseline : 形状 (seq_len, input_size)
         「情報のない入力」。統合勾配はここから x まで勾配を積分し、
         遮蔽は窓をこの値で置き換える。
+    target : int
+        説明する出力の列の番号(CGM なら何番目の先の予測か)。
     references : 形状 (M, seq_len, input_size)
         GradientSHAP の基準の分布(訓練の窓など)。
 
@@ -111,7 +115,22 @@ def _gradient_shap(
 def randomized_copy(
     model: nn.Module, layers: list[str], seed: int
 ) -> nn.Module:
-    """model を複製し、layers の層(名前)のパラメータを初期化し直す。"""
+    """model を複製し、layers の層(名前)のパラメータを初期化し直す。
+
+    Parameters
+    ----------
+    model : nn.Module
+        元のモデル(変更しない)。
+    layers : list[str]
+        初期化し直す層の属性名(例 "head"・"recurrent")。
+    seed : int
+        引き直す重みの乱数のシード。
+
+    Returns
+    -------
+    nn.Module
+        一部の層を学習前の分布から引き直した複製(評価モード)。
+    """
     twin = copy.deepcopy(model)
     set_seed(seed)  # 引き直す重みの乱数(本書の他の乱数と同じ扱い)
     for name in layers:
@@ -121,9 +140,19 @@ def randomized_copy(
 
 
 def rank_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """2 つの帰属の、例ごとの順位相関(絶対値のスピアマン)。形状 (N,)
+    """2 つの帰属の、例ごとの順位相関(絶対値のスピアマン)。
 
-    a, b: 形状 (N, ...)。各例の帰属の大きさの順位がどれだけ同じか。
+    各例の帰属の大きさの順位がどれだけ同じか。
+
+    Parameters
+    ----------
+    a, b : np.ndarray
+        同じ入力に対する 2 つの帰属。形状 (N, ...)
+
+    Returns
+    -------
+    np.ndarray
+        例ごとのスピアマンの順位相関(−1〜1)。形状 (N,)
     """
     if a.shape != b.shape or a.ndim < 2:
         raise ValueError(
@@ -162,9 +191,19 @@ def cascading_randomization(
 
 
 def mass_inside(attr: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """帰属の絶対値のうち、inside の時刻に入る割合。形状 (N,)
+    """帰属の絶対値のうち、inside の時刻に入る割合。
 
-    attr: 形状 (N, seq_len, ...)、inside: 形状 (seq_len,) の真偽値。
+    Parameters
+    ----------
+    attr : np.ndarray
+        帰属。形状 (N, seq_len, ...)(時刻より後ろの軸は足し合わせる)
+    inside : np.ndarray
+        数える時刻の印(真偽値)。形状 (seq_len,)
+
+    Returns
+    -------
+    np.ndarray
+        0〜1 の割合(帰属がすべて 0 の例は 0)。形状 (N,)
     """
     a = np.abs(attr.reshape(attr.shape[0], attr.shape[1], -1)).sum(axis=2)
     mask = np.asarray(inside, dtype=bool)

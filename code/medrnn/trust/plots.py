@@ -42,8 +42,25 @@ def plot_attribution(
 ) -> Figure:
     """上に入力の波形、下に方法ごとの帰属の棒を、同じ時間軸で描く。
 
-    labels: (横軸, 上の縦軸, 下の縦軸) の文字(単位を含める)。
-    shade: 横軸の範囲 (始まり, 終わり) を薄く塗る(ラベルを決める区間など)。
+    Parameters
+    ----------
+    t : np.ndarray
+        横軸の時刻(単位は labels[0] に書く)。形状 (T,)
+    signal : np.ndarray
+        入力の波形(血糖値 [mg/dL] や心電図 [mV])。形状 (T,)
+    attrs : dict[str, np.ndarray]
+        帰属の方法 → 1 つの例の帰属。どれも形状 (T,)
+    labels : tuple[str, str, str]
+        (横軸, 上の縦軸, 下の縦軸) の文字(単位を含める)。
+    shade : tuple[float, float] or None
+        横軸の範囲 (始まり, 終わり) を薄く塗る(ラベルを決める区間など)。
+    axes : tuple[Axes, Axes] or None
+        描く先の上下 2 つの軸。None なら新しい図を作る。
+
+    Returns
+    -------
+    Figure
+        上下 2 段の図。
     """
     _check_panel_args(t, signal, attrs)
     fig, (top, bottom) = _axes_list(axes, 2, (6.4, 4.4), sharex=True)
@@ -70,8 +87,19 @@ def plot_randomization(
 ) -> Figure:
     """パラメータの無作為化の前後の、帰属の順位相関(方法ごとの棒)。
 
-    similarity: 方法 → {初期化し直した層の段階 → 順位相関の平均}。
-    line: 本書が「変わった」とみなす相関の線。
+    Parameters
+    ----------
+    similarity : dict[str, dict[str, float]]
+        方法 → {初期化し直した層の段階 → 順位相関の平均}。
+    line : float
+        本書が「変わった」とみなす相関の線(赤の破線)。
+    ax : Axes or None
+        描く先の軸。None なら新しい図を作る。
+
+    Returns
+    -------
+    Figure
+        方法ごとに段階の棒を並べた図。
     """
     fig, ax = _new_axes(ax, (6.0, 3.4))
     methods = list(similarity)
@@ -97,7 +125,26 @@ def plot_intervals(
     bands: dict[str, tuple[np.ndarray, np.ndarray]],
     ax: Axes | None = None,
 ) -> Figure:
-    """実測・予測と、方法ごとの予測区間の帯 [mg/dL](時間 [分] に沿って)。"""
+    """実測・予測と、方法ごとの予測区間の帯 [mg/dL](時間 [分] に沿って)。
+
+    低血糖のしきい値 70 mg/dL に点線を引く。
+
+    Parameters
+    ----------
+    minutes : np.ndarray
+        横軸の時間 [分]。形状 (n,)
+    target, pred : np.ndarray
+        実測の血糖値と予測 [mg/dL]。形状 (n,)
+    bands : dict[str, tuple[np.ndarray, np.ndarray]]
+        方法 → (下端, 上端) [mg/dL]。どちらも形状 (n,)
+    ax : Axes or None
+        帯と線を描き込む軸(None なら新しい図)。
+
+    Returns
+    -------
+    Figure
+        帯・実測・予測を描いた図。
+    """
     fig, ax = _new_axes(ax, (6.4, 3.4))
     colors = (COLORS["blue"], COLORS["orange"])
     for k, (name, (lower, upper)) in enumerate(bands.items()):
@@ -119,7 +166,18 @@ def plot_reliability(
 ) -> Figure:
     """信頼性図: 各ビンの平均の確率(横)と実際の異常の割合(縦)。
 
-    curves: 名前 → (平均の確率, 実際の割合)。どちらも形状 (n_bins,)。
+    Parameters
+    ----------
+    curves : dict[str, tuple[np.ndarray, np.ndarray]]
+        名前 → (平均の確率, 実際の割合)。どちらも形状 (n_bins,)。
+        空のビン(NaN)は描かない。
+    ax : Axes or None
+        曲線を重ねる軸(None なら新しい図)。
+
+    Returns
+    -------
+    Figure
+        対角線(完全に較正)と曲線を描いた正方形の図。
     """
     fig, ax = _new_axes(ax, (4.4, 4.2))
     ax.plot([0, 1], [0, 1], color="gray", ls=":", label="完全に較正")

@@ -19,7 +19,12 @@ MIN_PATIENTS = 3  # 区間を付ける部分集団の最少の患者数
 
 
 def glucose_ranges(values: np.ndarray) -> dict[str, np.ndarray]:
-    """血糖値 [mg/dL](形状 (N,))を 低血糖・目標範囲・高血糖 に分ける。
+    """血糖値 [mg/dL] を 低血糖・目標範囲・高血糖 に分ける。
+
+    Parameters
+    ----------
+    values : np.ndarray
+        血糖値 [mg/dL](ふつうは予測先の正解)。形状 (N,)
 
     Returns
     -------
@@ -71,9 +76,19 @@ def compare_in_subgroups(
 
 
 def input_volatility(X: np.ndarray) -> np.ndarray:
-    """入力窓の中の 5 分ごとの変化の標準偏差 [mg/dL]。形状 (N,)
+    """入力窓の中の 5 分ごとの変化の標準偏差 [mg/dL]。
 
-    X: 形状 (N, seq_len)。出力を見ずに計算できる「窓の荒さ」。
+    出力を見ずに計算できる「窓の荒さ」。
+
+    Parameters
+    ----------
+    X : np.ndarray
+        入力窓の血糖値 [mg/dL]。形状 (N, seq_len)(seq_len は 3 以上)
+
+    Returns
+    -------
+    np.ndarray
+        窓ごとの変化の標準偏差 [mg/dL]。形状 (N,)
     """
     x = np.asarray(X, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] < 3:

@@ -32,6 +32,13 @@ def causal_mask(
 ) -> torch.Tensor:
     """因果マスク: 位置 t は 0〜t だけを見てよい(True = 見てはいけない)。
 
+    Parameters
+    ----------
+    seq_len : int
+        系列の長さ(1 以上)。
+    device : torch.device, str or None
+        マスクを置く装置(None なら既定の装置)。
+
     Returns
     -------
     torch.Tensor
@@ -61,8 +68,10 @@ def scaled_dot_product_attention(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V。
 
-    query: 形状 (..., T_q, d_k)、key: (..., T_k, d_k)、value: (..., T_k, d_v)。
-    mask: 形状 (T_q, T_k) の真偽値(True = 見てはいけない)か None。
+    Parameters
+    ----------
+    query, key, value : 形状 (..., T_q, d_k)、(..., T_k, d_k)、(..., T_k, d_v)
+    mask : 形状 (T_q, T_k) の真偽値(True = 見てはいけない)か None
 
     Returns
     -------
@@ -92,6 +101,13 @@ class MultiHeadAttentionScratch(nn.Module):
 
     head_i = Attention(Q W_q,i, K W_k,i, V W_v,i)、
     出力 = Concat(head_1, ..., head_h) W_o。batch_first の形で使う。
+
+    Parameters
+    ----------
+    embed_dim : int
+        入出力のベクトルの次元 E(num_heads で割り切れる)。
+    num_heads : int
+        ヘッドの数。1 つのヘッドの次元は E / num_heads。
     """
 
     def __init__(self, embed_dim: int, num_heads: int) -> None:
@@ -107,7 +123,18 @@ class MultiHeadAttentionScratch(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, E) を (B, heads, T, E / heads) に分ける。"""
+        """(B, T, E) を (B, heads, T, E / heads) に分ける。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            射影したあとのベクトル。形状 (B, T, E)
+
+        Returns
+        -------
+        torch.Tensor
+            ヘッドごとに分けたもの。形状 (B, heads, T, E / heads)
+        """
         B, T, _ = x.shape
         return x.view(B, T, self.num_heads, -1).transpose(1, 2)
 
@@ -119,6 +146,7 @@ class MultiHeadAttentionScratch(nn.Module):
         attn_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """query・key・value: 形状 (batch, seq_len, embed_dim)。
+        attn_mask: 形状 (T_q, T_k) の真偽値(True = 見てはいけない)か None。
 
         Returns
         -------
@@ -138,7 +166,15 @@ class MultiHeadAttentionScratch(nn.Module):
 
 
 class LayerNormScratch(nn.Module):
-    """層正規化: (x − 平均) / √(分散 + ε) · γ + β(最後の軸で)。"""
+    """層正規化: (x − 平均) / √(分散 + ε) · γ + β(最後の軸で)。
+
+    Parameters
+    ----------
+    size : int
+        正規化する最後の軸の長さ(γ と β の形状は (size,))。
+    eps : float
+        分散に足す小さな値 ε(0 での割り算を防ぐ)。
+    """
 
     def __init__(self, size: int, eps: float = 1e-5) -> None:
         super().__init__()
@@ -147,7 +183,18 @@ class LayerNormScratch(nn.Module):
         self.bias = nn.Parameter(torch.zeros(size))  # β
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: 形状 (..., size)。同じ形状を返す。"""
+        """最後の軸で正規化する。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            形状 (..., size)
+
+        Returns
+        -------
+        torch.Tensor
+            x と同じ形状
+        """
         mean = x.mean(dim=-1, keepdim=True)
         var = x.var(dim=-1, unbiased=False, keepdim=True)
         return (x - mean) / torch.sqrt(
@@ -160,6 +207,15 @@ class TransformerEncoderLayerScratch(nn.Module):
 
     ``nn.TransformerEncoderLayer(norm_first=False, dropout=0)`` と同じ計算で、
     パラメータの名前も同じ。
+
+    Parameters
+    ----------
+    d_model : int
+        各位置のベクトルの次元。
+    nhead : int
+        注意のヘッドの数(d_model を割り切る)。
+    dim_feedforward : int
+        位置ごとの 2 層のネットワークの中間の次元。
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int) -> None:
@@ -173,7 +229,20 @@ class TransformerEncoderLayerScratch(nn.Module):
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """x: 形状 (batch, seq_len, d_model)。同じ形状を返す。"""
+        """自己注意 → 残差・正規化 → 2 層 → 残差・正規化。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            形状 (batch, seq_len, d_model)
+        mask : torch.Tensor or None
+            形状 (seq_len, seq_len) の真偽値(True = 見ない)か None
+
+        Returns
+        -------
+        torch.Tensor
+            x と同じ形状
+        """
         attended, _ = self.self_attn(x, x, x, attn_mask=mask)
         x = self.norm1(x + attended)  # 注意 + 残差 → 正規化
         hidden = torch.relu(self.linear1(x))  # (B, T, dim_feedforward)
@@ -183,7 +252,18 @@ class TransformerEncoderLayerScratch(nn.Module):
 def from_torch_layer(
     layer: nn.TransformerEncoderLayer,
 ) -> TransformerEncoderLayerScratch:
-    """``nn.TransformerEncoderLayer`` の重みを写したスクラッチ版を作る。"""
+    """``nn.TransformerEncoderLayer`` の重みを写したスクラッチ版を作る。
+
+    Parameters
+    ----------
+    layer : nn.TransformerEncoderLayer
+        batch_first=True・norm_first=False で作った層。
+
+    Returns
+    -------
+    TransformerEncoderLayerScratch
+        layer と同じ重みを持ち、同じ出力を返す層。
+    """
     attn = layer.self_attn
     if not attn.batch_first or layer.norm_first:
         raise ValueError(
@@ -200,6 +280,10 @@ def sinusoidal_positional_encoding(seq_len: int, d_model: int) -> torch.Tensor:
     """正弦波の位置エンコーディング(Vaswani et al. 2017)。
 
     PE(pos, 2i) = sin(pos / 10000^(2i/d))、PE(pos, 2i+1) = cos(同じ角度)。
+
+    Parameters
+    ----------
+    seq_len, d_model : 位置の数(1 以上)と、ベクトルの次元(2 以上の偶数)
 
     Returns
     -------
@@ -223,6 +307,13 @@ class AttentionPooling(nn.Module):
     """加法型の注意で、各時刻の隠れ状態を 1 つのベクトルにまとめる。
 
     e_t = vᵀ tanh(W h_t + b)、α = softmax(e)、c = Σ_t α_t h_t。
+
+    Parameters
+    ----------
+    hidden_size : int
+        隠れ状態 h_t の次元 H。
+    attention_size : int
+        スコアを計算する中間の次元(W の出力の次元)。
     """
 
     def __init__(self, hidden_size: int, attention_size: int) -> None:
@@ -231,18 +322,53 @@ class AttentionPooling(nn.Module):
         self.score = nn.Linear(attention_size, 1, bias=False)  # v
 
     def weights(self, h: torch.Tensor) -> torch.Tensor:
-        """h: 形状 (B, T, H) → 注意の重み α。形状 (B, T)"""
+        """注意の重み α(各窓で和が 1)。
+
+        Parameters
+        ----------
+        h : 形状 (B, T, H) の隠れ状態
+
+        Returns
+        -------
+        形状 (B, T)
+        """
         e = self.score(torch.tanh(self.project(h))).squeeze(-1)  # (B, T)
         return torch.softmax(e, dim=-1)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """文脈ベクトル c(形状 (B, H))と重み α(形状 (B, T))を返す。"""
+        """文脈ベクトル c と、それを作った重み α を返す。
+
+        Parameters
+        ----------
+        h : torch.Tensor
+            各時刻の隠れ状態。形状 (B, T, H)
+
+        Returns
+        -------
+        c : torch.Tensor
+            文脈ベクトル。形状 (B, H)
+        alpha : torch.Tensor
+            注意の重み。形状 (B, T)
+        """
         alpha = self.weights(h)
         return pool(h, alpha), alpha
 
 
 def pool(h: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """c = Σ_t α_t h_t。h: 形状 (B, T, H)、alpha: (B, T) → (B, H)"""
+    """c = Σ_t α_t h_t(重みを付けた隠れ状態の和)。
+
+    Parameters
+    ----------
+    h : torch.Tensor
+        隠れ状態。形状 (B, T, H)
+    alpha : torch.Tensor
+        時刻ごとの重み。形状 (B, T)
+
+    Returns
+    -------
+    torch.Tensor
+        c。形状 (B, H)
+    """
     return (alpha.unsqueeze(-1) * h).sum(dim=1)
 
 
@@ -251,6 +377,13 @@ class RecurrentAttentionRegressor(nn.Module):
 
     最後の時刻の隠れ状態だけを使う ``RecurrentRegressor`` との違いは、
     まとめ方だけ(再帰層と線形層は同じ)。
+
+    Parameters
+    ----------
+    config : ModelConfig
+        再帰層と線形層の設定(``RecurrentRegressor`` と同じもの)。
+    attention_size : int
+        注意プーリングの中間の次元。
     """
 
     def __init__(self, config: ModelConfig, attention_size: int = 16) -> None:
@@ -266,13 +399,37 @@ class RecurrentAttentionRegressor(nn.Module):
         self.head = nn.Linear(config.hidden_size, config.output_size)
 
     def attend(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """隠れ状態 h(形状 (B, T, H))と注意の重み α(形状 (B, T))。"""
+        """再帰層を通し、隠れ状態と注意の重みを返す(予測はしない)。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            入力。形状 (B, T, input_size)
+
+        Returns
+        -------
+        h : torch.Tensor
+            全時刻の隠れ状態。形状 (B, T, H)
+        alpha : torch.Tensor
+            注意の重み。形状 (B, T)
+        """
         _check_input(x, self.config.input_size)
         h, _ = self.recurrent(x)  # (B, T, H)
         return h, self.attention.weights(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: 形状 (B, T, input_size) → 予測: 形状 (B, output_size)"""
+        """予測 head(Σ_t α_t h_t)。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            入力の窓。形状 (B, T, input_size)
+
+        Returns
+        -------
+        torch.Tensor
+            形状 (B, output_size)
+        """
         h, alpha = self.attend(x)
         return self.head(pool(h, alpha))
 
@@ -300,7 +457,13 @@ class TransformerConfig:
 
 class CausalTransformerRegressor(nn.Module):
     """入力の線形変換 + 位置エンコーディング → 因果マスク付きのエンコーダ
-    → 最後の位置のベクトルから線形層で予測する。"""
+    → 最後の位置のベクトルから線形層で予測する。
+
+    Parameters
+    ----------
+    config : TransformerConfig
+        次元・ヘッドの数・層の数・位置エンコーディングの長さ。
+    """
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
@@ -321,7 +484,18 @@ class CausalTransformerRegressor(nn.Module):
         self.head = nn.Linear(config.d_model, config.output_size)
 
     def embed_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """x: 形状 (B, T, input_size) → 位置を足したベクトル (B, T, d_model)"""
+        """入力を線形変換し、位置エンコーディングを足す。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            形状 (B, T, input_size)。T は max_len 以下。
+
+        Returns
+        -------
+        torch.Tensor
+            位置を足したベクトル。形状 (B, T, d_model)
+        """
         _check_input(x, self.config.input_size)
         if x.shape[1] > self.config.max_len:
             raise ValueError(
@@ -333,18 +507,46 @@ class CausalTransformerRegressor(nn.Module):
     def encode(self, x: torch.Tensor, causal: bool = True) -> torch.Tensor:
         """全位置の出力。位置 t の出力は入力の 0〜t だけで決まる(causal)。
 
-        x: 形状 (B, T, input_size) → 形状 (B, T, d_model)
+        Parameters
+        ----------
+        x : 形状 (B, T, input_size)
+        causal : False なら因果マスクを付けない(検査用)
+
+        Returns
+        -------
+        形状 (B, T, d_model)
         """
         z = self.embed_inputs(x)
         mask = causal_mask(x.shape[1], x.device) if causal else None
         return self.encoder(z, mask=mask, is_causal=causal)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: 形状 (B, T, input_size) → 予測: 形状 (B, output_size)"""
+        """最後の位置の出力から予測する。
+
+        Parameters
+        ----------
+        x : 形状 (B, T, input_size)
+
+        Returns
+        -------
+        予測。形状 (B, output_size)
+        """
         return self.head(self.encode(x)[:, -1])
 
     def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """各層のヘッドごとの注意の重み。形状 (layers, B, heads, T, T)"""
+        """各層のヘッドごとの注意の重み(因果マスク付き)。
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            重みを調べる窓。形状 (B, T, input_size)
+
+        Returns
+        -------
+        torch.Tensor
+            層を積んだ重み。形状 (layers, B, heads, T, T)
+            (行 = 見る位置、列 = 見られる位置)
+        """
         h, mask = self.embed_inputs(x), causal_mask(x.shape[1], x.device)
         weights = []
         for layer in self.encoder.layers:
@@ -364,7 +566,15 @@ def future_change(
 ) -> float:
     """時刻 t の入力に delta を足したとき、t より前の出力が動いた最大の幅。
 
-    encode: 形状 (B, T, input_size) → (B, T, d) の関数。0 なら未来を見ない。
+    Parameters
+    ----------
+    encode : 形状 (B, T, input_size) → (B, T, d) の関数
+    x, t, delta : 入力 (B, T, input_size)・変える時刻(1〜T − 1)・足す量
+
+    Returns
+    -------
+    float
+        最大の幅。0 なら encode は未来を見ない。
     """
     if not 0 < t < x.shape[1]:
         raise ValueError(f"t は 1 以上 {x.shape[1] - 1} 以下にしてください")
