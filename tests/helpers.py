@@ -59,3 +59,14 @@ def render_strict(fig) -> None:
 def axis_labels(fig) -> str:
     """図のすべての軸の横軸・縦軸のラベルをつないだ文字列(単位の検査用)。"""
     return " ".join(ax.get_xlabel() + " " + ax.get_ylabel() for ax in fig.axes)
+
+
+def assert_figure_with_units(fig, units) -> None:
+    """fig が Figure で、警告なしに描け、軸のラベルに units がどれもあるか。"""
+    from matplotlib.figure import Figure
+
+    assert isinstance(fig, Figure)
+    render_strict(fig)
+    labels = axis_labels(fig)
+    for unit in units:
+        assert unit in labels

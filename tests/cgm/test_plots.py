@@ -5,7 +5,7 @@
 
 import numpy as np
 import pytest
-from helpers import axis_labels, render_strict
+from helpers import assert_figure_with_units
 from matplotlib.figure import Figure
 
 from medrnn.cgm import plots as cgm_plots
@@ -50,12 +50,7 @@ PRED = {"持続予測": G - 3, "GRU": G + 2, "未登録の方法": G}
     ],
 )
 def test_plots_render_with_units(make, units):
-    fig = make()
-    assert isinstance(fig, Figure)
-    render_strict(fig)
-    labels = axis_labels(fig)
-    for unit in units:
-        assert unit in labels
+    assert_figure_with_units(make(), units)
 
 
 def test_trace_breaks_line_at_gaps():

@@ -3,6 +3,8 @@
 患者単位の分割、途切れをまたがない窓、基準法、指標、学習。
 """
 
+from dataclasses import fields, replace
+
 import numpy as np
 import pytest
 import torch
@@ -313,22 +315,17 @@ def test_clarke_zone_percentages():
 # --- 学習(数秒) --------------------------------------------------------------
 
 
+def _first_windows(data, n):
+    """各組の最初の n 窓だけにした CGMData(標準化の値はそのまま)。"""
+    windows = {
+        name: replace(w, **{f.name: getattr(w, f.name)[:n] for f in fields(w)})
+        for name, w in data.windows.items()
+    }
+    return replace(data, windows=windows)
+
+
 def test_smoke_training_learns_and_reports_mgdl(data):
-    small = cgm_tasks.CGMData(
-        data.groups,
-        {
-            name: cgm_tasks.WindowSet(
-                w.X[:400],
-                w.Y[:400],
-                w.subject[:400],
-                w.segment[:400],
-                w.last_time[:400],
-            )
-            for name, w in data.windows.items()
-        },
-        data.mean,
-        data.std,
-    )
+    small = _first_windows(data, 400)
     run = cgm_tasks.train_cgm_forecaster(
         "gru",
         small,
@@ -418,21 +415,7 @@ def test_training_uses_the_device_from_configure_torch(data, monkeypatch):
 
     # 学習は training.train_and_predict が行い、そこでデバイスを決める
     monkeypatch.setattr(training, "configure_torch", fake_configure_torch)
-    small = cgm_tasks.CGMData(
-        data.groups,
-        {
-            name: cgm_tasks.WindowSet(
-                w.X[:64],
-                w.Y[:64],
-                w.subject[:64],
-                w.segment[:64],
-                w.last_time[:64],
-            )
-            for name, w in data.windows.items()
-        },
-        data.mean,
-        data.std,
-    )
+    small = _first_windows(data, 64)
     run = cgm_tasks.train_cgm_forecaster(
         "rnn",
         small,

@@ -5,7 +5,7 @@
 
 import numpy as np
 import pytest
-from helpers import axis_labels, render_strict
+from helpers import assert_figure_with_units, render_strict
 from matplotlib.figure import Figure
 
 from medrnn.core.plotting import setup_japanese_font
@@ -74,12 +74,7 @@ PEAKS = np.arange(20, len(T), 60)
     ],
 )
 def test_plots_render_with_units(make, units):
-    fig = make()
-    assert isinstance(fig, Figure)
-    _render(fig)
-    labels = axis_labels(fig)
-    for unit in units:
-        assert unit in labels
+    assert_figure_with_units(make(), units)
 
 
 def test_tachogram_has_heart_rate_axis():

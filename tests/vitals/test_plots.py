@@ -4,8 +4,7 @@
 
 import numpy as np
 import pytest
-from helpers import axis_labels, render_strict
-from matplotlib.figure import Figure
+from helpers import assert_figure_with_units
 
 from medrnn.core.plotting import setup_japanese_font
 from medrnn.vitals import plots as vitals_plots
@@ -60,9 +59,4 @@ MASK = np.arange(len(T)) % 3 == 0
     ],
 )
 def test_figures_render_with_units(make, units):
-    fig = make()
-    assert isinstance(fig, Figure)
-    render_strict(fig)
-    labels = axis_labels(fig)
-    for unit in units:
-        assert unit in labels
+    assert_figure_with_units(make(), units)
